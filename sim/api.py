@@ -1,0 +1,63 @@
+"""The library API that notebooks and the CLI share: load, run."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+from sim.engine import Run
+from sim.results import Results
+from sim.scenario.load import Scenario
+
+
+def run(
+    scenario: Scenario,
+    strategies: Sequence[str] | None = None,
+    *,
+    seed: int | None = None,
+    progress: bool = False,
+) -> Results:
+    """Run every strategy of ``scenario`` (or those named) with the same seed.
+
+    Strategies run one after another in fresh environments; their arrivals and
+    channels come from the same named streams (common random numbers).
+    Ctrl-C stops the current run; what was simulated is kept and the results
+    are marked ``interrupted``.
+    """
+    labels = list(strategies) if strategies is not None else scenario.strategy_labels
+    unknown = [s for s in labels if s not in scenario.strategy_labels]
+    if unknown:
+        raise KeyError(
+            f"unknown strategies {unknown}; scenario compares {scenario.strategy_labels}"
+        )
+    run_seed = scenario.spec.seed if seed is None else int(seed)
+    started = time.perf_counter()
+    runs = {}
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(
+            total=len(labels) * 100,
+            unit="%",
+            desc=scenario.name,
+            leave=False,
+            bar_format="{desc}: {percentage:3.0f}%|{bar}| {postfix}",
+        )
+    for k, label in enumerate(labels):
+        engine = Run(scenario, label, run_seed)
+        callback = None
+        if bar is not None:
+            bar.set_postfix_str(label)
+
+            def callback(now_s: float, k: int = k, engine: Run = engine) -> None:
+                done = k * 100 + min(100, int(100 * now_s / engine.end_s))
+                bar.update(done - bar.n)
+
+        result = engine.run(callback)
+        runs[label] = result
+        if result.interrupted:
+            break
+    if bar is not None:
+        bar.close()
+    return Results(scenario, run_seed, runs, wall_s=time.perf_counter() - started)

@@ -1,0 +1,1 @@
+"""Wireless channels: capacity processes, links, traces, radio power."""

@@ -1,0 +1,245 @@
+"""Piecewise-constant link capacity c(t) [bit/s] and transfer times by integration.
+
+A transfer of B bits that starts at t0 ends at the first t with
+∫_{t0}^{t} c(u) du = B. The capacity is stored as breakpoints with cumulative
+bits at each, so the finish time is one ``searchsorted`` and a division: no
+per-slot events, whatever the slot length. Random processes are generated
+lazily in chunks of many segments from their own numpy Generator.
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+
+import numpy as np
+
+NEVER = math.inf
+
+
+class Capacity(ABC):
+    """c(t) [bit/s] for t >= 0 with its integral; subclasses say how segments arise."""
+
+    @abstractmethod
+    def rate_at(self, t_s: float) -> float:
+        """Capacity at time ``t_s`` [bit/s]."""
+
+    @abstractmethod
+    def bits_until(self, t_s: float) -> float:
+        """∫_0^t c(u) du [bit]."""
+
+    @abstractmethod
+    def time_to_send(self, start_s: float, bits: float) -> float:
+        """Finish time [s] of ``bits`` started at ``start_s``; ``inf`` if never."""
+
+    def bits_between(self, t0_s: float, t1_s: float) -> float:
+        return self.bits_until(t1_s) - self.bits_until(t0_s)
+
+    def mean_rate_bps(self, horizon_s: float) -> float:
+        return self.bits_until(horizon_s) / horizon_s
+
+
+class ConstantCapacity(Capacity):
+    """c(t) = rate_bps for all t."""
+
+    def __init__(self, rate_bps: float) -> None:
+        if not rate_bps > 0:
+            raise ValueError("rate_bps must be > 0")
+        self.rate_bps = float(rate_bps)
+
+    def rate_at(self, t_s: float) -> float:
+        return self.rate_bps
+
+    def bits_until(self, t_s: float) -> float:
+        return self.rate_bps * t_s
+
+    def time_to_send(self, start_s: float, bits: float) -> float:
+        return start_s + bits / self.rate_bps
+
+
+class SegmentSource(ABC):
+    """Produces successive segments (durations [s], rates [bit/s]) of a capacity process."""
+
+    @abstractmethod
+    def next_chunk(self) -> tuple[np.ndarray, np.ndarray]:
+        """The next run of segments; durations > 0, rates >= 0."""
+
+    def long_run_mean_bps(self) -> float | None:
+        """Mean capacity if known in closed form (used to refuse all-zero processes)."""
+        return None
+
+
+class PiecewiseCapacity(Capacity):
+    """Capacity built from a :class:`SegmentSource`, extended on demand.
+
+    ``max_horizon_s`` bounds how far ahead the process is generated while
+    looking for a finish time; beyond it a transfer never finishes (``inf``).
+    """
+
+    def __init__(self, source: SegmentSource, *, max_horizon_s: float = 1e7) -> None:
+        self.source = source
+        self.max_horizon_s = float(max_horizon_s)
+        self.edges = np.zeros(1)
+        self.rates = np.zeros(0)
+        self.cum_bits = np.zeros(1)
+
+    # -- generation
+    def _extend(self) -> bool:
+        if self.edges[-1] >= self.max_horizon_s:
+            return False
+        durations, rates = self.source.next_chunk()
+        durations = np.asarray(durations, dtype=float)
+        rates = np.asarray(rates, dtype=float)
+        if durations.size == 0:
+            return False
+        new_edges = self.edges[-1] + np.cumsum(durations)
+        new_cum = self.cum_bits[-1] + np.cumsum(durations * rates)
+        self.edges = np.concatenate([self.edges, new_edges])
+        self.rates = np.concatenate([self.rates, rates])
+        self.cum_bits = np.concatenate([self.cum_bits, new_cum])
+        return True
+
+    def _ensure_time(self, t_s: float) -> bool:
+        while self.edges[-1] <= t_s:
+            if not self._extend():
+                return False
+        return True
+
+    # -- queries
+    def rate_at(self, t_s: float) -> float:
+        if not self._ensure_time(t_s):
+            return 0.0
+        i = int(np.searchsorted(self.edges, t_s, side="right")) - 1
+        return float(self.rates[i])
+
+    def bits_until(self, t_s: float) -> float:
+        if t_s <= 0:
+            return 0.0
+        if not self._ensure_time(t_s):
+            return float(self.cum_bits[-1])
+        i = int(np.searchsorted(self.edges, t_s, side="right")) - 1
+        return float(self.cum_bits[i] + self.rates[i] * (t_s - self.edges[i]))
+
+    def time_to_send(self, start_s: float, bits: float) -> float:
+        if bits <= 0:
+            return start_s
+        target = self.bits_until(start_s) + bits
+        while self.cum_bits[-1] < target:
+            if not self._extend():
+                return NEVER
+        i = int(np.searchsorted(self.cum_bits, target, side="left"))
+        # target lies in segment i-1, whose rate is > 0 (cum_bits rises through it).
+        seg = i - 1
+        finish = self.edges[seg] + (target - self.cum_bits[seg]) / self.rates[seg]
+        return float(max(finish, start_s))
+
+    def segments_until(self, t_s: float) -> tuple[np.ndarray, np.ndarray]:
+        """(edges, rates) covering [0, t_s], for plots and statistics."""
+        self._ensure_time(t_s)
+        n = int(np.searchsorted(self.edges, t_s, side="right"))
+        return self.edges[: n + 1].copy(), self.rates[:n].copy()
+
+
+class SeriesSource(SegmentSource):
+    """A fixed series of (durations, rates), replayed from ``offset_s`` and looped."""
+
+    def __init__(
+        self,
+        durations_s: np.ndarray,
+        rates_bps: np.ndarray,
+        *,
+        offset_s: float = 0.0,
+        loop: bool = True,
+    ) -> None:
+        durations_s = np.asarray(durations_s, dtype=float)
+        rates_bps = np.asarray(rates_bps, dtype=float)
+        if durations_s.shape != rates_bps.shape or durations_s.size == 0:
+            raise ValueError("durations and rates must be non-empty and of equal length")
+        if np.any(durations_s <= 0) or np.any(rates_bps < 0):
+            raise ValueError("durations must be > 0 and rates >= 0")
+        self.durations = durations_s
+        self.rates = rates_bps
+        self.loop = loop
+        self.period_s = float(durations_s.sum())
+        self._first = True
+        self._offset = float(offset_s) % self.period_s if loop else float(offset_s)
+
+    def long_run_mean_bps(self) -> float | None:
+        return float(np.sum(self.durations * self.rates) / self.period_s)
+
+    def next_chunk(self) -> tuple[np.ndarray, np.ndarray]:
+        if self._first:
+            self._first = False
+            if self._offset > 0:
+                edges = np.concatenate([[0.0], np.cumsum(self.durations)])
+                k = int(np.searchsorted(edges, self._offset, side="right")) - 1
+                if k >= len(self.durations):
+                    return np.zeros(0), np.zeros(0)
+                head = np.concatenate([[edges[k + 1] - self._offset], self.durations[k + 1 :]])
+                return head, self.rates[k:].copy()
+            return self.durations.copy(), self.rates.copy()
+        if not self.loop:
+            return np.zeros(0), np.zeros(0)
+        return self.durations.copy(), self.rates.copy()
+
+
+class MarkovSource(SegmentSource):
+    """Continuous-time Markov chain over rate levels, sampled in chunks.
+
+    ``rates_bps[k]`` is the capacity in state k; ``mean_sojourn_s[k]`` the mean
+    exponential holding time; ``jump[k, j]`` the probability of going to j on
+    leaving k (zero diagonal). With two states this is the Gilbert-Elliott
+    channel in continuous time.
+    """
+
+    def __init__(
+        self,
+        rates_bps: np.ndarray,
+        mean_sojourn_s: np.ndarray,
+        jump: np.ndarray,
+        rng: np.random.Generator,
+        *,
+        chunk: int = 4096,
+        initial: int | None = None,
+    ) -> None:
+        self.rates_bps = np.asarray(rates_bps, dtype=float)
+        self.mean_sojourn_s = np.asarray(mean_sojourn_s, dtype=float)
+        self.jump = np.asarray(jump, dtype=float)
+        self.rng = rng
+        self.chunk = chunk
+        self._cum_jump = np.cumsum(self.jump, axis=1)
+        if initial is None:
+            initial = int(rng.choice(len(self.rates_bps), p=self.stationary()))
+        self._state = initial
+
+    def stationary(self) -> np.ndarray:
+        """Time-stationary distribution: embedded-chain stationary law x mean sojourn."""
+        n = len(self.rates_bps)
+        if n == 1:
+            return np.ones(1)
+        a = self.jump.T - np.eye(n)
+        a[-1, :] = 1.0
+        b = np.zeros(n)
+        b[-1] = 1.0
+        embedded = np.linalg.solve(a, b)
+        weights = embedded * self.mean_sojourn_s
+        return weights / weights.sum()
+
+    def long_run_mean_bps(self) -> float | None:
+        return float(np.dot(self.stationary(), self.rates_bps))
+
+    def next_chunk(self) -> tuple[np.ndarray, np.ndarray]:
+        n = self.chunk
+        states = np.empty(n, dtype=np.int64)
+        uniforms = self.rng.random(n)
+        state = self._state
+        cum = self._cum_jump
+        for i in range(n):
+            states[i] = state
+            if len(self.rates_bps) > 1:
+                state = int(np.searchsorted(cum[state], uniforms[i], side="right"))
+                state = min(state, len(self.rates_bps) - 1)
+        self._state = state
+        durations = self.rng.exponential(self.mean_sojourn_s[states])
+        durations = np.maximum(durations, 1e-12)
+        return durations, self.rates_bps[states]

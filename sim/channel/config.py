@@ -1,0 +1,226 @@
+"""Scenario configuration of cells and their uplink capacity processes, and their builders."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+import numpy as np
+from pydantic import Field, model_validator
+
+from sim.channel.capacity import (
+    Capacity,
+    ConstantCapacity,
+    MarkovSource,
+    PiecewiseCapacity,
+    SeriesSource,
+)
+from sim.channel.radio import RADIO_PRESETS, RadioKind, RadioPowerModel
+from sim.channel.traces import (
+    RATE_UNITS,
+    TIME_UNITS,
+    Trace,
+    load_csv,
+    load_mahimahi,
+    load_time_mbps,
+)
+from sim.errors import SimInputError
+from sim.validation import NonNegFloat, PositiveFloat, Strict
+
+
+class ConstantUplink(Strict):
+    """c(t) = rate_bps."""
+
+    kind: Literal["constant"]
+    rate_bps: PositiveFloat
+
+
+class SeriesUplink(Strict):
+    """Piecewise-constant capacity: ``rates_bps[i]`` from ``times_s[i]`` to the next time.
+
+    The last rate holds until ``period_s``; the series then loops (if ``loop``).
+    """
+
+    kind: Literal["series"]
+    times_s: list[NonNegFloat] = Field(min_length=1)
+    rates_bps: list[NonNegFloat] = Field(min_length=1)
+    period_s: PositiveFloat
+    loop: bool = True
+    random_offset: bool = False
+
+    @model_validator(mode="after")
+    def _shape(self) -> SeriesUplink:
+        if len(self.times_s) != len(self.rates_bps):
+            raise ValueError("times_s and rates_bps must have the same length")
+        if self.times_s[0] != 0:
+            raise ValueError("times_s must start at 0")
+        if any(b <= a for a, b in zip(self.times_s, self.times_s[1:], strict=False)):
+            raise ValueError("times_s must be strictly increasing")
+        if self.period_s <= self.times_s[-1]:
+            raise ValueError(f"period_s must be greater than the last time {self.times_s[-1]}")
+        if max(self.rates_bps) <= 0:
+            raise ValueError("at least one rate must be > 0")
+        return self
+
+    def as_trace(self) -> Trace:
+        times = np.asarray(self.times_s, dtype=float)
+        durations = np.diff(np.concatenate([times, [self.period_s]]))
+        return Trace(durations, np.asarray(self.rates_bps, dtype=float), "inline series")
+
+
+class TraceUplink(Strict):
+    """Replay of a throughput trace file, looped, from a random offset per device."""
+
+    kind: Literal["trace"]
+    path: str
+    format: Literal["mahimahi", "time_mbps", "csv"]
+    bin_s: PositiveFloat = 0.1
+    time_column: str = "time_s"
+    rate_column: str = "throughput"
+    rate_unit: Literal["bps", "kbps", "Mbps", "Gbps"] = "Mbps"
+    time_unit: Literal["s", "ms"] = "s"
+    scale: PositiveFloat = 1.0
+    loop: bool = True
+    random_offset: bool = True
+
+
+class MarkovUplink(Strict):
+    """Markov chain over capacity levels (exponential holding times)."""
+
+    kind: Literal["markov"]
+    rates_bps: list[NonNegFloat] = Field(min_length=1)
+    mean_sojourn_s: list[PositiveFloat] = Field(min_length=1)
+    jump: list[list[NonNegFloat]] | None = Field(
+        default=None,
+        description="row k: probabilities of the next state on leaving k (default uniform)",
+    )
+
+    @model_validator(mode="after")
+    def _shape(self) -> MarkovUplink:
+        n = len(self.rates_bps)
+        if len(self.mean_sojourn_s) != n:
+            raise ValueError("mean_sojourn_s needs one entry per rate")
+        if max(self.rates_bps) <= 0:
+            raise ValueError("at least one rate must be > 0")
+        if self.jump is not None:
+            if len(self.jump) != n or any(len(row) != n for row in self.jump):
+                raise ValueError(f"jump must be a {n}x{n} matrix")
+            for k, row in enumerate(self.jump):
+                if n > 1 and (row[k] != 0 or abs(sum(row) - 1) > 1e-9):
+                    raise ValueError(f"jump row {k} must have a zero diagonal and sum to 1")
+        return self
+
+    def jump_matrix(self) -> np.ndarray:
+        n = len(self.rates_bps)
+        if self.jump is not None:
+            return np.asarray(self.jump, dtype=float)
+        if n == 1:
+            return np.ones((1, 1))
+        return (np.ones((n, n)) - np.eye(n)) / (n - 1)
+
+
+class GilbertElliottUplink(Strict):
+    """Two-state good/bad channel in continuous time (Gilbert-Elliott)."""
+
+    kind: Literal["gilbert_elliott"]
+    good_rate_bps: PositiveFloat
+    bad_rate_bps: NonNegFloat = 0.0
+    mean_good_s: PositiveFloat
+    mean_bad_s: PositiveFloat
+
+    def as_markov(self) -> MarkovUplink:
+        return MarkovUplink(
+            kind="markov",
+            rates_bps=[self.good_rate_bps, self.bad_rate_bps],
+            mean_sojourn_s=[self.mean_good_s, self.mean_bad_s],
+        )
+
+    @property
+    def bad_fraction(self) -> float:
+        return self.mean_bad_s / (self.mean_good_s + self.mean_bad_s)
+
+
+UplinkConfig = Annotated[
+    ConstantUplink | SeriesUplink | TraceUplink | MarkovUplink | GilbertElliottUplink,
+    Field(discriminator="kind"),
+]
+
+
+class CellConfig(Strict):
+    """A radio cell or access point: its uplink capacity, sharing, radio power model, downlink."""
+
+    name: str = Field(min_length=1)
+    node: str = Field(min_length=1, description="topology node of the base station / access point")
+    radio: RadioKind | RadioPowerModel = "lte"
+    uplink: UplinkConfig
+    sharing: Literal["dedicated", "shared"] = "dedicated"
+    channel_per_device: bool = True
+    downlink_bps: PositiveFloat = 50e6
+    propagation_s: NonNegFloat = 0.0
+    transfer_timeout_s: PositiveFloat | None = None
+
+    def radio_model(self) -> RadioPowerModel:
+        return RADIO_PRESETS[self.radio] if isinstance(self.radio, str) else self.radio
+
+
+def resolve_trace(
+    config: UplinkConfig, base_dir: Path, *, file: str | None, key: str
+) -> Trace | None:
+    """Load the trace a capacity config names (None for kinds without one)."""
+    if isinstance(config, SeriesUplink):
+        return config.as_trace()
+    if not isinstance(config, TraceUplink):
+        return None
+    path = Path(config.path).expanduser()
+    if not path.is_absolute():
+        path = base_dir / path
+    if not path.exists():
+        raise SimInputError("trace file not found", file=file, key=f"{key}.path", value=config.path)
+    try:
+        if config.format == "mahimahi":
+            trace = load_mahimahi(path, config.bin_s)
+        elif config.format == "time_mbps":
+            trace = load_time_mbps(path)
+        else:
+            assert config.rate_unit in RATE_UNITS and config.time_unit in TIME_UNITS
+            trace = load_csv(
+                path,
+                time_column=config.time_column,
+                rate_column=config.rate_column,
+                rate_unit=config.rate_unit,
+                time_unit=config.time_unit,
+            )
+    except SimInputError as exc:
+        raise SimInputError(
+            exc.problem,
+            file=exc.file,
+            key=f"{key}.path" if exc.line is None else None,
+            value=exc.value,
+            allowed=exc.allowed,
+            line=exc.line,
+        ) from None
+    if trace.mean_bps <= 0:
+        raise SimInputError("trace never delivers any data (all rates are 0)", file=str(path))
+    return trace.scaled(config.scale) if config.scale != 1.0 else trace
+
+
+def build_capacity(
+    config: UplinkConfig, trace: Trace | None, rng: np.random.Generator, *, horizon_s: float
+) -> Capacity:
+    """A capacity process realisation drawn from ``rng``."""
+    max_horizon = max(10.0 * horizon_s, 3600.0)
+    if isinstance(config, ConstantUplink):
+        return ConstantCapacity(config.rate_bps)
+    if isinstance(config, SeriesUplink | TraceUplink):
+        assert trace is not None
+        offset = rng.uniform(0.0, trace.duration_s) if config.random_offset else 0.0
+        source = SeriesSource(trace.durations_s, trace.rates_bps, offset_s=offset, loop=config.loop)
+        return PiecewiseCapacity(source, max_horizon_s=max_horizon)
+    markov = config.as_markov() if isinstance(config, GilbertElliottUplink) else config
+    source = MarkovSource(
+        np.asarray(markov.rates_bps),
+        np.asarray(markov.mean_sojourn_s),
+        markov.jump_matrix(),
+        rng,
+    )
+    return PiecewiseCapacity(source, max_horizon_s=max_horizon)

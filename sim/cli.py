@@ -1,0 +1,144 @@
+"""Command line: ``python -m sim run|validate|profiles``.
+
+Exit codes: 0 success, 2 bad input (one line on stderr, no traceback unless
+``--debug``), 130 interrupted (Ctrl-C; the output folder is complete and its
+summary says ``interrupted``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from sim.errors import SimInputError
+
+EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m sim", description="Split-computing simulator")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run a scenario and write its results")
+    run.add_argument("scenario", type=Path)
+    run.add_argument("--out", type=Path, help="output folder (default results/<scenario name>)")
+    run.add_argument("--seed", type=int, help="override the scenario's seed")
+    run.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a dotted key, e.g. --set devices.0.count=10 (repeatable)",
+    )
+    run.add_argument("--strategies", help="comma-separated subset of the compared strategies")
+    run.add_argument("--csv", action="store_true", help="also write CSV next to Parquet")
+    run.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+    run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+
+    validate = sub.add_parser("validate", help="check a scenario without running it")
+    validate.add_argument("scenario", type=Path)
+    validate.add_argument(
+        "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE"
+    )
+    validate.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+
+    profiles = sub.add_parser("profiles", help="list shipped profiles, or show one")
+    profiles.add_argument("kind", nargs="?", choices=["model", "device", "server"])
+    profiles.add_argument("name", nargs="?", help="profile name or path")
+    profiles.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+    return parser
+
+
+def _run(args: argparse.Namespace) -> int:
+    import sim
+    from sim.report.table import format_summary
+
+    scenario = sim.load(args.scenario, args.overrides, seed=args.seed)
+    strategies = args.strategies.split(",") if args.strategies else None
+    if strategies:
+        unknown = [s for s in strategies if s not in scenario.strategy_labels]
+        if unknown:
+            raise SimInputError(
+                "unknown strategy",
+                file="--strategies",
+                value=",".join(unknown),
+                allowed=", ".join(scenario.strategy_labels),
+            )
+    out = args.out or Path("results") / scenario.name
+    started = time.perf_counter()
+    results = sim.run(scenario, strategies, progress=not args.quiet and sys.stderr.isatty())
+    path = results.write(out, csv=args.csv or None, plots=False if args.no_plots else None)
+    wall = time.perf_counter() - started
+    print(
+        f"{scenario.name}: {len(results.requests):,} requests simulated "
+        f"({scenario.spec.duration_s:g} s x {len(results.strategies)} strategies, seed {results.seed}) "
+        f"in {wall:.1f} s"
+    )
+    print(format_summary(results.summary))
+    print(f"results: {path}/  (requests.parquet, summary.json, plots/)")
+    if results.interrupted:
+        print("interrupted: the results cover the simulated time reached", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    return 0
+
+
+def _validate(args: argparse.Namespace) -> int:
+    import sim
+
+    scenario = sim.load(args.scenario, args.overrides)
+    devices = sum(g.spec.count for g in scenario.groups)
+    print(
+        f"{args.scenario}: ok — {len(scenario.groups)} device groups ({devices} devices), "
+        f"{len(scenario.spec.servers)} servers, strategies: {', '.join(scenario.strategy_labels)}"
+    )
+    return 0
+
+
+def _profiles(args: argparse.Namespace) -> int:
+    from sim.profiles.registry import ProfileLibrary, shipped_names, shipped_path
+    from sim.yamlio import read_yaml
+
+    if args.kind is None:
+        for kind in ("model", "device", "server"):
+            print(f"{kind} profiles: {', '.join(shipped_names(kind)) or '(none)'}")
+        return 0
+    if args.name is None:
+        for name in shipped_names(args.kind):
+            profile = ProfileLibrary().resolve(args.kind, name, file=None, key=args.kind)
+            print(f"{name:28s} {getattr(profile, 'display_name', '')}")
+        return 0
+    library = ProfileLibrary(Path.cwd())
+    library.resolve(
+        args.kind, args.name, file="profiles", key=args.kind
+    )  # validates, errors if unknown
+    path = library.path_of(args.kind, args.name)
+    print(f"# {path}" if path != shipped_path(args.kind, args.name) else f"# shipped: {path.name}")
+    print(path.read_text() if path.exists() else read_yaml(path).data)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    handler = {"run": _run, "validate": _validate, "profiles": _profiles}[args.command]
+    try:
+        return handler(args)
+    except SimInputError as exc:
+        if args.debug:
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        if args.debug:
+            raise
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

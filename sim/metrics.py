@@ -1,0 +1,151 @@
+"""From records to tidy tables: per-strategy summary, stage breakdown, confidence intervals.
+
+Only requests that arrive inside the measurement window [warmup_s, duration_s)
+count. Latency statistics use the requests that finished (on time or late);
+the deadline-miss rate counts everything that did not finish on time
+(late, dropped, failed).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+STAGES = (
+    ("head", "t_arrival", "t_head_end"),
+    ("uplink", "t_head_end", "t_uplink_end"),
+    ("network", "t_uplink_end", "t_server_arrival"),
+    ("server_queue", "t_server_arrival", "t_service_start"),
+    ("service", "t_service_start", "t_service_end"),
+    ("downlink", "t_service_end", "t_done"),
+)
+"""Consecutive stages of a request's latency [s]; 'head' includes waiting for the processor
+and 'uplink' waiting for the radio (FIFO) and its promotion."""
+
+
+def in_window(requests: pd.DataFrame, warmup_s: float, duration_s: float) -> pd.DataFrame:
+    arrival = requests["t_arrival"]
+    return requests[(arrival >= warmup_s) & (arrival < duration_s)]
+
+
+def finished(requests: pd.DataFrame) -> pd.DataFrame:
+    return requests[requests["outcome"].isin(["completed", "completed_late"])]
+
+
+def latency_s(requests: pd.DataFrame) -> pd.Series:
+    return requests["t_done"] - requests["t_arrival"]
+
+
+def batch_means_ci(
+    values: np.ndarray, batches: int = 10, level: float = 0.95
+) -> tuple[float, float]:
+    """(mean, half-width) of a t-interval over ``batches`` consecutive batch means.
+
+    Batch means make the interval honest for correlated observations of one run
+    (consecutive requests share queues and channel states).
+    """
+    values = np.asarray(values, dtype=float)
+    if values.size < 2 * batches:
+        return (float(values.mean()) if values.size else math.nan), math.nan
+    usable = values[: values.size - values.size % batches]
+    means = usable.reshape(batches, -1).mean(axis=1)
+    half = stats.t.ppf(0.5 + level / 2, batches - 1) * means.std(ddof=1) / math.sqrt(batches)
+    return float(values.mean()), float(half)
+
+
+def stage_breakdown(requests: pd.DataFrame) -> pd.DataFrame:
+    """Mean seconds per stage, per strategy, over finished requests (missing stages count 0)."""
+    done = finished(requests)
+    rows = []
+    for strategy, part in done.groupby("strategy", observed=True, sort=False):
+        row = {"strategy": strategy}
+        for stage, a, b in STAGES:
+            row[stage] = (
+                float((part[b] - part[a]).fillna(0.0).clip(lower=0).mean())
+                if len(part)
+                else math.nan
+            )
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def summarize(
+    requests: pd.DataFrame,
+    devices: pd.DataFrame,
+    servers: pd.DataFrame,
+    batches: pd.DataFrame,
+    *,
+    warmup_s: float,
+    duration_s: float,
+    strategies: list[str],
+) -> pd.DataFrame:
+    """One row per strategy: latency, misses, energy, accuracy, server load."""
+    window = duration_s - warmup_s
+    measured = in_window(requests, warmup_s, duration_s)
+    rows = []
+    for strategy in strategies:
+        req = measured[measured["strategy"] == strategy]
+        done = finished(req)
+        lat = latency_s(done).to_numpy()
+        order = np.argsort(done["t_arrival"].to_numpy())
+        mean_lat, half = batch_means_ci(lat[order])
+        n = len(req)
+        outcome_counts = req["outcome"].value_counts()
+        on_time = int(outcome_counts.get("completed", 0))
+        dev = devices[devices["strategy"] == strategy]
+        srv = servers[servers["strategy"] == strategy]
+        bat = (
+            batches[
+                (batches["strategy"] == strategy)
+                & (batches["t_start"] >= warmup_s)
+                & (batches["t_start"] < duration_s)
+            ]
+            if len(batches)
+            else batches
+        )
+        e_req = (done["e_compute_j"] + done["e_radio_j"]).to_numpy()
+        rows.append(
+            {
+                "strategy": strategy,
+                "requests": n,
+                "completed": on_time,
+                "completed_late": int(outcome_counts.get("completed_late", 0)),
+                "dropped": int(outcome_counts.get("dropped", 0)),
+                "failed": int(outcome_counts.get("failed", 0)),
+                "throughput_rps": len(done) / window,
+                "latency_mean_s": mean_lat,
+                "latency_mean_ci95_s": half,
+                "latency_p50_s": float(np.percentile(lat, 50)) if lat.size else math.nan,
+                "latency_p95_s": float(np.percentile(lat, 95)) if lat.size else math.nan,
+                "latency_p99_s": float(np.percentile(lat, 99)) if lat.size else math.nan,
+                "deadline_miss_rate": 1.0 - on_time / n if n else math.nan,
+                "energy_per_inference_j": float(e_req.mean()) if e_req.size else math.nan,
+                "compute_energy_per_inference_j": float(done["e_compute_j"].mean())
+                if len(done)
+                else math.nan,
+                "radio_energy_per_inference_j": float(done["e_radio_j"].mean())
+                if len(done)
+                else math.nan,
+                "device_power_w": float(dev["e_total_j"].sum() / (window * max(len(dev), 1))),
+                "device_energy_per_inference_j": float(dev["e_total_j"].sum() / len(done))
+                if len(done)
+                else math.nan,
+                "accuracy": float(done["accuracy"].mean()) if len(done) else math.nan,
+                "on_time_accuracy": float(
+                    req.loc[req["outcome"] == "completed", "accuracy"].sum() / n
+                )
+                if n
+                else math.nan,
+                "server_utilisation": float(
+                    (srv["utilisation"] * srv["workers"]).sum() / max(srv["workers"].sum(), 1)
+                )
+                if len(srv)
+                else math.nan,
+                "mean_batch_size": float(bat["size"].mean()) if len(bat) else math.nan,
+                "uplink_bytes_per_request": float(req["bytes_sent"].mean()) if n else math.nan,
+            }
+        )
+    return pd.DataFrame(rows)

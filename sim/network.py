@@ -1,0 +1,54 @@
+"""The wired topology between base stations / access points and edge servers (networkx).
+
+Nodes are named in the scenario; each link has a latency [s] and capacity
+[bit/s]. A payload crossing a path pays the sum of link latencies plus its
+transmission time on every hop (store and forward). Backhaul links are
+assumed uncongested: they do not queue (a stated simplification).
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import networkx as nx
+
+from sim.scenario.schema import Network
+
+
+@dataclass(frozen=True, slots=True)
+class Path:
+    """A route from an access node to a server's node."""
+
+    nodes: tuple[str, ...]
+    latency_s: float
+    capacities_bps: tuple[float, ...]
+
+    def delay_s(self, payload_bytes: float) -> float:
+        bits = 8.0 * payload_bytes
+        return self.latency_s + sum(bits / c for c in self.capacities_bps)
+
+
+def build_graph(network: Network) -> nx.Graph:
+    graph = nx.Graph()
+    for link in network.links:
+        graph.add_edge(link.a, link.b, latency_s=link.latency_s, capacity_bps=link.capacity_bps)
+    return graph
+
+
+def shortest_path(graph: nx.Graph, source: str, target: str) -> Path | None:
+    """Lowest-latency path, or None if the nodes are not connected."""
+    if source == target:
+        return Path((source,), 0.0, ())
+    if source not in graph or target not in graph:
+        return None
+    try:
+        nodes = nx.shortest_path(graph, source, target, weight="latency_s")
+    except nx.NetworkXNoPath:
+        return None
+    edges = [graph.edges[a, b] for a, b in itertools.pairwise(nodes)]
+    return Path(
+        tuple(nodes),
+        float(sum(e["latency_s"] for e in edges)),
+        tuple(float(e["capacity_bps"]) for e in edges),
+    )

@@ -1,0 +1,166 @@
+"""Writing a run's output folder atomically: records, summary, resolved scenario, plots.
+
+Everything is written into a hidden temporary folder next to the target and
+renamed into place at the end, so a crash or Ctrl-C leaves either no output
+folder or a complete one (whose summary says whether the run was interrupted).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import shutil
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sim.yamlio import dump_yaml
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating | float):
+        value = float(value)
+        return None if math.isnan(value) or math.isinf(value) else value
+    return value
+
+
+def provenance_report(results) -> dict[str, Any]:
+    """Which profiles, plans and service models were used, and where their numbers came from."""
+    scenario = results.scenario
+    groups = {}
+    for group in scenario.groups:
+        plans = {}
+        for label in results.strategies:
+            factory = scenario.factory(group.spec.name, label)
+            plans[label] = [
+                {
+                    "plan": p.name,
+                    "kind": p.kind,
+                    "device_s": p.device_s,
+                    "device_w": p.device_w,
+                    "device_provenance": p.device_provenance,
+                    "payload_bytes": p.payload_bytes,
+                    "server_part": p.server.key if p.server else None,
+                    "accuracy": p.accuracy,
+                }
+                for p in factory.plans
+            ]
+        groups[group.spec.name] = {
+            "device_profile": group.device.name,
+            "device_display_name": group.device.display_name,
+            "model_profile": group.model.name,
+            "model_blocks_provenance": group.model.blocks_provenance.provenance,
+            "plans": plans,
+        }
+    services = [
+        {
+            "server": server,
+            "part": part,
+            "provenance": model.provenance,
+            "source": model.source,
+            "fixed_s": model.time_fit.fixed_s,
+            "per_item_s": model.time_fit.per_item_s,
+            "knee_batch": model.time_fit.knee_batch,
+            "scale": model.scale,
+        }
+        for (server, part), model in scenario.service_models.items()
+    ]
+    return {"groups": groups, "service_models": services}
+
+
+def resolved_scenario(results) -> dict[str, Any]:
+    scenario = results.scenario
+    spec = scenario.spec.model_dump(mode="json", by_alias=True)
+    spec["seed"] = results.seed
+    return {
+        **spec,
+        "resolved": {
+            "source_file": str(scenario.path) if scenario.path else None,
+            "strategies": scenario.strategy_labels,
+            **provenance_report(results),
+        },
+    }
+
+
+def _write_frame(frame: pd.DataFrame, folder: Path, name: str, csv: bool) -> list[str]:
+    written = []
+    frame.to_parquet(folder / f"{name}.parquet", index=False)
+    written.append(f"{name}.parquet")
+    if csv:
+        frame.to_csv(folder / f"{name}.csv", index=False)
+        written.append(f"{name}.csv")
+    return written
+
+
+def write_results(
+    results, out_dir: str | Path, *, csv: bool | None = None, plots: bool | None = None
+) -> Path:
+    """Write everything about ``results`` to ``out_dir``; returns the folder."""
+    out_dir = Path(out_dir)
+    outputs = results.scenario.spec.outputs
+    csv = outputs.csv if csv is None else csv
+    plots = outputs.plots if plots is None else plots
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
+    try:
+        files: list[str] = []
+        files += _write_frame(results.requests, tmp, "requests", csv)
+        files += _write_frame(results.devices, tmp, "devices", csv)
+        files += _write_frame(results.servers, tmp, "servers", csv)
+        if outputs.per_batch:
+            files += _write_frame(results.batches, tmp, "batches", csv)
+        if outputs.background and len(results.background):
+            files += _write_frame(results.background, tmp, "background", csv)
+        summary = results.summary
+        files += _write_frame(summary, tmp, "summary", True)
+        files += _write_frame(results.stages, tmp, "stages", csv)
+        (tmp / "scenario.resolved.yaml").write_text(dump_yaml(resolved_scenario(results)))
+        files.append("scenario.resolved.yaml")
+        if plots:
+            from sim.report.plots import write_plots
+
+            files += [f"plots/{name}" for name in write_plots(results, tmp / "plots")]
+        sim_time = max((r.end_s for r in results.runs.values()), default=0.0)
+        meta = {
+            "scenario": results.scenario.name,
+            "status": "interrupted" if results.interrupted else "complete",
+            "simulated_time_s": sim_time,
+            "seed": results.seed,
+            "strategies": results.strategies,
+            "wall_s": results.wall_s,
+            "requests_simulated": len(results.requests),
+            "written_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "host": platform.node(),
+            "python": platform.python_version(),
+            "summary": summary.to_dict(orient="records"),
+            "files": sorted([*files, "summary.json"]),
+        }
+        (tmp / "summary.json").write_text(json.dumps(_jsonable(meta), indent=2) + "\n")
+        _replace_dir(tmp, out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out_dir
+
+
+def _replace_dir(tmp: Path, out_dir: Path) -> None:
+    """Move ``tmp`` to ``out_dir``, replacing an old folder only once the new one is complete."""
+    if out_dir.exists():
+        trash = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
+        os.replace(out_dir, trash)
+        os.replace(tmp, out_dir)
+        shutil.rmtree(trash, ignore_errors=True)
+    else:
+        os.replace(tmp, out_dir)

@@ -1,0 +1,175 @@
+"""Plots of one scenario's results (matplotlib, Agg backend, PNG files)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+
+from sim.metrics import STAGES, finished, in_window, latency_s
+
+STAGE_COLOURS = {
+    "head": "#4C72B0",
+    "uplink": "#DD8452",
+    "network": "#937860",
+    "server_queue": "#C44E52",
+    "service": "#55A868",
+    "downlink": "#8172B3",
+}
+
+
+def _strategy_colours(strategies: list[str]) -> dict[str, str]:
+    palette = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    return {s: palette[i % len(palette)] for i, s in enumerate(strategies)}
+
+
+def latency_cdf(results, ax) -> None:
+    spec = results.scenario.spec
+    req = in_window(results.requests, spec.warmup_s, spec.duration_s)
+    colours = _strategy_colours(results.strategies)
+    for strategy in results.strategies:
+        part = req[req["strategy"] == strategy]
+        lat = np.sort(latency_s(finished(part)).to_numpy())
+        if not len(part) or not lat.size:
+            continue
+        # CDF over all requests: unfinished ones never reach 1.
+        y = np.arange(1, lat.size + 1) / len(part)
+        ax.step(lat * 1000, y, where="post", label=strategy, color=colours[strategy])
+    for deadline in sorted({g.spec.deadline_s for g in results.scenario.groups}):
+        ax.axvline(deadline * 1000, color="grey", ls="--", lw=1)
+        ax.text(deadline * 1000, 0.02, " deadline", color="grey", fontsize=8)
+    ax.set_xscale("log")
+    ax.set_xlabel("latency [ms] (log)")
+    ax.set_ylabel("fraction of requests finished")
+    ax.set_ylim(0, 1.02)
+    ax.set_title("Latency CDF (dropped/failed never finish)")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend()
+
+
+def stage_bars(results, ax) -> None:
+    stages = results.stages.set_index("strategy").reindex(results.strategies)
+    bottom = np.zeros(len(stages))
+    x = np.arange(len(stages))
+    for stage, _, _ in STAGES:
+        values = stages[stage].fillna(0).to_numpy() * 1000
+        ax.bar(x, values, bottom=bottom, label=stage, color=STAGE_COLOURS[stage])
+        bottom += values
+    ax.set_xticks(x, stages.index, rotation=15)
+    ax.set_ylabel("mean latency of finished requests [ms]")
+    ax.set_title("Where the time goes")
+    ax.legend(fontsize=8)
+    ax.grid(axis="y", alpha=0.3)
+
+
+def energy_bars(results, ax) -> None:
+    summary = results.summary.set_index("strategy").reindex(results.strategies)
+    x = np.arange(len(summary))
+    compute = summary["compute_energy_per_inference_j"].fillna(0).to_numpy()
+    radio = summary["radio_energy_per_inference_j"].fillna(0).to_numpy()
+    ax.bar(x, compute, label="compute (board power while computing)", color="#4C72B0")
+    ax.bar(x, radio, bottom=compute, label="radio (promotion + transfer + tail)", color="#DD8452")
+    ax.plot(
+        x,
+        summary["device_energy_per_inference_j"],
+        "kD",
+        label="device total incl. idle / inferences",
+    )
+    ax.set_xticks(x, summary.index, rotation=15)
+    ax.set_ylabel("energy per inference [J]")
+    ax.set_title("Device energy per inference")
+    ax.legend(fontsize=8)
+    ax.grid(axis="y", alpha=0.3)
+
+
+def miss_bars(results, ax) -> None:
+    summary = results.summary.set_index("strategy").reindex(results.strategies)
+    x = np.arange(len(summary))
+    n = summary["requests"].replace(0, np.nan)
+    bottom = np.zeros(len(summary))
+    for column, colour in (
+        ("completed_late", "#DD8452"),
+        ("dropped", "#C44E52"),
+        ("failed", "#8C8C8C"),
+    ):
+        values = (summary[column] / n).fillna(0).to_numpy()
+        ax.bar(x, values, bottom=bottom, label=column.replace("_", " "), color=colour)
+        bottom += values
+    ax.set_xticks(x, summary.index, rotation=15)
+    ax.set_ylabel("fraction of requests")
+    ax.set_ylim(0, 1)
+    ax.set_title("Deadline misses by outcome")
+    ax.legend(fontsize=8)
+    ax.grid(axis="y", alpha=0.3)
+
+
+def timeline(results, path: Path, devices: int = 4, span_s: float = 6.0) -> None:
+    """Each request of a few devices as a bar per stage, one panel per strategy."""
+    spec = results.scenario.spec
+    start = spec.warmup_s
+    req = results.requests
+    chosen = sorted(req["device"].unique())[:devices]
+    strategies = results.strategies
+    fig, axes = plt.subplots(
+        len(strategies),
+        1,
+        figsize=(11, 1.0 + 1.1 * devices * len(strategies) / 2),
+        sharex=True,
+        squeeze=False,
+    )
+    for ax, strategy in zip(axes[:, 0], strategies, strict=True):
+        part = req[
+            (req["strategy"] == strategy)
+            & req["device"].isin(chosen)
+            & (req["t_arrival"] >= start)
+            & (req["t_arrival"] < start + span_s)
+        ]
+        for lane, device in enumerate(chosen):
+            rows = part[part["device"] == device]
+            for stage, a, b in STAGES:
+                s0 = rows[a].to_numpy()
+                s1 = rows[b].to_numpy()
+                ok = np.isfinite(s0) & np.isfinite(s1) & (s1 > s0)
+                ax.broken_barh(
+                    list(zip(s0[ok], s1[ok] - s0[ok], strict=True)),
+                    (lane - 0.35, 0.7),
+                    facecolors=STAGE_COLOURS[stage],
+                )
+            bad = rows[rows["outcome"].isin(["dropped", "failed"])]
+            ax.plot(bad["t_done"], np.full(len(bad), lane), "kx", ms=6)
+            ax.plot(rows["t_arrival"], np.full(len(rows), lane - 0.45), "|", color="k", ms=5)
+        ax.set_yticks(range(len(chosen)), [f"dev {d}" for d in chosen])
+        ax.set_title(strategy, fontsize=9, loc="left")
+        ax.set_xlim(start, start + span_s)
+    handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in STAGE_COLOURS.values()]
+    axes[0, 0].legend(handles, list(STAGE_COLOURS), ncol=6, fontsize=7, loc="upper right")
+    axes[-1, 0].set_xlabel("simulated time [s]  (| arrival, x dropped/failed)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def write_plots(results, folder: Path) -> list[str]:
+    """Write the standard plots into ``folder``; returns the file names."""
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, draw, size in (
+        ("latency_cdf.png", latency_cdf, (7, 4.5)),
+        ("stage_breakdown.png", stage_bars, (7, 4.5)),
+        ("energy_per_inference.png", energy_bars, (7, 4.5)),
+        ("deadline_misses.png", miss_bars, (7, 4.5)),
+    ):
+        fig, ax = plt.subplots(figsize=size)
+        draw(results, ax)
+        fig.tight_layout()
+        fig.savefig(folder / name, dpi=110)
+        plt.close(fig)
+        written.append(name)
+    if len(results.requests):
+        timeline(results, folder / "timeline.png")
+        written.append("timeline.png")
+    return written

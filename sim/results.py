@@ -1,0 +1,92 @@
+"""Results of running a scenario: one RunResult per strategy, and the tidy tables across them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import pandas as pd
+
+from sim.engine import RunResult
+from sim.metrics import stage_breakdown, summarize
+from sim.scenario.load import Scenario
+
+
+def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    frames = [f for f in frames if len(f.columns)]
+    if not frames:
+        return pd.DataFrame()
+    combined = pd.concat(frames, ignore_index=True)
+    for column in combined.columns:
+        if column == "strategy" or isinstance(frames[0][column].dtype, pd.CategoricalDtype):
+            combined[column] = combined[column].astype("category")
+    return combined
+
+
+@dataclass
+class Results:
+    """All strategies of one scenario run with one seed."""
+
+    scenario: Scenario
+    seed: int
+    runs: dict[str, RunResult]
+    wall_s: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def strategies(self) -> list[str]:
+        return list(self.runs)
+
+    @property
+    def interrupted(self) -> bool:
+        return any(r.interrupted for r in self.runs.values())
+
+    @cached_property
+    def requests(self) -> pd.DataFrame:
+        """One row per request, all strategies (``strategy`` column first)."""
+        return _concat([r.requests for r in self.runs.values()])
+
+    @cached_property
+    def batches(self) -> pd.DataFrame:
+        return _concat([r.batches for r in self.runs.values()])
+
+    @cached_property
+    def background(self) -> pd.DataFrame:
+        return _concat([r.background for r in self.runs.values()])
+
+    @cached_property
+    def devices(self) -> pd.DataFrame:
+        return _concat([r.devices for r in self.runs.values()])
+
+    @cached_property
+    def servers(self) -> pd.DataFrame:
+        return _concat([r.servers for r in self.runs.values()])
+
+    @cached_property
+    def summary(self) -> pd.DataFrame:
+        """One row per strategy (see :func:`sim.metrics.summarize`)."""
+        spec = self.scenario.spec
+        return summarize(
+            self.requests,
+            self.devices,
+            self.servers,
+            self.batches,
+            warmup_s=spec.warmup_s,
+            duration_s=spec.duration_s,
+            strategies=self.strategies,
+        )
+
+    @cached_property
+    def stages(self) -> pd.DataFrame:
+        """Mean latency per stage [s], per strategy."""
+        from sim.metrics import in_window
+
+        spec = self.scenario.spec
+        return stage_breakdown(in_window(self.requests, spec.warmup_s, spec.duration_s))
+
+    def write(self, out_dir, *, csv: bool | None = None, plots: bool | None = None):
+        """Write records, summary, resolved scenario and plots to ``out_dir`` (atomically)."""
+        from sim.output import write_results
+
+        return write_results(self, out_dir, csv=csv, plots=plots)

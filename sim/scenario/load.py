@@ -1,0 +1,368 @@
+"""Loading a scenario: YAML -> validated spec -> resolved profiles, traces, plans, topology.
+
+The engine only ever sees a :class:`Scenario`: every reference is resolved and
+every cross-check done here, so a bad file fails before anything runs, with
+one line naming the file, the dotted key, the value and what is allowed.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sim.channel.config import CellConfig, resolve_trace
+from sim.channel.traces import Trace
+from sim.errors import SimInputError, did_you_mean, list_choices
+from sim.network import Path as NetPath
+from sim.network import build_graph, shortest_path
+from sim.plans import ServerPart, measured_service_model, server_part, service_model
+from sim.policies.config import StrategyConfig, StrategyHolder, shorthand, strategy_label
+from sim.policies.registry import GroupContext, PolicyFactory, policy_factory
+from sim.profiles.registry import ProfileLibrary
+from sim.profiles.schema import DeviceProfile, ModelProfile, ServerProfile
+from sim.profiles.service import ServiceModel
+from sim.scenario.overrides import apply_overrides
+from sim.scenario.schema import DeviceGroup, ScenarioSpec, ServerConfig
+from sim.validation import validate_data
+from sim.workload import mean_rate_hz
+from sim.yamlio import YamlDocument, parse_yaml_text, read_yaml
+
+BYTES_PER_REQUEST_ESTIMATE = 400  # records + transient objects, measured order of magnitude
+MEMORY_LIMIT_BYTES = 16 * 2**30
+
+
+@dataclass(frozen=True)
+class GroupRuntime:
+    """A device group's resolved pieces."""
+
+    spec: DeviceGroup
+    index: int
+    model: ModelProfile
+    device: DeviceProfile
+    cell: CellConfig
+    server: str | None  # fixed server, or None for the nearest per request
+    server_order: tuple[str, ...]  # servers reachable from the cell, nearest first
+    paths: dict[str, NetPath]
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A fully resolved scenario, ready to build and run."""
+
+    spec: ScenarioSpec
+    path: Path | None
+    raw: dict[str, Any]
+    strategies: tuple[StrategyConfig, ...]
+    groups: tuple[GroupRuntime, ...]
+    servers: dict[str, ServerProfile]
+    traces: dict[str, Trace | None]
+    factories: dict[tuple[str, str], PolicyFactory]  # (group, strategy label)
+    service_models: dict[tuple[str, str], ServiceModel]  # (server, part key)
+    models: dict[str, ModelProfile] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def strategy_labels(self) -> list[str]:
+        return [strategy_label(s) for s in self.strategies]
+
+    def factory(self, group: str, strategy: str) -> PolicyFactory:
+        return self.factories[(group, strategy)]
+
+    def with_overrides(self, overrides: list[str]) -> Scenario:
+        data = apply_overrides(copy.deepcopy(self.raw), overrides)
+        return build_scenario(data, self.path)
+
+
+def load(
+    path: str | Path, overrides: list[str] | None = None, *, seed: int | None = None
+) -> Scenario:
+    """Read, validate and resolve a scenario file (``overrides``: 'dotted.key=value')."""
+    path = Path(path)
+    if path.suffix.lower() not in (".yaml", ".yml") and not path.exists():
+        raise SimInputError("scenario file not found", file=path)
+    doc = read_yaml(path)
+    data = doc.data
+    if not isinstance(data, dict):
+        raise SimInputError(
+            "a scenario must be a YAML mapping at the top level",
+            file=path,
+            value=type(data).__name__,
+        )
+    data = apply_overrides(data, overrides)
+    if seed is not None:
+        data["seed"] = seed
+    return build_scenario(data, path, doc)
+
+
+def loads(
+    text: str, overrides: list[str] | None = None, *, base_dir: Path | None = None
+) -> Scenario:
+    """Like :func:`load`, from YAML text (relative paths resolve from ``base_dir``)."""
+    doc = parse_yaml_text(text, "<string>")
+    if not isinstance(doc.data, dict):
+        raise SimInputError("a scenario must be a YAML mapping at the top level", file="<string>")
+    data = apply_overrides(doc.data, overrides)
+    fake = (base_dir or Path.cwd()) / "<string>"
+    return build_scenario(data, fake, doc)
+
+
+def _strategy_from_ref(
+    ref: Any,
+    defined: dict[str, StrategyConfig],
+    *,
+    file: str | None,
+    key: str,
+    doc: YamlDocument | None,
+) -> StrategyConfig:
+    """A compare entry or group policy: a defined name, a shorthand string, or a mapping."""
+    if isinstance(ref, str) and ref in defined:
+        return defined[ref]
+    data = shorthand(ref) if isinstance(ref, str) else ref
+    try:
+        return validate_data(StrategyHolder, {"strategy": data}, file=file).strategy
+    except SimInputError as exc:
+        inner = (exc.key or "").removeprefix("strategy").lstrip(".")
+        loc = tuple(int(p) if p.isdigit() else p for p in key.split("."))
+        line = doc.line_of(loc) if doc is not None else None
+        raise SimInputError(
+            exc.problem,
+            file=file,
+            key=f"{key}.{inner}" if inner else key,
+            value=exc.value if exc.value is not ... else ref,
+            allowed=exc.allowed,
+            line=line,
+        ) from None
+
+
+def build_scenario(
+    data: dict[str, Any], path: Path | None, doc: YamlDocument | None = None
+) -> Scenario:
+    file = str(path) if path is not None else None
+    spec = validate_data(ScenarioSpec, data, file=file, doc=doc)
+    base_dir = path.parent if path is not None else Path.cwd()
+
+    def err(problem: str, key: str, value: Any = ..., allowed: str | None = None) -> SimInputError:
+        loc = tuple(int(p) if p.isdigit() else p for p in key.split("."))
+        line = doc.line_of(loc) if doc is not None else None
+        return SimInputError(problem, file=file, key=key, value=value, allowed=allowed, line=line)
+
+    if spec.warmup_s >= spec.duration_s:
+        raise err(
+            "warmup_s must be less than duration_s",
+            "warmup_s",
+            spec.warmup_s,
+            f"< {spec.duration_s} (duration_s)",
+        )
+    for kind, items in (
+        ("devices", spec.devices),
+        ("cells", spec.cells),
+        ("servers", spec.servers),
+    ):
+        seen: set[str] = set()
+        for i, item in enumerate(items):
+            if item.name in seen:
+                raise err(
+                    f"duplicate name in {kind}", f"{kind}.{i}.name", item.name, "unique names"
+                )
+            seen.add(item.name)
+    if not spec.devices and not any(s.background for s in spec.servers):
+        raise err(
+            "nothing generates requests: no device groups and no background load",
+            "devices",
+            allowed="at least one device group or a server with background load",
+        )
+
+    library = ProfileLibrary(base_dir)
+    # Strategies compared.
+    defined = dict(spec.strategies)
+    strategies: list[StrategyConfig] = []
+    labels: set[str] = set()
+    for i, ref in enumerate(spec.compare):
+        config = _strategy_from_ref(ref, defined, file=file, key=f"compare.{i}", doc=doc)
+        label = strategy_label(config)
+        if label in labels:
+            raise err("strategy compared twice", f"compare.{i}", label, "distinct strategies")
+        labels.add(label)
+        strategies.append(config)
+
+    # Servers and their profiles.
+    servers: dict[str, ServerProfile] = {}
+    for i, server in enumerate(spec.servers):
+        servers[server.name] = library.server(server.profile, file=file, key=f"servers.{i}.profile")
+
+    # Topology.
+    graph = build_graph(spec.network)
+    cells = {c.name: c for c in spec.cells}
+    traces: dict[str, Trace | None] = {}
+    for i, cell in enumerate(spec.cells):
+        traces[cell.name] = resolve_trace(cell.uplink, base_dir, file=file, key=f"cells.{i}.uplink")
+
+    models: dict[str, ModelProfile] = {}
+    groups: list[GroupRuntime] = []
+    factories: dict[tuple[str, str], PolicyFactory] = {}
+    service_models: dict[tuple[str, str], ServiceModel] = {}
+    server_configs = {s.name: s for s in spec.servers}
+    for gi, group in enumerate(spec.devices):
+        gkey = f"devices.{gi}"
+        model = library.model(group.model, file=file, key=f"{gkey}.model")
+        device = library.device(group.device, file=file, key=f"{gkey}.device")
+        models[model.name] = model
+        if group.cell not in cells:
+            raise err(
+                f"unknown cell{did_you_mean(group.cell, cells)}",
+                f"{gkey}.cell",
+                group.cell,
+                list_choices(cells) or "no cells are defined",
+            )
+        cell = cells[group.cell]
+        paths: dict[str, NetPath] = {}
+        for server in spec.servers:
+            route = shortest_path(graph, cell.node, server.node)
+            if route is not None:
+                paths[server.name] = route
+        if group.server is not None:
+            if group.server not in server_configs:
+                raise err(
+                    f"unknown server{did_you_mean(group.server, server_configs)}",
+                    f"{gkey}.server",
+                    group.server,
+                    list_choices(server_configs),
+                )
+            if group.server not in paths:
+                raise err(
+                    f"no network path from cell node '{cell.node}' to server "
+                    f"'{group.server}' (node '{server_configs[group.server].node}')",
+                    f"{gkey}.server",
+                    group.server,
+                    "a server connected through network.links",
+                )
+        order = tuple(sorted(paths, key=lambda name: (paths[name].latency_s, name)))
+        runtime = GroupRuntime(group, gi, model, device, cell, group.server, order, paths)
+        groups.append(runtime)
+
+        ctx_accuracy = dict(group.accuracy)
+        for si, config in enumerate(strategies):
+            if group.policy == "compare":
+                chosen, key = config, f"compare.{si}"
+            else:
+                chosen = _strategy_from_ref(
+                    group.policy, defined, file=file, key=f"{gkey}.policy", doc=doc
+                )
+                key = f"{gkey}.policy"
+            ctx = GroupContext(model, device, ctx_accuracy, file, key)
+            factory = policy_factory(chosen, ctx)
+            factories[(group.name, strategy_label(config))] = factory
+            needs_server = any(plan.server is not None for plan in factory.plans)
+            if needs_server and not order:
+                raise err(
+                    f"no network path from cell '{cell.name}' (node '{cell.node}') to any server",
+                    f"{gkey}.cell",
+                    group.cell,
+                    "a cell whose node connects to a server's node",
+                )
+            targets = [group.server] if group.server else list(order)
+            for plan in factory.plans:
+                if plan.server is None:
+                    continue
+                for server_name in targets:
+                    _add_service(
+                        service_models, servers[server_name], server_name, plan.server, model
+                    )
+
+    # Background loads name '<model>/<part>'; the model profile is needed only for derivations.
+    for si, server in enumerate(spec.servers):
+        for bi, load_ in enumerate(server.background):
+            key = f"servers.{si}.background.{bi}.part"
+            _background_service(
+                service_models,
+                servers[server.name],
+                server,
+                load_.part,
+                library,
+                models,
+                file,
+                key,
+                err,
+            )
+
+    # Size check before anything is allocated.
+    horizon = spec.duration_s
+    expected = sum(
+        g.count * mean_rate_hz(g.workload, horizon) * horizon for g in spec.devices
+    ) * len(strategies)
+    expected += (
+        sum(b.rate_hz for s in spec.servers for b in s.background) * horizon * len(strategies)
+    )
+    if expected > spec.max_requests or expected * BYTES_PER_REQUEST_ESTIMATE > MEMORY_LIMIT_BYTES:
+        gib = expected * BYTES_PER_REQUEST_ESTIMATE / 2**30
+        raise err(
+            f"scenario too large: about {expected:,.0f} requests (~{gib:.1f} GiB of records)",
+            "duration_s",
+            spec.duration_s,
+            f"at most {spec.max_requests:,} requests (raise max_requests if you have the memory)",
+        )
+
+    return Scenario(
+        spec=spec,
+        path=path,
+        raw=copy.deepcopy(data),
+        strategies=tuple(strategies),
+        groups=tuple(groups),
+        servers=servers,
+        traces=traces,
+        factories=factories,
+        service_models=service_models,
+        models=models,
+    )
+
+
+def _add_service(
+    table: dict[tuple[str, str], ServiceModel],
+    profile: ServerProfile,
+    server_name: str,
+    part: ServerPart,
+    model: ModelProfile,
+) -> None:
+    if (server_name, part.key) not in table:
+        table[(server_name, part.key)] = service_model(profile, part, model)
+
+
+def _background_service(
+    table: dict[tuple[str, str], ServiceModel],
+    profile: ServerProfile,
+    server: ServerConfig,
+    part_key: str,
+    library: ProfileLibrary,
+    models: dict[str, ModelProfile],
+    file: str | None,
+    key: str,
+    err,
+) -> None:
+    """Resolve a background load's part: measured on the server, or derived from the model."""
+    if part_key.count("/") != 1:
+        raise err(
+            "background part must be '<model>/<part>'", key, part_key, list_choices(profile.parts)
+        )
+    if (server.name, part_key) in table:
+        return
+    measured = measured_service_model(profile, part_key)
+    if measured is not None:
+        table[(server.name, part_key)] = measured
+        return
+    model_name, part = part_key.split("/")
+    model = models.get(model_name) or library.model(model_name, file=file, key=key)
+    sp = server_part(model, part)
+    if sp is None:
+        raise err(
+            f"unknown part for model '{model_name}'",
+            key,
+            part_key,
+            "full, a variant of the model, tail_after_<block>, or a part the server measured: "
+            + list_choices(profile.parts),
+        )
+    _add_service(table, profile, server.name, sp, model)

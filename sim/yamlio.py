@@ -1,0 +1,154 @@
+"""Safe YAML reading for user files: data only, bounded size, line numbers for errors.
+
+Scenario and profile files are data. They are parsed with PyYAML's SafeLoader
+(no tags that import or call code) after two guards: a byte limit on the file
+and a limit on the size of the document once aliases are expanded, which stops
+an alias/anchor "billion laughs" bomb before it is built.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from sim.errors import SimInputError
+
+MAX_FILE_BYTES = 32 * 1024 * 1024
+MAX_EXPANDED_NODES = 2_000_000
+
+
+def _expanded_size(node: yaml.Node, memo: dict[int, int], depth: int = 0) -> int:
+    """Number of nodes the document would have with every alias expanded."""
+    key = id(node)
+    if key in memo:
+        return memo[key]
+    if depth > 200:
+        raise SimInputError("YAML nesting deeper than 200 levels", allowed="at most 200 levels")
+    memo[key] = 1  # a cycle counts once; PyYAML rejects recursive objects later anyway
+    if isinstance(node, yaml.SequenceNode):
+        size = 1 + sum(_expanded_size(child, memo, depth + 1) for child in node.value)
+    elif isinstance(node, yaml.MappingNode):
+        size = 1 + sum(
+            _expanded_size(k, memo, depth + 1) + _expanded_size(v, memo, depth + 1)
+            for k, v in node.value
+        )
+    else:
+        size = 1
+    memo[key] = size
+    return size
+
+
+class _LineIndex:
+    """Maps a dotted key path to the line where it appears in the YAML source."""
+
+    def __init__(self, root: yaml.Node | None) -> None:
+        self.root = root
+
+    def line_of(self, path: tuple[Any, ...]) -> int | None:
+        node = self.root
+        line = None
+        for part in path:
+            if isinstance(node, yaml.MappingNode):
+                found = None
+                for key_node, value_node in node.value:
+                    if isinstance(key_node, yaml.ScalarNode) and key_node.value == str(part):
+                        found = (key_node, value_node)
+                        break
+                if found is None:
+                    return line
+                line = found[0].start_mark.line + 1
+                node = found[1]
+            elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+                if not 0 <= part < len(node.value):
+                    return line
+                node = node.value[part]
+                line = node.start_mark.line + 1
+            else:
+                return line
+        return line
+
+
+class YamlDocument:
+    """A parsed YAML file: its data, where it came from, and line lookup for errors."""
+
+    def __init__(self, data: Any, path: Path | None, root: yaml.Node | None) -> None:
+        self.data = data
+        self.path = path
+        self._lines = _LineIndex(root)
+
+    def line_of(self, path: tuple[Any, ...]) -> int | None:
+        return self._lines.line_of(path)
+
+
+def parse_yaml_text(text: str, source: str | Path | None = None) -> YamlDocument:
+    """Parse YAML text safely; errors name ``source``."""
+    where = str(source) if source is not None else "<input>"
+    if len(text.encode("utf-8", errors="replace")) > MAX_FILE_BYTES:
+        raise SimInputError(
+            "file too large", file=where, allowed=f"at most {MAX_FILE_BYTES // 2**20} MiB"
+        )
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise SimInputError(
+            f"malformed YAML: {problem}",
+            file=where,
+            line=mark.line + 1 if mark is not None else None,
+        ) from None
+    except RecursionError:
+        raise SimInputError("YAML nested too deeply", file=where) from None
+    if root is not None:
+        size = _expanded_size(root, {})
+        if size > MAX_EXPANDED_NODES:
+            raise SimInputError(
+                "YAML expands to too many nodes (alias/anchor bomb?)",
+                file=where,
+                value=size,
+                allowed=f"at most {MAX_EXPANDED_NODES:,} nodes after alias expansion",
+            )
+    try:
+        data = yaml.load(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise SimInputError(
+            f"malformed YAML: {problem}",
+            file=where,
+            line=mark.line + 1 if mark is not None else None,
+        ) from None
+    except RecursionError:
+        raise SimInputError("YAML nested too deeply", file=where) from None
+    return YamlDocument(data, Path(source) if source is not None else None, root)
+
+
+def read_yaml(path: str | Path) -> YamlDocument:
+    """Read and parse a YAML file; a missing or unreadable file is a SimInputError."""
+    path = Path(path)
+    try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise SimInputError(
+                "file too large", file=path, allowed=f"at most {MAX_FILE_BYTES // 2**20} MiB"
+            )
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SimInputError("file not found", file=path) from None
+    except IsADirectoryError:
+        raise SimInputError("expected a file, found a directory", file=path) from None
+    except PermissionError:
+        raise SimInputError("file not readable (permission denied)", file=path) from None
+    except UnicodeDecodeError:
+        raise SimInputError("file is not UTF-8 text", file=path) from None
+    except OSError as exc:
+        raise SimInputError(f"cannot read file: {exc.strerror}", file=path) from None
+    return parse_yaml_text(text, path)
+
+
+def dump_yaml(data: Any) -> str:
+    """YAML text for plain data (dicts, lists, scalars), keys in insertion order."""
+    return yaml.safe_dump(
+        data, sort_keys=False, default_flow_style=None, width=100, allow_unicode=True
+    )
