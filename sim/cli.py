@@ -39,19 +39,25 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--csv", action="store_true", help="also write CSV next to Parquet")
     run.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
-    run.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+    run.add_argument(
+        "--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS
+    )
 
     validate = sub.add_parser("validate", help="check a scenario without running it")
     validate.add_argument("scenario", type=Path)
     validate.add_argument(
         "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE"
     )
-    validate.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+    validate.add_argument(
+        "--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS
+    )
 
     profiles = sub.add_parser("profiles", help="list shipped profiles, or show one")
     profiles.add_argument("kind", nargs="?", choices=["model", "device", "server"])
     profiles.add_argument("name", nargs="?", help="profile name or path")
-    profiles.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+    profiles.add_argument(
+        "--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS
+    )
     return parser
 
 

@@ -321,7 +321,7 @@ def service_model(profile: ServerProfile, part: ServerPart, model: ModelProfile)
             "derived",
             f"{full_key} x {share:.4f} ({how})",
         )
-    fit = HingeFit(cost.fixed_s, part.macs / cost.macs_per_s, 0.0, float("nan"))
+    fit = HingeFit(cost.fixed_s, part.macs / cost.macs_per_s, 0.0, float("nan"), float("nan"))
     return ServiceModel(
         part.key, fit, 1.0, fallback_power, cost.provenance, f"server cost model: {cost.source}"
     )

@@ -44,13 +44,22 @@ def _dotted(loc: tuple[Any, ...]) -> str:
     return ".".join(str(item) for item in loc)
 
 
-def _clean_loc(loc: tuple[Any, ...]) -> tuple[Any, ...]:
-    """Drop pydantic's union/tag members ('periodic', 'function-after[...]') from a location."""
+def _clean_loc(loc: tuple[Any, ...], data: Any = None) -> tuple[Any, ...]:
+    """Drop pydantic's union members from a location: tags ('periodic') and validator names."""
     cleaned: list[Any] = []
+    node = data
     for item in loc:
         if isinstance(item, str) and ("[" in item or item.startswith("function-")):
             continue
+        if isinstance(node, dict) and item not in node and node.get("kind") == item:
+            continue  # discriminated-union tag: the data has no such key
         cleaned.append(item)
+        if isinstance(node, dict):
+            node = node.get(item)
+        elif isinstance(node, list) and isinstance(item, int) and 0 <= item < len(node):
+            node = node[item]
+        else:
+            node = None
     return tuple(cleaned)
 
 
@@ -207,8 +216,10 @@ def validate_data(
     except ValidationError as exc:
         errors = exc.errors(include_url=False)
         # Prefer the most specific (deepest) error; unions report one error per member.
-        err = max(errors, key=lambda e: len(_clean_loc(tuple(e["loc"]))))
-        loc = _clean_loc(tuple(err["loc"]))
+        # A misspelt key shows up as 'unknown key' plus 'missing'; the first explains both.
+        extra = [e for e in errors if e.get("type") == "extra_forbidden"]
+        err = max(extra or errors, key=lambda e: len(_clean_loc(tuple(e["loc"]), data)))
+        loc = _clean_loc(tuple(err["loc"]), data)
         dotted = _dotted(loc)
         if key_prefix:
             dotted = f"{key_prefix}.{dotted}" if dotted else key_prefix

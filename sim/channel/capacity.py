@@ -79,28 +79,54 @@ class PiecewiseCapacity(Capacity):
     def __init__(self, source: SegmentSource, *, max_horizon_s: float = 1e7) -> None:
         self.source = source
         self.max_horizon_s = float(max_horizon_s)
-        self.edges = np.zeros(1)
-        self.rates = np.zeros(0)
-        self.cum_bits = np.zeros(1)
+        # Buffers grow geometrically (amortised O(1) per segment); views expose the used part.
+        self._edges = np.zeros(1024)
+        self._rates = np.zeros(1024)
+        self._cum = np.zeros(1024)
+        self._n = 0  # number of segments
+        self._exhausted = False
+
+    @property
+    def edges(self) -> np.ndarray:
+        """Segment boundaries [s], ``n + 1`` of them starting at 0."""
+        return self._edges[: self._n + 1]
+
+    @property
+    def rates(self) -> np.ndarray:
+        """Segment rates [bit/s]."""
+        return self._rates[: self._n]
+
+    @property
+    def cum_bits(self) -> np.ndarray:
+        """∫_0^{edges[i]} c(u) du [bit] at every boundary."""
+        return self._cum[: self._n + 1]
 
     # -- generation
     def _extend(self) -> bool:
-        if self.edges[-1] >= self.max_horizon_s:
+        if self._exhausted or self._edges[self._n] >= self.max_horizon_s:
             return False
         durations, rates = self.source.next_chunk()
         durations = np.asarray(durations, dtype=float)
         rates = np.asarray(rates, dtype=float)
         if durations.size == 0:
+            self._exhausted = True
             return False
-        new_edges = self.edges[-1] + np.cumsum(durations)
-        new_cum = self.cum_bits[-1] + np.cumsum(durations * rates)
-        self.edges = np.concatenate([self.edges, new_edges])
-        self.rates = np.concatenate([self.rates, rates])
-        self.cum_bits = np.concatenate([self.cum_bits, new_cum])
+        n, m = self._n, durations.size
+        if n + m + 1 > self._edges.size:
+            size = max(2 * self._edges.size, n + m + 1)
+            for name in ("_edges", "_rates", "_cum"):
+                old = getattr(self, name)
+                grown = np.zeros(size)
+                grown[: old.size] = old
+                setattr(self, name, grown)
+        self._edges[n + 1 : n + m + 1] = self._edges[n] + np.cumsum(durations)
+        self._rates[n : n + m] = rates
+        self._cum[n + 1 : n + m + 1] = self._cum[n] + np.cumsum(durations * rates)
+        self._n = n + m
         return True
 
     def _ensure_time(self, t_s: float) -> bool:
-        while self.edges[-1] <= t_s:
+        while self._edges[self._n] <= t_s:
             if not self._extend():
                 return False
         return True
@@ -124,7 +150,7 @@ class PiecewiseCapacity(Capacity):
         if bits <= 0:
             return start_s
         target = self.bits_until(start_s) + bits
-        while self.cum_bits[-1] < target:
+        while self._cum[self._n] < target:
             if not self._extend():
                 return NEVER
         i = int(np.searchsorted(self.cum_bits, target, side="left"))
