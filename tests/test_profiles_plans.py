@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.plans import build_plan, service_model, server_part, variant_names
+from sim.plans import build_plan, server_part, service_model, variant_names
 from sim.profiles.registry import ProfileLibrary, shipped_names
 from sim.profiles.schema import ModelProfile
 from sim.profiles.service import fit_hinge
