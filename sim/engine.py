@@ -447,6 +447,7 @@ class Run:
                     **{f"e_{k}_j": v for k, v in parts.items()},
                     "e_total_j": float(sum(parts.values())),
                     "window_s": self.window.end_s - self.window.start_s,
+                    **{f"policy_{k}": v for k, v in device.policy.stats().items()},
                 }
             )
         devices = pd.DataFrame(device_rows)

@@ -58,6 +58,10 @@ class Policy(ABC):
     def observe(self, feedback: Feedback) -> None:  # noqa: B027 - optional hook
         """Learn from a finished request (fixed policies ignore it)."""
 
+    def stats(self) -> dict[str, float]:
+        """Counters reported per device at the end of a run (e.g. fallbacks taken)."""
+        return {}
+
 
 class FixedPolicy(Policy):
     """Always the same plan: the ``local``, ``offload`` and fixed split strategies."""
