@@ -395,9 +395,20 @@ class Run:
             self.env.run(until=self.end_s)
         except KeyboardInterrupt:
             interrupted = True
+            self._truncate_window(self.env.now)
         for device in self.devices:
             device.radio.close()
         return self._collect(interrupted)
+
+    def _truncate_window(self, now_s: float) -> None:
+        """After an interruption, measure only up to the simulated time reached."""
+        window = Window(self.window.start_s, max(self.window.start_s, min(self.window.end_s, now_s)))
+        self.window = window
+        for device in self.devices:
+            device.window = window
+            device.radio.window = window
+        for server in self.servers.values():
+            server.window = (window.start_s, window.end_s)
 
     def _ticker(self, progress):
         step = max(self.end_s / 200.0, 1e-6)

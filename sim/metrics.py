@@ -78,16 +78,17 @@ def summarize(
     servers: pd.DataFrame,
     batches: pd.DataFrame,
     *,
-    warmup_s: float,
-    duration_s: float,
-    strategies: list[str],
+    windows: dict[str, tuple[float, float]],
 ) -> pd.DataFrame:
-    """One row per strategy: latency, misses, energy, accuracy, server load."""
-    window = duration_s - warmup_s
-    measured = in_window(requests, warmup_s, duration_s)
+    """One row per strategy: latency, misses, energy, accuracy, server load.
+
+    ``windows`` gives each strategy's measurement window [warmup_s, end_s) (the end is
+    earlier than duration_s only for an interrupted run).
+    """
     rows = []
-    for strategy in strategies:
-        req = measured[measured["strategy"] == strategy]
+    for strategy, (warmup_s, duration_s) in windows.items():
+        window = max(duration_s - warmup_s, 1e-12)
+        req = in_window(requests[requests["strategy"] == strategy], warmup_s, duration_s)
         done = finished(req)
         lat = latency_s(done).to_numpy()
         order = np.argsort(done["t_arrival"].to_numpy())

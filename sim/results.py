@@ -19,7 +19,9 @@ def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
         return pd.DataFrame()
     combined = pd.concat(frames, ignore_index=True)
     for column in combined.columns:
-        if column == "strategy" or isinstance(frames[0][column].dtype, pd.CategoricalDtype):
+        if column == "strategy" or any(
+            isinstance(f[column].dtype, pd.CategoricalDtype) for f in frames if column in f
+        ):
             combined[column] = combined[column].astype("category")
     return combined
 
@@ -66,24 +68,27 @@ class Results:
     @cached_property
     def summary(self) -> pd.DataFrame:
         """One row per strategy (see :func:`sim.metrics.summarize`)."""
-        spec = self.scenario.spec
-        return summarize(
-            self.requests,
-            self.devices,
-            self.servers,
-            self.batches,
-            warmup_s=spec.warmup_s,
-            duration_s=spec.duration_s,
-            strategies=self.strategies,
-        )
+        return summarize(self.requests, self.devices, self.servers, self.batches, windows=self.windows)
+
+    @property
+    def windows(self) -> dict[str, tuple[float, float]]:
+        """Each strategy's measurement window [warmup_s, end_s) [s] (shorter if interrupted)."""
+        return {name: (r.window.start_s, r.window.end_s) for name, r in self.runs.items()}
+
+    def in_window(self) -> pd.DataFrame:
+        """The requests that arrived inside their strategy's measurement window."""
+        from sim.metrics import in_window
+
+        parts = [
+            in_window(self.requests[self.requests["strategy"] == name], *window)
+            for name, window in self.windows.items()
+        ]
+        return pd.concat(parts) if parts else self.requests
 
     @cached_property
     def stages(self) -> pd.DataFrame:
         """Mean latency per stage [s], per strategy."""
-        from sim.metrics import in_window
-
-        spec = self.scenario.spec
-        return stage_breakdown(in_window(self.requests, spec.warmup_s, spec.duration_s))
+        return stage_breakdown(self.in_window())
 
     def write(self, out_dir, *, csv: bool | None = None, plots: bool | None = None):
         """Write records, summary, resolved scenario and plots to ``out_dir`` (atomically)."""

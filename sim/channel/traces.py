@@ -27,6 +27,7 @@ from sim.errors import SimInputError
 RATE_UNITS = {"bps": 1.0, "kbps": 1e3, "Mbps": 1e6, "Gbps": 1e9}
 TIME_UNITS = {"s": 1.0, "ms": 1e-3}
 MAHIMAHI_PACKET_BITS = 1500 * 8
+MAX_BINS = 20_000_000  # 23 days at 0.1 s: far beyond any trace, far below memory limits
 
 
 @dataclass(frozen=True)
@@ -174,6 +175,14 @@ def load_mahimahi(path: str | Path, bin_s: float = 0.1) -> Trace:
         )
     # mahimahi loops the file with period = the last timestamp (rounded up to a bin).
     period_s = max(ms[-1] / 1000.0, bin_s)
+    if period_s / bin_s > MAX_BINS:
+        raise SimInputError(
+            "trace too long for its bin size",
+            file=path,
+            line=int(ln[-1]),
+            value=float(ms[-1]),
+            allowed=f"at most {MAX_BINS:,} bins of {bin_s:g} s (last timestamp in ms)",
+        )
     nbins = int(np.ceil(period_s / bin_s - 1e-9))
     counts = np.bincount(
         np.minimum((ms / 1000.0 / bin_s).astype(np.int64), nbins - 1), minlength=nbins
@@ -206,12 +215,11 @@ def load_csv(
                 file=path,
                 allowed=", ".join(map(str, frame.columns)),
             )
-    times = (
-        pd.to_numeric(frame[time_column], errors="coerce").to_numpy(float) * TIME_UNITS[time_unit]
-    )
-    rates = (
-        pd.to_numeric(frame[rate_column], errors="coerce").to_numpy(float) * RATE_UNITS[rate_unit]
-    )
+    with np.errstate(over="ignore", invalid="ignore"):  # overflow becomes inf, rejected below
+        times = pd.to_numeric(frame[time_column], errors="coerce").to_numpy(float)
+        times = times * TIME_UNITS[time_unit]
+        rates = pd.to_numeric(frame[rate_column], errors="coerce").to_numpy(float)
+        rates = rates * RATE_UNITS[rate_unit]
     lines = np.arange(2, len(frame) + 2)
     _check_series(path, times, rates, lines)
     if times.size < 2:

@@ -10,7 +10,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
-from sim.metrics import STAGES, finished, in_window, latency_s
+from sim.metrics import STAGES, finished, latency_s
 
 STAGE_COLOURS = {
     "head": "#4C72B0",
@@ -28,8 +28,7 @@ def _strategy_colours(strategies: list[str]) -> dict[str, str]:
 
 
 def latency_cdf(results, ax) -> None:
-    spec = results.scenario.spec
-    req = in_window(results.requests, spec.warmup_s, spec.duration_s)
+    req = results.in_window()
     colours = _strategy_colours(results.strategies)
     for strategy in results.strategies:
         part = req[req["strategy"] == strategy]
