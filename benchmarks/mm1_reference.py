@@ -1,0 +1,35 @@
+"""The yardstick: a minimal SimPy M/M/1 (one Resource, one process per job, numpy draws)."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import simpy
+
+
+def mm1_jobs_per_second(jobs: int = 200_000, rho: float = 0.8, seed: int = 1) -> float:
+    """Simulated jobs per wall-clock second of the plainest SimPy M/M/1 model."""
+    rng = np.random.default_rng(seed)
+    gaps = rng.exponential(1.0 / rho, size=jobs)
+    services = rng.exponential(1.0, size=jobs)
+    env = simpy.Environment()
+    server = simpy.Resource(env, capacity=1)
+    waits = np.empty(jobs)
+
+    def job(i: int):
+        arrived = env.now
+        with server.request() as request:
+            yield request
+            waits[i] = env.now - arrived
+            yield env.timeout(services[i])
+
+    def source():
+        for i in range(jobs):
+            yield env.timeout(gaps[i])
+            env.process(job(i))
+
+    env.process(source())
+    started = time.perf_counter()
+    env.run()
+    return jobs / (time.perf_counter() - started)
