@@ -21,7 +21,7 @@ import pandas as pd
 import simpy
 
 from sim.channel.capacity import Capacity
-from sim.channel.config import build_capacity
+from sim.channel.config import build_capacity, transmit_power_fn
 from sim.channel.link import DeviceUplink, RadioMeter, SharedCell, Window
 from sim.device import Device
 from sim.policies.base import DeviceView, Feedback
@@ -175,10 +175,27 @@ class Run:
                 if cell.sharing == "shared":
                     shared = cells.get(cell.name)
                     if shared is None:
-                        shared = cells[cell.name] = SharedCell(env, cell.name)
-                radio = RadioMeter(radio_model, self.window, self._charge_tail)
+                        shared = cells[cell.name] = SharedCell(
+                            env, cell.name, cell.scheduler, cell.pf_mean_snr_db
+                        )
+                radio = RadioMeter(
+                    radio_model, self.window, self._charge_tail, transmit_power_fn(capacity)
+                )
+                errors_rng = (
+                    self.streams(f"channel/{cell.name}/{group.spec.name}/{k}/errors")
+                    if cell.errors is not None
+                    else None
+                )
                 uplink = DeviceUplink(
-                    env, index, capacity, radio, cell=shared, timeout_s=cell.transfer_timeout_s
+                    env,
+                    index,
+                    capacity,
+                    radio,
+                    cell=shared,
+                    timeout_s=cell.transfer_timeout_s,
+                    errors=cell.errors,
+                    retry=cell.retry,
+                    rng=errors_rng,
                 )
                 device = Device(
                     index,

@@ -85,6 +85,20 @@ class PiecewiseCapacity(Capacity):
         self._cum = np.zeros(1024)
         self._n = 0  # number of segments
         self._exhausted = False
+        self._hint = 0  # last segment looked up: queries move forward slowly
+
+    def _segment(self, t_s: float) -> int:
+        """Index i with edges[i] <= t_s < edges[i + 1] (t_s inside the generated range)."""
+        edges, i = self._edges, self._hint
+        if edges[i] <= t_s:
+            if t_s < edges[i + 1]:
+                return i
+            if i + 2 <= self._n and t_s < edges[i + 2]:
+                self._hint = i + 1
+                return i + 1
+        i = int(np.searchsorted(edges[: self._n + 1], t_s, side="right")) - 1
+        self._hint = i
+        return i
 
     @property
     def edges(self) -> np.ndarray:
@@ -135,28 +149,40 @@ class PiecewiseCapacity(Capacity):
     def rate_at(self, t_s: float) -> float:
         if not self._ensure_time(t_s):
             return 0.0
-        i = int(np.searchsorted(self.edges, t_s, side="right")) - 1
-        return float(self.rates[i])
+        return float(self._rates[self._segment(t_s)])
 
     def bits_until(self, t_s: float) -> float:
         if t_s <= 0:
             return 0.0
         if not self._ensure_time(t_s):
-            return float(self.cum_bits[-1])
-        i = int(np.searchsorted(self.edges, t_s, side="right")) - 1
-        return float(self.cum_bits[i] + self.rates[i] * (t_s - self.edges[i]))
+            return float(self._cum[self._n])
+        i = self._segment(t_s)
+        return float(self._cum[i] + self._rates[i] * (t_s - self._edges[i]))
 
     def time_to_send(self, start_s: float, bits: float) -> float:
         if bits <= 0:
             return start_s
-        target = self.bits_until(start_s) + bits
+        if start_s > 0:
+            target = self.bits_until(start_s) + bits
+            first = self._hint  # the start's segment (set by bits_until)
+        else:
+            target, first = bits, 0
         while self._cum[self._n] < target:
             if not self._extend():
                 return NEVER
-        i = int(np.searchsorted(self.cum_bits, target, side="left"))
-        # target lies in segment i-1, whose rate is > 0 (cum_bits rises through it).
+        # First boundary i with cum[i] >= target: scan a few segments from the start's
+        # (most transfers end soon), else binary search. cum[i - 1] < target <= cum[i],
+        # so segment i - 1 has a rate > 0.
+        cum = self._cum
+        i = min(first + 1, self._n)
+        for _ in range(8):
+            if cum[i] >= target:
+                break
+            i += 1
+        else:
+            i = int(cum[: self._n + 1].searchsorted(target, side="left"))
         seg = i - 1
-        finish = self.edges[seg] + (target - self.cum_bits[seg]) / self.rates[seg]
+        finish = self._edges[seg] + (target - cum[seg]) / self._rates[seg]
         return float(max(finish, start_s))
 
     def segments_until(self, t_s: float) -> tuple[np.ndarray, np.ndarray]:
@@ -216,6 +242,11 @@ class MarkovSource(SegmentSource):
     exponential holding time; ``jump[k, j]`` the probability of going to j on
     leaving k (zero diagonal). With two states this is the Gilbert-Elliott
     channel in continuous time.
+
+    With ``step_s`` the chain is discrete-time on a grid of ``step_s`` [s]:
+    holding times are geometric numbers of steps with the same means, so every
+    transition falls on the grid (what a chain fitted to binned traces needs
+    to reproduce the bins' statistics).
     """
 
     def __init__(
@@ -227,7 +258,9 @@ class MarkovSource(SegmentSource):
         *,
         chunk: int = 4096,
         initial: int | None = None,
+        step_s: float | None = None,
     ) -> None:
+        self.step_s = step_s
         self.rates_bps = np.asarray(rates_bps, dtype=float)
         self.mean_sojourn_s = np.asarray(mean_sojourn_s, dtype=float)
         self.jump = np.asarray(jump, dtype=float)
@@ -266,6 +299,9 @@ class MarkovSource(SegmentSource):
                 state = int(np.searchsorted(cum[state], uniforms[i], side="right"))
                 state = min(state, len(self.rates_bps) - 1)
         self._state = state
+        if self.step_s is not None:
+            leave = np.minimum(self.step_s / self.mean_sojourn_s[states], 1.0)
+            return self.step_s * self.rng.geometric(leave), self.rates_bps[states]
         durations = self.rng.exponential(self.mean_sojourn_s[states])
         durations = np.maximum(durations, 1e-12)
         return durations, self.rates_bps[states]

@@ -1,4 +1,13 @@
-"""Scenario configuration of cells and their uplink capacity processes, and their builders."""
+"""Scenario configuration of cells and their uplink capacity processes, and their builders.
+
+Uplink kinds (``kind:``): ``constant``, ``series`` (inline piecewise-constant),
+``trace`` (a throughput trace file replayed with a random offset and looped),
+``markov`` (CTMC over rate levels, e.g. fitted by ``calibration/fit_channel.py``),
+``gilbert_elliott`` (two-state good/bad) and ``physical`` (geometry, 3GPP path
+loss, shadowing, fading and link adaptation: :mod:`sim.channel.physical`).
+A cell adds sharing (dedicated or shared with a scheduler), block errors with
+HARQ (:mod:`sim.channel.harq`), application retries and its radio power model.
+"""
 
 from __future__ import annotations
 
@@ -15,12 +24,17 @@ from sim.channel.capacity import (
     PiecewiseCapacity,
     SeriesSource,
 )
+from sim.channel.harq import ErrorModelConfig, RetryConfig
+from sim.channel.physical import PhysicalSource, PhysicalUplink
 from sim.channel.radio import RADIO_PRESETS, RadioKind, RadioPowerModel
+from sim.channel.shared import Scheduler
 from sim.channel.traces import (
     RATE_UNITS,
     TIME_UNITS,
     Trace,
     load_csv,
+    load_fivegophers,
+    load_irish_5g,
     load_mahimahi,
     load_time_mbps,
 )
@@ -73,15 +87,28 @@ class TraceUplink(Strict):
 
     kind: Literal["trace"]
     path: str
-    format: Literal["mahimahi", "time_mbps", "csv"]
+    format: Literal["mahimahi", "time_mbps", "csv", "irish_5g", "fivegophers"]
     bin_s: PositiveFloat = 0.1
     time_column: str = "time_s"
-    rate_column: str = "throughput"
+    rate_column: str | None = Field(
+        default=None,
+        description="default: 'throughput' (csv), 'DL_bitrate' (irish_5g), "
+        "'throughput_mbps' (fivegophers)",
+    )
+    select: dict[str, str | int | float] | None = Field(
+        default=None, description="fivegophers: keep rows whose columns equal these values"
+    )
     rate_unit: Literal["bps", "kbps", "Mbps", "Gbps"] = "Mbps"
     time_unit: Literal["s", "ms"] = "s"
     scale: PositiveFloat = 1.0
     loop: bool = True
     random_offset: bool = True
+
+    @model_validator(mode="after")
+    def _select_only_fivegophers(self) -> TraceUplink:
+        if self.select is not None and self.format != "fivegophers":
+            raise ValueError("select applies to format fivegophers only")
+        return self
 
 
 class MarkovUplink(Strict):
@@ -94,12 +121,18 @@ class MarkovUplink(Strict):
         default=None,
         description="row k: probabilities of the next state on leaving k (default uniform)",
     )
+    step_s: PositiveFloat | None = Field(
+        default=None,
+        description="discrete-time chain: holding times are geometric multiples of step_s [s]",
+    )
 
     @model_validator(mode="after")
     def _shape(self) -> MarkovUplink:
         n = len(self.rates_bps)
         if len(self.mean_sojourn_s) != n:
             raise ValueError("mean_sojourn_s needs one entry per rate")
+        if self.step_s is not None and min(self.mean_sojourn_s) < self.step_s:
+            raise ValueError(f"every mean_sojourn_s must be at least step_s ({self.step_s})")
         if max(self.rates_bps) <= 0:
             raise ValueError("at least one rate must be > 0")
         if self.jump is not None:
@@ -127,12 +160,16 @@ class GilbertElliottUplink(Strict):
     bad_rate_bps: NonNegFloat = 0.0
     mean_good_s: PositiveFloat
     mean_bad_s: PositiveFloat
+    step_s: PositiveFloat | None = Field(
+        default=None, description="discrete-time GE: geometric holding times on this grid [s]"
+    )
 
     def as_markov(self) -> MarkovUplink:
         return MarkovUplink(
             kind="markov",
             rates_bps=[self.good_rate_bps, self.bad_rate_bps],
             mean_sojourn_s=[self.mean_good_s, self.mean_bad_s],
+            step_s=self.step_s,
         )
 
     @property
@@ -141,7 +178,12 @@ class GilbertElliottUplink(Strict):
 
 
 UplinkConfig = Annotated[
-    ConstantUplink | SeriesUplink | TraceUplink | MarkovUplink | GilbertElliottUplink,
+    ConstantUplink
+    | SeriesUplink
+    | TraceUplink
+    | MarkovUplink
+    | GilbertElliottUplink
+    | PhysicalUplink,
     Field(discriminator="kind"),
 ]
 
@@ -154,10 +196,21 @@ class CellConfig(Strict):
     radio: RadioKind | RadioPowerModel = "lte"
     uplink: UplinkConfig
     sharing: Literal["dedicated", "shared"] = "dedicated"
+    scheduler: Scheduler = Field(
+        default="round_robin", description="shared cells: round_robin or proportional_fair"
+    )
+    pf_mean_snr_db: float = Field(
+        default=10.0, description="proportional_fair: mean SNR for the multiuser-diversity gain"
+    )
     channel_per_device: bool = True
     downlink_bps: PositiveFloat = 50e6
     propagation_s: NonNegFloat = 0.0
     transfer_timeout_s: PositiveFloat | None = None
+    errors: ErrorModelConfig | None = Field(
+        default=None,
+        description="block errors and HARQ (bler or gilbert_elliott); None: error-free",
+    )
+    retry: RetryConfig = RetryConfig()
 
     def radio_model(self) -> RadioPowerModel:
         return RADIO_PRESETS[self.radio] if isinstance(self.radio, str) else self.radio
@@ -181,12 +234,16 @@ def resolve_trace(
             trace = load_mahimahi(path, config.bin_s)
         elif config.format == "time_mbps":
             trace = load_time_mbps(path)
+        elif config.format == "irish_5g":
+            trace = load_irish_5g(path, config.rate_column or "DL_bitrate")
+        elif config.format == "fivegophers":
+            trace = load_fivegophers(path, config.rate_column or "throughput_mbps", config.select)
         else:
             assert config.rate_unit in RATE_UNITS and config.time_unit in TIME_UNITS
             trace = load_csv(
                 path,
                 time_column=config.time_column,
-                rate_column=config.rate_column,
+                rate_column=config.rate_column or "throughput",
                 rate_unit=config.rate_unit,
                 time_unit=config.time_unit,
             )
@@ -211,6 +268,8 @@ def build_capacity(
     max_horizon = max(10.0 * horizon_s, 3600.0)
     if isinstance(config, ConstantUplink):
         return ConstantCapacity(config.rate_bps)
+    if isinstance(config, PhysicalUplink):
+        return PiecewiseCapacity(PhysicalSource(config, rng), max_horizon_s=max_horizon)
     if isinstance(config, SeriesUplink | TraceUplink):
         assert trace is not None
         offset = rng.uniform(0.0, trace.duration_s) if config.random_offset else 0.0
@@ -222,5 +281,12 @@ def build_capacity(
         np.asarray(markov.mean_sojourn_s),
         markov.jump_matrix(),
         rng,
+        step_s=markov.step_s,
     )
     return PiecewiseCapacity(source, max_horizon_s=max_horizon)
+
+
+def transmit_power_fn(capacity: Capacity):
+    """``t -> transmit power [dBm]`` when the capacity's channel knows it (physical), else None."""
+    source = getattr(capacity, "source", None)
+    return getattr(source, "tx_power_dbm_at", None)

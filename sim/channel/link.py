@@ -1,11 +1,12 @@
-"""A device's uplink: FIFO transfers over its capacity, radio power states, shared cells.
+"""A device's uplink: FIFO transfers over its capacity, HARQ and retries, radio power states.
 
 Each device sends one payload at a time (FIFO, like a socket send buffer).
 On a *dedicated* link the finish time is computed by integrating the device's
-capacity (no events beyond the one the request waits on). In a *shared* cell
-the active transfers split the cell's time equally (round robin): each gets
-its own capacity divided by the number of active transfers, and finish times
-are recomputed only when a transfer starts or ends, never per slot.
+capacity (no events beyond the one the request waits on), including HARQ
+retransmissions and application-level retries (:mod:`sim.channel.harq`). In a
+*shared* cell the active transfers split the cell's time
+(:mod:`sim.channel.shared`), and finish times are recomputed only when a
+transfer starts or ends, never per slot.
 """
 
 from __future__ import annotations
@@ -16,10 +17,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple
 
+import numpy as np
 import simpy
 
 from sim.channel.capacity import Capacity
+from sim.channel.harq import BlerErrors, GilbertElliottErrors, RetryConfig, harq_outcome
 from sim.channel.radio import RadioPowerModel
+from sim.channel.shared import SharedCell
+
+__all__ = ["DeviceUplink", "RadioMeter", "SharedCell", "TransferResult", "Window"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +55,8 @@ class RadioMeter:
 
     The tail after a transfer is charged to that transfer's request once it is
     known how long it lasted (cut short by the next transfer, or complete).
+    ``tx_power_dbm(t)`` gives the device's transmit power when the radio model
+    has a transmit-power term (Lauridsen) and the channel knows it.
     """
 
     def __init__(
@@ -56,10 +64,12 @@ class RadioMeter:
         model: RadioPowerModel,
         window: Window,
         charge_tail: Callable[[int, float], None],
+        tx_power_dbm: Callable[[float], float] | None = None,
     ) -> None:
         self.model = model
         self.window = window
         self.charge_tail = charge_tail
+        self.tx_power_dbm = tx_power_dbm
         self.last_end_s = -math.inf
         self.last_row = -1
         self.energy_j = {"radio_promotion": 0.0, "radio_tx": 0.0, "radio_tail": 0.0}
@@ -69,8 +79,8 @@ class RadioMeter:
         model = self.model
         gap = t_s - self.last_end_s
         if self.last_row >= 0:
-            self._close_tail(min(gap, model.tail_s))
-        if gap <= model.tail_s:
+            self._close_tail(min(gap, model.tail_total_s))
+        if gap <= model.tail_total_s:
             return 0.0, 0.0
         promo_s = model.promotion_s
         self.energy_j["radio_promotion"] += model.promotion_w * self.window.overlap(
@@ -79,9 +89,12 @@ class RadioMeter:
         return promo_s, model.promotion_w * promo_s
 
     def end(self, row: int, tx_start_s: float, end_s: float, bits: float) -> float:
-        """A transfer occupied [tx_start_s, end_s]: its energy [J]."""
+        """A transfer occupied [tx_start_s, end_s] and sent ``bits``: its energy [J]."""
         duration = end_s - tx_start_s
-        energy = self.model.transfer_energy_j(duration, bits)
+        power_dbm = None
+        if self.model.tx_rf != "none" and self.tx_power_dbm is not None:
+            power_dbm = self.tx_power_dbm(tx_start_s)
+        energy = self.model.transfer_energy_j(duration, bits, power_dbm)
         if duration > 0:
             self.energy_j["radio_tx"] += energy * self.window.overlap(tx_start_s, end_s) / duration
         self.last_end_s = end_s
@@ -91,100 +104,34 @@ class RadioMeter:
     def _close_tail(self, tail_s: float) -> None:
         model = self.model
         start = self.last_end_s
-        self.energy_j["radio_tail"] += model.tail_w * self.window.overlap(start, start + tail_s)
-        self.charge_tail(self.last_row, model.tail_w * tail_s)
+        for a, b, watts in model.tail_power_w():
+            stage_end = min(b, tail_s)
+            if stage_end > a:
+                self.energy_j["radio_tail"] += watts * self.window.overlap(
+                    start + a, start + stage_end
+                )
+        self.charge_tail(self.last_row, model.tail_energy_j(tail_s))
         self.last_row = -1
 
     def close(self) -> None:
         """End of run: the last tail runs its full length."""
         if self.last_row >= 0:
-            self._close_tail(self.model.tail_s)
+            self._close_tail(self.model.tail_total_s)
 
     def idle_energy_j(self) -> float:
         return self.model.idle_w * (self.window.end_s - self.window.start_s)
 
 
-class _Active:
-    __slots__ = ("capacity", "deadline_s", "on_done", "remaining_bits", "total_bits")
+class _Attempt(NamedTuple):
+    """One attempt's plan: bits to push through the cell, HARQ tail [s], residual failure."""
 
-    def __init__(self, capacity: Capacity, bits: float, deadline_s: float, on_done) -> None:
-        self.capacity = capacity
-        self.remaining_bits = bits
-        self.total_bits = bits
-        self.deadline_s = deadline_s
-        self.on_done = on_done
-
-
-class SharedCell:
-    """Equal time-share (round-robin) scheduler of the transfers active in one cell."""
-
-    def __init__(self, env: simpy.Environment, name: str) -> None:
-        self.env = env
-        self.name = name
-        self.active: dict[int, _Active] = {}
-        self._last_s = 0.0
-        self._version = 0
-        self.max_concurrent = 0
-
-    def start(
-        self,
-        key: int,
-        capacity: Capacity,
-        bits: float,
-        deadline_s: float,
-        on_done: Callable[[float, bool, float], None],
-    ) -> None:
-        """Begin sending ``bits`` for ``key``; ``on_done(end_s, ok, bits_sent)`` when it ends."""
-        self._advance()
-        self.active[key] = _Active(capacity, bits, deadline_s, on_done)
-        self.max_concurrent = max(self.max_concurrent, len(self.active))
-        self._reschedule()
-
-    def _advance(self) -> None:
-        now = self.env.now
-        n = len(self.active)
-        if n and now > self._last_s:
-            for item in self.active.values():
-                item.remaining_bits -= item.capacity.bits_between(self._last_s, now) / n
-        self._last_s = now
-
-    def _reschedule(self) -> None:
-        self._version += 1
-        n = len(self.active)
-        if not n:
-            return
-        now = self.env.now
-        soonest = math.inf
-        for item in self.active.values():
-            finish = item.capacity.time_to_send(now, max(item.remaining_bits, 0.0) * n)
-            soonest = min(soonest, finish, item.deadline_s)
-        if math.isinf(soonest):
-            return
-        version = self._version
-        timer = self.env.timeout(max(soonest - now, 0.0))
-        timer.callbacks.append(lambda _event: self._on_timer(version))
-
-    def _on_timer(self, version: int) -> None:
-        if version != self._version:
-            return  # superseded by a later start or end
-        self._advance()
-        now = self.env.now
-        finished = []
-        for key, item in self.active.items():
-            tolerance = 1e-9 * item.total_bits + 1e-6
-            if item.remaining_bits <= tolerance:
-                finished.append((key, True))
-            elif now >= item.deadline_s:
-                finished.append((key, False))
-        for key, ok in finished:
-            item = self.active.pop(key)
-            sent = item.total_bits if ok else item.total_bits - max(item.remaining_bits, 0.0)
-            item.on_done(now, ok, sent)
-        self._reschedule()
+    bits: float
+    tail_s: float
+    harq_failed: bool
 
 
 class DeviceUplink:
-    """One device's uplink: FIFO of payloads, radio states, dedicated or shared medium."""
+    """One device's uplink: FIFO of payloads, radio states, errors, dedicated or shared medium."""
 
     def __init__(
         self,
@@ -195,6 +142,9 @@ class DeviceUplink:
         *,
         cell: SharedCell | None = None,
         timeout_s: float | None = None,
+        errors: BlerErrors | GilbertElliottErrors | None = None,
+        retry: RetryConfig | None = None,
+        rng: np.random.Generator | None = None,
     ) -> None:
         self.env = env
         self.key = key
@@ -202,7 +152,13 @@ class DeviceUplink:
         self.radio = radio
         self.cell = cell
         self.timeout_s = timeout_s if timeout_s is not None else math.inf
+        self.errors = errors
+        self.retry = retry or RetryConfig()
+        if errors is not None and rng is None:
+            raise ValueError("an error model needs a random stream")
+        self.rng = rng
         self.free_at_s = 0.0
+        self.attempts = 0  # attempts made, retries included (for tests and reports)
         self._queue: deque[tuple[int, float, simpy.Event]] = deque()
         self._busy = False
 
@@ -220,45 +176,126 @@ class DeviceUplink:
             self._start_next()
         return event
 
+    # -- attempts
+    def _plan(self, t_s: float, bits: float) -> _Attempt:
+        """Bits to send (retransmissions included) and HARQ tail of an attempt starting at t_s."""
+        if self.errors is None:
+            return _Attempt(bits, 0.0, False)
+        air_end = self.capacity.time_to_send(t_s, bits)
+        if math.isinf(air_end):
+            return _Attempt(bits, 0.0, False)
+        assert self.rng is not None
+        outcome = harq_outcome(self.errors, air_end - t_s, self.rng)
+        need = bits * (1.0 + outcome.extra_blocks / outcome.blocks)
+        return _Attempt(
+            need, outcome.tail_rounds * self.errors.harq_rtt_s, outcome.failed_blocks > 0
+        )
+
+    def _attempt_deadline(self, t_s: float, deadline_s: float) -> float:
+        limit = self.retry.attempt_timeout_s
+        return deadline_s if limit is None else min(deadline_s, t_s + limit)
+
+    def _may_retry(self, retries_done: int, end_s: float, deadline_s: float) -> bool:
+        return (
+            retries_done < self.retry.max_retries
+            and not math.isinf(end_s)
+            and end_s + self.retry.backoff_s < deadline_s
+        )
+
     # -- dedicated: all arithmetic
     def _dedicated(self, row: int, ready_s: float, bits: float) -> TransferResult:
         start = max(ready_s, self.free_at_s)
         promo_s, promo_j = self.radio.begin(start)
         tx_start = start + promo_s
-        end = self.capacity.time_to_send(tx_start, bits)
-        ok = True
-        sent = bits
-        if end - tx_start > self.timeout_s:
-            end = tx_start + self.timeout_s
-            ok = False
-            sent = self.capacity.bits_between(tx_start, end)
-        if math.isinf(end):
-            self.free_at_s = end
-            return TransferResult(start, tx_start, end, False, 0.0, promo_j)
-        energy = self.radio.end(row, tx_start, end, sent)
+        deadline = tx_start + self.timeout_s
+        t = tx_start
+        retries = 0
+        radio_bits = 0.0
+        while True:
+            self.attempts += 1
+            plan = self._plan(t, bits)
+            limit = self._attempt_deadline(t, deadline)
+            end = self.capacity.time_to_send(t, plan.bits) + plan.tail_s
+            if end > limit:
+                end = limit
+                ok = False
+                sent = (
+                    min(self.capacity.bits_between(t, end), plan.bits)
+                    if not math.isinf(end)
+                    else 0.0
+                )
+            else:
+                ok = not plan.harq_failed
+                sent = plan.bits
+            radio_bits += sent
+            if ok or not self._may_retry(retries, end, deadline):
+                break
+            retries += 1
+            t = end + self.retry.backoff_s
         self.free_at_s = end
-        return TransferResult(start, tx_start, end, ok, sent, promo_j + energy)
+        if math.isinf(end):
+            return TransferResult(start, tx_start, end, False, 0.0, promo_j)
+        energy = self.radio.end(row, tx_start, end, radio_bits)
+        return TransferResult(start, tx_start, end, ok, bits if ok else sent, promo_j + energy)
 
     # -- shared cell: event driven
     def _start_next(self) -> None:
         row, bits, event = self._queue.popleft()
         self._busy = True
-        start = self.env.now
+        env = self.env
+        start = env.now
         promo_s, promo_j = self.radio.begin(start)
+        tx_start = start + promo_s
+        deadline = tx_start + self.timeout_s
+        state = {"retries": 0, "radio_bits": 0.0}
 
-        def on_done(end_s: float, ok: bool, sent: float) -> None:
-            energy = self.radio.end(row, start + promo_s, end_s, sent)
-            event.succeed(TransferResult(start, start + promo_s, end_s, ok, sent, promo_j + energy))
+        def finish(end_s: float, ok: bool, sent: float) -> None:
+            energy = self.radio.end(row, tx_start, end_s, state["radio_bits"])
+            event.succeed(
+                TransferResult(start, tx_start, end_s, ok, bits if ok else sent, promo_j + energy)
+            )
             self._busy = False
             self.free_at_s = end_s
             if self._queue:
                 self._start_next()
 
+        def failed(end_s: float, sent: float) -> None:
+            if self._may_retry(state["retries"], end_s, deadline):
+                state["retries"] += 1
+                env.timeout(self.retry.backoff_s).callbacks.append(launch)
+            else:
+                finish(end_s, False, sent)
+
         def launch(_event=None) -> None:
             assert self.cell is not None
-            self.cell.start(self.key, self.capacity, bits, self.env.now + self.timeout_s, on_done)
+            self.attempts += 1
+            now = env.now
+            plan = self._plan(now, bits)
+            limit = self._attempt_deadline(now, deadline)
+
+            def on_done(end_s: float, ok: bool, sent: float) -> None:
+                state["radio_bits"] += sent
+                if not ok:
+                    failed(end_s, sent)
+                    return
+                if end_s + plan.tail_s > limit:
+                    env.timeout(limit - end_s).callbacks.append(lambda _e: failed(limit, sent))
+                    return
+
+                def decoded(_e=None) -> None:
+                    if plan.harq_failed:
+                        failed(env.now, sent)
+                    else:
+                        finish(env.now, True, sent)
+
+                if plan.tail_s > 0:
+                    env.timeout(plan.tail_s).callbacks.append(decoded)
+                else:
+                    decoded()
+
+            self.cell.start(self.key, self.capacity, plan.bits, limit, on_done)
 
         if promo_s > 0:
-            self.env.timeout(promo_s).callbacks.append(launch)
+            env.timeout(promo_s).callbacks.append(launch)
         else:
             launch()

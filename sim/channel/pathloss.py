@@ -216,8 +216,7 @@ def rma_los_db(
     d3d = distance_3d_m(d2d, h_bs_m, h_ut_m)
     dbp = 2.0 * np.pi * h_bs_m * h_ut_m * fc_ghz * 1e9 / SPEED_OF_LIGHT_MPS
     pl1 = _rma_pl1(d3d, fc_ghz, building_h_m)
-    dbp_3d = float(distance_3d_m(dbp, h_bs_m, h_ut_m))
-    pl2 = _rma_pl1(np.asarray(dbp_3d), fc_ghz, building_h_m) + 40.0 * np.log10(d3d / dbp_3d)
+    pl2 = _rma_pl1(np.asarray(dbp), fc_ghz, building_h_m) + 40.0 * np.log10(d3d / dbp)
     return np.where(d2d <= dbp, pl1, pl2)
 
 

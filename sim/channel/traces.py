@@ -10,6 +10,15 @@ Formats (see ../shared/traces/*/README.md):
 * ``csv``: a header row; ``time_column`` in seconds (or ``time_unit``) and
   ``rate_column`` in ``rate_unit`` (bps, kbps, Mbps, Gbps). Each row's rate
   holds until the next row's time.
+* ``irish_5g``: G-NetTrack CSV of Raca et al. MMSys'20 (``Timestamp``
+  ``YYYY.MM.DD_HH.MM.SS``, ``DL_bitrate``/``UL_bitrate`` in kbit/s, ``-`` =
+  missing), resampled to 1 s as in the dataset README: rows averaged per
+  second, gaps forward-filled. ``UL_bitrate`` there is TCP ACK traffic, not
+  uplink capacity.
+* ``fivegophers``: 5Gophers 1.0 CSV (Narayanan et al. WWW'20): one sample per
+  second indexed by ``seq_num``, throughput in Mbit/s in ``throughput_mbps``
+  or a per-carrier column (``Verizon_throughput_mbps``); long-format files
+  holding many runs need ``select`` (e.g. carrier, num_tcp_conn, run_num).
 
 A broken trace (no rows, non-monotonic time, negative or NaN values) is a
 :class:`~sim.errors.SimInputError` naming the file and the line.
@@ -17,6 +26,7 @@ A broken trace (no rows, non-monotonic time, negative or NaN values) is a
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -184,9 +194,10 @@ def load_mahimahi(path: str | Path, bin_s: float = 0.1) -> Trace:
             allowed=f"at most {MAX_BINS:,} bins of {bin_s:g} s (last timestamp in ms)",
         )
     nbins = int(np.ceil(period_s / bin_s - 1e-9))
-    counts = np.bincount(
-        np.minimum((ms / 1000.0 / bin_s).astype(np.int64), nbins - 1), minlength=nbins
-    )
+    # ms / (1000 bin_s) is exact for whole-ms stamps on bin edges only up to rounding
+    # (300 / 1000 / 0.1 = 2.9999999999999996): nudge before flooring.
+    index = np.floor(ms / (1000.0 * bin_s) + 1e-9).astype(np.int64)
+    counts = np.bincount(np.minimum(index, nbins - 1), minlength=nbins)
     rates = counts * MAHIMAHI_PACKET_BITS / bin_s
     return Trace(np.full(nbins, bin_s), rates.astype(float), f"{path} (mahimahi, {bin_s:g} s bins)")
 
@@ -228,3 +239,120 @@ def load_csv(
     # The last row holds for the median step.
     durations = np.concatenate([durations, [float(np.median(durations))]])
     return Trace(durations, rates, f"{path} (csv {rate_column} [{rate_unit}])")
+
+
+IRISH_TIME_FORMAT = "%Y.%m.%d_%H.%M.%S"
+FIVEGOPHERS_STEP_S = 1.0
+
+
+def _read_frame(path: Path):
+    import pandas as pd
+
+    _read_lines(path)  # uniform not-found / unreadable errors
+    try:
+        return pd.read_csv(path, na_values=["-", ""])
+    except Exception as exc:  # pandas raises many types for broken CSVs
+        raise SimInputError(f"cannot parse CSV ({type(exc).__name__})", file=path) from None
+
+
+def _need_columns(path: Path, frame, columns: list[str]) -> None:
+    for column in columns:
+        if column not in frame.columns:
+            raise SimInputError(
+                f"column '{column}' not in CSV",
+                file=path,
+                value=column,
+                allowed=", ".join(map(str, frame.columns)),
+            )
+
+
+def load_irish_5g(path: str | Path, rate_column: str = "DL_bitrate") -> Trace:
+    """Raca et al. 5G CSV: ``rate_column`` [kbit/s] on a 1 s grid (per-second mean, gaps filled)."""
+    import pandas as pd
+
+    path = Path(path)
+    frame = _read_frame(path)
+    _need_columns(path, frame, ["Timestamp", rate_column])
+    stamps = pd.to_datetime(frame["Timestamp"], format=IRISH_TIME_FORMAT, errors="coerce")
+    lines = np.arange(2, len(frame) + 2)
+    if len(frame) and stamps.isna().any():
+        k = int(np.argmax(stamps.isna().to_numpy()))
+        raise SimInputError(
+            "bad Timestamp",
+            file=path,
+            line=int(lines[k]),
+            value=frame["Timestamp"].iloc[k],
+            allowed="YYYY.MM.DD_HH.MM.SS",
+        )
+    with np.errstate(over="ignore", invalid="ignore"):
+        kbps = pd.to_numeric(frame[rate_column], errors="coerce").to_numpy(float)
+    # Epoch seconds; several rows per second are normal here, so check with duplicates nudged.
+    seconds = stamps.astype("int64").to_numpy() / 1e9 if len(frame) else kbps
+    present = ~np.isnan(kbps)  # '-' = missing: filled from the previous second below
+    nudged = seconds + 1e-6 * np.arange(seconds.size)
+    _check_series(path, nudged[present], kbps[present], lines[present])
+    series = pd.Series(kbps, index=stamps).groupby(level=0).mean().resample("1s").mean().ffill()
+    series = series.dropna()  # leading seconds with no value yet
+    rates = series.to_numpy(float) * RATE_UNITS["kbps"]
+    return Trace(np.ones(rates.size), rates, f"{path} (irish_5g {rate_column} [kbit/s], 1 s grid)")
+
+
+def load_fivegophers(
+    path: str | Path,
+    rate_column: str = "throughput_mbps",
+    select: dict[str, str | int | float] | None = None,
+) -> Trace:
+    """5Gophers CSV: ``rate_column`` [Mbit/s] per ``seq_num`` second, rows matching ``select``.
+
+    Each sample covers 1 s; missing seconds (gaps in ``seq_num``) are closed up.
+    """
+    path = Path(path)
+    frame = _read_frame(path)
+    _need_columns(path, frame, ["seq_num", rate_column, *(select or {})])
+    lines = np.arange(2, len(frame) + 2)
+    keep = np.ones(len(frame), dtype=bool)
+    for column, wanted in (select or {}).items():
+        values = frame[column]
+        match = values.astype(str) == str(wanted)
+        with contextlib.suppress(TypeError, ValueError):
+            match |= values.astype(float) == float(wanted)
+        if not match.any():
+            choices = sorted(map(str, values.dropna().unique()))
+            raise SimInputError(
+                f"no rows with {column} = {wanted}",
+                file=path,
+                value=wanted,
+                allowed=", ".join(choices[:12]) + (" ..." if len(choices) > 12 else ""),
+            )
+        keep &= match.to_numpy()
+    if select and not keep.any():
+        combos = frame[list(select)].drop_duplicates().astype(str).agg("/".join, axis=1)
+        raise SimInputError(
+            "no rows match all of select",
+            file=path,
+            value=dict(select),
+            allowed=f"{'/'.join(select)} in " + ", ".join(sorted(combos)[:8]) + " ...",
+        )
+    frame, lines = frame[keep], lines[keep]
+    import pandas as pd
+
+    with np.errstate(over="ignore", invalid="ignore"):
+        seq = pd.to_numeric(frame["seq_num"], errors="coerce").to_numpy(float)
+        mbps = pd.to_numeric(frame[rate_column], errors="coerce").to_numpy(float)
+    try:
+        _check_series(path, seq * FIVEGOPHERS_STEP_S, mbps, lines)
+    except SimInputError as exc:
+        if "increasing" in exc.problem and not select:
+            raise SimInputError(
+                exc.problem + " (the file holds several runs: pick one with 'select')",
+                file=path,
+                line=exc.line,
+                value=exc.value,
+                allowed="select: {carrier: ..., num_tcp_conn: ..., run_num: ...}",
+            ) from None
+        raise
+    # Every sample covers one second; missing seconds (gaps in seq_num) are closed up.
+    durations = np.full(seq.size, FIVEGOPHERS_STEP_S)
+    return Trace(
+        durations, mbps * RATE_UNITS["Mbps"], f"{path} (fivegophers {rate_column} [Mbit/s])"
+    )

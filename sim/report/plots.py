@@ -11,6 +11,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from sim.metrics import STAGES, finished, latency_s
+from sim.report.channel_plot import write_channel_plot
 
 STAGE_COLOURS = {
     "head": "#4C72B0",
@@ -171,4 +172,5 @@ def write_plots(results, folder: Path) -> list[str]:
     if len(results.requests):
         timeline(results, folder / "timeline.png")
         written.append("timeline.png")
+    written += write_channel_plot(results, folder)
     return written

@@ -1,0 +1,155 @@
+"""Small-scale fading: Rayleigh and Rician gains, correlated in time by Doppler.
+
+Three generators of a unit-power complex gain h(t) (E|h|^2 = 1), each vectorised
+over a chunk of sample times and continuing seamlessly across chunks:
+
+* :class:`SumOfSinusoids` (Clarke/Jakes): h = M^-1/2 sum_m exp(j(2 pi f_D cos(a_m) t + phi_m))
+  with arrival angles a_m = (2 pi m - pi + theta)/M and random phases. Averaged
+  over realisations its autocorrelation is exactly J0(2 pi f_D tau) for any M
+  (the random rotation theta spreads the angles uniformly); for M >= 16 the
+  marginal is close to complex Gaussian. The phase advances with the distance
+  travelled, so a varying speed changes the Doppler spread continuously.
+* :class:`AR1Fading` (Gauss-Markov): h[n+1] = rho h[n] + sqrt(1 - rho^2) w[n],
+  rho = J0(2 pi f_D T) (channels.md §B.4): matches J0 at lag T only; its
+  correlation decays exponentially beyond.
+* :class:`BlockFading`: i.i.d. CN(0, 1) per block of one coherence time
+  T_c = 0.423 / f_D (Rappaport's rule, channels.md §B.4).
+
+Rician (LOS) links add a specular component: h = sqrt(K/(K+1)) e^{j phi(t)} +
+sqrt(1/(K+1)) h_scatter (channels.md §B.4).
+
+Closed forms used by the tests and by users: Rayleigh outage, level-crossing
+rate and average fade duration (channels.md §B.7).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy.signal import lfilter
+from scipy.special import j0
+
+from sim.channel.pathloss import SPEED_OF_LIGHT_MPS
+
+RAPPAPORT_COHERENCE = 0.423  # T_c = 0.423 / f_D (Rappaport, channels.md §B.4)
+
+
+def doppler_hz(speed_mps: float | np.ndarray, carrier_hz: float) -> float | np.ndarray:
+    """Maximum Doppler shift f_D = v fc / c [Hz]."""
+    return np.asarray(speed_mps) * carrier_hz / SPEED_OF_LIGHT_MPS
+
+
+def coherence_time_s(doppler: float) -> float:
+    """Coherence time T_c = 0.423 / f_D [s] (Rappaport's rule)."""
+    return RAPPAPORT_COHERENCE / doppler if doppler > 0 else math.inf
+
+
+def jakes_autocorrelation(doppler: float, lag_s: float | np.ndarray) -> np.ndarray:
+    """Clarke/Jakes autocorrelation of the complex gain, J0(2 pi f_D tau)."""
+    return j0(2.0 * np.pi * doppler * np.asarray(lag_s, dtype=float))
+
+
+def rayleigh_outage(threshold_over_mean: float | np.ndarray) -> np.ndarray:
+    """P(|h|^2 < x) for Rayleigh fading, 1 - exp(-x) (x = threshold / mean power)."""
+    return 1.0 - np.exp(-np.asarray(threshold_over_mean, dtype=float))
+
+
+def rayleigh_rate_outage(
+    rate_bps: float, bandwidth_hz: float, mean_snr_db: float | np.ndarray
+) -> np.ndarray:
+    """P(B log2(1 + SNR |h|^2) < R) = 1 - exp(-(2^{R/B} - 1) / SNR_mean)."""
+    snr = 10.0 ** (np.asarray(mean_snr_db, dtype=float) / 10.0)
+    return rayleigh_outage((2.0 ** (rate_bps / bandwidth_hz) - 1.0) / snr)
+
+
+def level_crossing_rate_hz(doppler: float, rho: float) -> float:
+    """Rayleigh level-crossing rate N = sqrt(2 pi) f_D rho e^{-rho^2} [1/s], rho^2 = threshold/mean."""
+    return math.sqrt(2.0 * math.pi) * doppler * rho * math.exp(-(rho**2))
+
+
+def average_fade_duration_s(doppler: float, rho: float) -> float:
+    """Rayleigh average fade duration (e^{rho^2} - 1) / (sqrt(2 pi) f_D rho) [s]."""
+    return (math.exp(rho**2) - 1.0) / (math.sqrt(2.0 * math.pi) * doppler * rho)
+
+
+def complex_normal(rng: np.random.Generator, size: int | tuple[int, ...]) -> np.ndarray:
+    """CN(0, 1) samples: real and imaginary parts N(0, 1/2)."""
+    return (rng.standard_normal(size) + 1j * rng.standard_normal(size)) * math.sqrt(0.5)
+
+
+class SumOfSinusoids:
+    """Clarke/Jakes fading by a sum of M sinusoids, driven by the distance travelled.
+
+    ``gains(distance_m)`` takes the (equivalent) distance travelled at each sample
+    [m]; a time grid t at speed v is distance v t. The spatial frequency of path m
+    is cos(a_m) / wavelength, so f_D = v / wavelength = v fc / c.
+    """
+
+    def __init__(self, carrier_hz: float, rng: np.random.Generator, sinusoids: int = 16) -> None:
+        self.wavelength_m = SPEED_OF_LIGHT_MPS / carrier_hz
+        m = np.arange(1, sinusoids + 1)
+        theta = rng.uniform(-np.pi, np.pi)
+        angles = (2.0 * np.pi * m - np.pi + theta) / sinusoids
+        self._spatial_rad_per_m = 2.0 * np.pi * np.cos(angles) / self.wavelength_m
+        self._phases = rng.uniform(-np.pi, np.pi, sinusoids)
+        self._norm = 1.0 / math.sqrt(sinusoids)
+
+    def gains(self, distance_m: np.ndarray) -> np.ndarray:
+        """Complex gains h at the given distances travelled [m] (shape of ``distance_m``)."""
+        d = np.asarray(distance_m, dtype=float)
+        phase = d[..., None] * self._spatial_rad_per_m + self._phases
+        return self._norm * np.exp(1j * phase).sum(axis=-1)
+
+    def gains_at_times(self, times_s: np.ndarray, doppler: float) -> np.ndarray:
+        """Gains on a time grid at a constant Doppler f_D [Hz]."""
+        return self.gains(np.asarray(times_s) * doppler * self.wavelength_m)
+
+
+class AR1Fading:
+    """Gauss-Markov fading with the Jakes correlation at one step: rho = J0(2 pi f_D T)."""
+
+    def __init__(self, rng: np.random.Generator) -> None:
+        self.rng = rng
+        self._last = complex_normal(rng, 1)[0]
+
+    def next(self, count: int, rho: float) -> np.ndarray:
+        """The next ``count`` gains with step correlation ``rho`` (|rho| < 1 kept stationary)."""
+        rho = float(np.clip(rho, -0.999999, 0.999999))
+        innovations = complex_normal(self.rng, count) * math.sqrt(1.0 - rho**2)
+        out, _ = lfilter([1.0], [1.0, -rho], innovations, zi=np.array([rho * self._last]))
+        self._last = out[-1]
+        return out
+
+    @staticmethod
+    def step_correlation(doppler: float, step_s: float) -> float:
+        return float(j0(2.0 * np.pi * doppler * step_s))
+
+
+class BlockFading:
+    """i.i.d. CN(0, 1) gain per block of ``block_s`` [s] on a time grid."""
+
+    def __init__(self, rng: np.random.Generator, block_s: float) -> None:
+        self.rng = rng
+        self.block_s = float(block_s)
+        self._block = -1
+        self._value = 0j
+
+    def gains_at_times(self, times_s: np.ndarray) -> np.ndarray:
+        blocks = np.floor(np.asarray(times_s) / self.block_s).astype(np.int64)
+        first = int(blocks[0])
+        count = int(blocks[-1]) - first + 1
+        values = complex_normal(self.rng, count)
+        if first == self._block:
+            values[0] = self._value  # the block straddling the chunk boundary keeps its draw
+        self._block = int(blocks[-1])
+        self._value = values[-1]
+        return values[blocks - first]
+
+
+def rician(
+    scatter: np.ndarray, k_linear: float | np.ndarray, los_phase_rad: np.ndarray
+) -> np.ndarray:
+    """Rician gain from a unit-power scattered part and a specular phase (E|h|^2 = 1)."""
+    k = np.asarray(k_linear, dtype=float)
+    return np.sqrt(k / (k + 1.0)) * np.exp(1j * los_phase_rad) + np.sqrt(1.0 / (k + 1.0)) * scatter

@@ -1,0 +1,499 @@
+"""A physical uplink: mobility -> path loss, LOS state, shadowing -> fading -> SINR -> rate.
+
+:class:`PhysicalSource` is a :class:`~sim.channel.capacity.SegmentSource`: it
+generates the capacity of one device on a grid of ``step_s`` in numpy chunks of
+``chunk_s`` (no per-step events or loops, except the handover decision when
+there are several base stations), merges equal consecutive rates into one
+segment, and lets :class:`~sim.channel.capacity.PiecewiseCapacity` integrate it.
+
+Per step k, for every base station b:
+
+* distance d2D from the trajectory (:mod:`sim.channel.mobility`);
+* LOS state: a spatially correlated standard normal z(s) along the distance
+  travelled s, exponential correlation over the scenario's NLOS decorrelation
+  distance, LOS iff Phi(z) < P_LOS(d2D) (TR 38.901 §7.6.3.3 spatially consistent
+  LOS in spirit; channels.md §B.2/B.3: "re-draw at the decorrelation distance");
+* shadowing: sigma_LOS z_LOS(s) or sigma_NLOS z_NLOS(s), each exponentially
+  correlated over its decorrelation distance (TR 38.901 Table 7.5-6; ns-3 update
+  S_new = R S_old + sqrt(1 - R^2) sigma N(0,1));
+* path loss PL_b (TR 38.901 Table 7.4.1-1).
+
+The serving station is the one with the least PL + shadowing; a handover needs
+a margin of ``hysteresis_db`` held for ``time_to_trigger_s`` (LTE event A3,
+TS 36.331) and interrupts the uplink for ``interruption_s``. Fast fading (one
+process per device) multiplies the received power: Rayleigh when the serving
+link is NLOS, Rician with the scenario's K factor when LOS. Then
+
+    SINR = P_tx + G - PL - SF - blockage + 10 log10 |h|^2 - N - I_margin   [dB]
+
+with P_tx fixed or from fractional power control (TS 36.213 §5.1.1.1), and the
+rate from :mod:`sim.channel.ratemap`. Link adaptation is assumed to follow the
+fading perfectly at the step's resolution (no CQI delay).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+from pydantic import Field, model_validator
+from scipy.signal import lfilter
+from scipy.special import ndtr
+
+from sim.channel import gilbert, ratemap
+from sim.channel.capacity import SegmentSource
+from sim.channel.fading import AR1Fading, BlockFading, SumOfSinusoids, coherence_time_s, rician
+from sim.channel.mobility import (
+    MobilityConfig,
+    RandomWaypointMobility,
+    StaticMobility,
+    StraightLineMobility,
+    make_trajectory,
+)
+from sim.channel.pathloss import (
+    SCENARIOS,
+    SPEED_OF_LIGHT_MPS,
+    PathLossScenario,
+    los_probability,
+    noise_power_dbm,
+    path_loss_db,
+)
+from sim.validation import NonNegFloat, PositiveFloat, PositiveInt, Probability, Strict
+
+
+class BaseStation(Strict):
+    """A base station or access point at (x_m, y_m) [m], antenna height [m]."""
+
+    name: str = Field(min_length=1)
+    x_m: float = 0.0
+    y_m: float = 0.0
+    height_m: PositiveFloat | None = Field(
+        default=None, description="default: the scenario's (UMa 25, UMi 10, InH 3, RMa 35 m)"
+    )
+
+
+class FadingConfig(Strict):
+    """Small-scale fading of the serving link."""
+
+    kind: Literal["sum_of_sinusoids", "ar1", "block", "none"] = "sum_of_sinusoids"
+    sinusoids: PositiveInt = Field(
+        default=32, description="sum-of-sinusoids paths (power tails deviate from Rayleigh by ~1/M)"
+    )
+    rician_k_db: float | None = Field(
+        default=None,
+        description="K factor of LOS links [dB]; None: drawn per device from the scenario's "
+        "N(mu_K, sigma_K) (TR 38.901 Table 7.5-6)",
+    )
+    environment_doppler_hz: NonNegFloat = Field(
+        default=2.0,
+        description="Doppler from moving scatterers, so a static device still fades [Hz] (assumed)",
+    )
+    block_s: PositiveFloat | None = Field(
+        default=None, description="block fading: block length [s] (default: coherence time)"
+    )
+
+
+class TruncatedShannon(Strict):
+    """TR 36.942 Annex A parameters (defaults: LTE uplink)."""
+
+    alpha: PositiveFloat = 0.4
+    snr_min_db: float = -10.0
+    eff_max: PositiveFloat = 2.0
+
+
+class PowerControl(Strict):
+    """Fractional uplink power control P = min(P_max, P0 + 10 log10 M + alpha PL) [dBm]."""
+
+    p0_dbm: float = Field(
+        default=-90.0, description="P_O_PUSCH per PRB [dBm] (common evaluation choice)"
+    )
+    alpha: Probability = 0.8
+
+
+class LinkConfig(Strict):
+    """Link budget and SINR -> rate mapping."""
+
+    mapping: Literal["lte_cqi", "nr_cqi_256qam", "truncated_shannon", "shannon", "wifi_mcs"] = (
+        "lte_cqi"
+    )
+    bandwidth_hz: PositiveFloat = 10e6
+    prbs: PositiveInt | None = Field(
+        default=None, description="default: the standard count for bandwidth_hz (channels.md §B.5)"
+    )
+    subcarrier_khz: Literal[15, 30, 60, 120] = 15
+    overhead: Probability | None = Field(
+        default=None,
+        description="fraction lost to control and reference signals; default 0.25 for CQI and "
+        "Shannon mappings (channels.md §B.8), 0 for truncated Shannon and WiFi",
+    )
+    uplink_share: Probability = Field(default=1.0, description="TDD fraction of uplink slots")
+    tx_power_dbm: float = Field(default=23.0, description="UE power class 3 (TS 36.101)")
+    power_control: PowerControl | None = None
+    antenna_gain_db: float = 0.0
+    noise_figure_db: float = Field(default=5.0, description="base station receiver (FR1)")
+    interference_margin_db: NonNegFloat = Field(
+        default=0.0, description="uplink interference over thermal [dB]"
+    )
+    shannon_gap_db: float = 0.0
+    truncated: TruncatedShannon = TruncatedShannon()
+    wifi_width_mhz: Literal[20, 40, 80, 160] = 20
+    wifi_short_gi: bool = False
+    spatial_streams: PositiveInt = 1
+    mac_efficiency: Probability = Field(
+        default=0.6, description="WiFi MAC throughput / PHY rate (channels.md §B.6: 50-70 %)"
+    )
+
+    def resolved_prbs(self) -> int:
+        if self.prbs is not None:
+            return self.prbs
+        tech = "lte" if self.mapping == "lte_cqi" else "nr"
+        prbs = ratemap.default_prbs(self.bandwidth_hz, self.subcarrier_khz, tech)
+        if prbs is None:
+            # ~90 % spectral occupancy when the bandwidth is not tabulated.
+            prbs = max(1, int(0.9 * self.bandwidth_hz / (12 * self.subcarrier_khz * 1e3)))
+        return prbs
+
+    def resolved_overhead(self) -> float:
+        if self.overhead is not None:
+            return self.overhead
+        return 0.25 if self.mapping in ("lte_cqi", "nr_cqi_256qam", "shannon") else 0.0
+
+    def occupied_bandwidth_hz(self) -> float:
+        if self.mapping == "wifi_mcs":
+            return self.wifi_width_mhz * 1e6
+        if self.mapping in ("lte_cqi", "nr_cqi_256qam"):
+            return self.resolved_prbs() * 12 * self.subcarrier_khz * 1e3
+        return self.bandwidth_hz
+
+    def rate_bps(self, snr_db: np.ndarray, rx_power_dbm: np.ndarray) -> np.ndarray:
+        """Rate [bit/s] for each SINR [dB] (and received power [dBm] for WiFi)."""
+        keep = (1.0 - self.resolved_overhead()) * self.uplink_share
+        if self.mapping == "wifi_mcs":
+            phy = ratemap.wifi_phy_rate_bps(
+                rx_power_dbm, self.wifi_width_mhz, self.wifi_short_gi, self.spatial_streams
+            )
+            return phy * self.mac_efficiency * keep
+        if self.mapping == "lte_cqi":
+            eff = ratemap.cqi_efficiency(
+                snr_db, ratemap.LTE_CQI_EFFICIENCY, ratemap.LTE_CQI_SINR_DB
+            )
+            return eff * ratemap.resource_elements_per_s(self.resolved_prbs(), 15) * keep
+        if self.mapping == "nr_cqi_256qam":
+            thresholds = ratemap.NR_CQI256_SINR_DB_DL + ratemap.NR_UL_THRESHOLD_OFFSET_DB
+            eff = ratemap.cqi_efficiency(snr_db, ratemap.NR_CQI256_EFFICIENCY, thresholds)
+            res = ratemap.resource_elements_per_s(self.resolved_prbs(), self.subcarrier_khz)
+            return eff * res * keep
+        if self.mapping == "truncated_shannon":
+            t = self.truncated
+            eff = ratemap.truncated_shannon_efficiency(snr_db, t.alpha, t.snr_min_db, t.eff_max)
+            return eff * self.bandwidth_hz * keep
+        eff = ratemap.shannon_efficiency(snr_db, self.shannon_gap_db)
+        return eff * self.bandwidth_hz * keep
+
+
+class HandoverConfig(Strict):
+    """Handover to the strongest station (LTE event A3 with time-to-trigger)."""
+
+    hysteresis_db: NonNegFloat = 3.0
+    time_to_trigger_s: NonNegFloat = Field(default=0.16, description="TS 36.331 allows 0-5.12 s")
+    interruption_s: NonNegFloat = Field(
+        default=0.05, description="uplink gap while the device re-attaches [s] (assumed)"
+    )
+
+
+class BlockageConfig(Strict):
+    """On/off blockage (bodies, vehicles) as a continuous-time two-state process."""
+
+    mean_clear_s: PositiveFloat
+    mean_blocked_s: PositiveFloat
+    loss_db: PositiveFloat = Field(
+        default=20.0, description="extra loss while blocked [dB] (TR 38.901 §7.6.4 order)"
+    )
+
+
+class PhysicalUplink(Strict):
+    """Uplink capacity from geometry, propagation, fading and link adaptation."""
+
+    kind: Literal["physical"]
+    scenario: PathLossScenario = "uma"
+    carrier_ghz: PositiveFloat = 2.0
+    base_stations: list[BaseStation] = Field(
+        default_factory=lambda: [BaseStation(name="bs0")], min_length=1
+    )
+    ue_height_m: PositiveFloat = 1.5
+    position_m: tuple[float, float] | None = Field(
+        default=None, description="start position of every device [m] (else drawn)"
+    )
+    distance_m: tuple[PositiveFloat, PositiveFloat] | None = Field(
+        default=None,
+        description="start on a ring around the first station, uniform in area between "
+        "the two radii [m]; default: uniform in the mobility area, else [50, 300] m",
+    )
+    mobility: MobilityConfig = StaticMobility(kind="static")
+    los: Literal["probabilistic", "los", "nlos"] = "probabilistic"
+    shadowing: bool = True
+    fading: FadingConfig = FadingConfig()
+    link: LinkConfig = LinkConfig()
+    handover: HandoverConfig = HandoverConfig()
+    blockage: BlockageConfig | None = None
+    step_s: PositiveFloat = Field(default=0.01, description="capacity grid [s]")
+    chunk_s: PositiveFloat = Field(default=10.0, description="generated per numpy chunk [s]")
+
+    @model_validator(mode="after")
+    def _check(self) -> PhysicalUplink:
+        if self.distance_m is not None and self.distance_m[0] > self.distance_m[1]:
+            raise ValueError("distance_m must be [low, high] with low <= high")
+        names = [b.name for b in self.base_stations]
+        if len(set(names)) != len(names):
+            raise ValueError("base station names must be unique")
+        if self.chunk_s < self.step_s:
+            raise ValueError("chunk_s must be at least step_s")
+        return self
+
+
+class _CorrelatedNormal:
+    """``count`` independent N(0, 1) processes of the distance travelled, exponential ACF.
+
+    Values live on a grid of d_cor / 20 [m] (AR(1) with R = exp(-1/20) per
+    cell, exact marginal and correlation on the grid); a position takes the
+    value of its grid cell. A static device keeps its first value.
+    """
+
+    CELLS_PER_DECORRELATION = 20
+
+    def __init__(self, rng: np.random.Generator, decorrelation_m: float, count: int) -> None:
+        self.rng = rng
+        self.cell_m = decorrelation_m / self.CELLS_PER_DECORRELATION
+        self.rho = float(np.exp(-1.0 / self.CELLS_PER_DECORRELATION))
+        self.values = rng.standard_normal((count, 1))
+
+    def at(self, distance_m: np.ndarray) -> np.ndarray:
+        cells = np.floor(np.asarray(distance_m) / self.cell_m).astype(np.int64)
+        need = int(cells.max()) + 1 if cells.size else 1
+        have = self.values.shape[1]
+        if need > have:
+            count = self.values.shape[0]
+            extra = max(need - have, have)  # geometric growth
+            w = self.rng.standard_normal((count, extra)) * np.sqrt(1.0 - self.rho**2)
+            zi = (self.rho * self.values[:, -1])[:, None]
+            more, _ = lfilter([1.0], [1.0, -self.rho], w, axis=1, zi=zi)
+            self.values = np.concatenate([self.values, more], axis=1)
+        return self.values[:, cells]
+
+
+def _start_position(config: PhysicalUplink, rng: np.random.Generator) -> np.ndarray:
+    if config.position_m is not None:
+        return np.asarray(config.position_m, dtype=float)
+    area = getattr(config.mobility, "area_m", None)
+    if config.distance_m is None and area is not None:
+        return area.uniform(rng, 1)[0]
+    low, high = config.distance_m or (50.0, 300.0)
+    radius = np.sqrt(rng.uniform(low**2, high**2))
+    angle = rng.uniform(0.0, 2.0 * np.pi)
+    bs = config.base_stations[0]
+    return np.array([bs.x_m + radius * np.cos(angle), bs.y_m + radius * np.sin(angle)])
+
+
+def _nominal_speed_mps(mobility: MobilityConfig) -> float:
+    if isinstance(mobility, StraightLineMobility):
+        return mobility.speed_mps
+    if isinstance(mobility, RandomWaypointMobility):
+        return 0.5 * (mobility.speed_mps[0] + mobility.speed_mps[1])
+    return 0.0
+
+
+class PhysicalSource(SegmentSource):
+    """Capacity segments of one device over a :class:`PhysicalUplink` (see module doc)."""
+
+    def __init__(self, config: PhysicalUplink, rng: np.random.Generator) -> None:
+        self.config = config
+        self.rng = rng
+        params = SCENARIOS[config.scenario]
+        self.params = params
+        self.carrier_hz = config.carrier_ghz * 1e9
+        self.wavelength_m = SPEED_OF_LIGHT_MPS / self.carrier_hz
+        stations = config.base_stations
+        self.bs_xy = np.array([[b.x_m, b.y_m] for b in stations])
+        self.bs_height = np.array([b.height_m or params.default_bs_height_m for b in stations])
+        self.start_m = _start_position(config, rng)
+        self.trajectory = make_trajectory(config.mobility, self.start_m, rng)
+        n_bs = len(stations)
+        self.los_field = _CorrelatedNormal(rng, params.decorrelation_nlos_m, n_bs)
+        self.shadow_los = _CorrelatedNormal(rng, params.decorrelation_los_m, n_bs)
+        self.shadow_nlos = _CorrelatedNormal(rng, params.decorrelation_nlos_m, n_bs)
+        fading = config.fading
+        k_db = (
+            fading.rician_k_db
+            if fading.rician_k_db is not None
+            else rng.normal(params.k_factor_mean_db, params.k_factor_std_db)
+        )
+        self.k_linear = float(10.0 ** (k_db / 10.0))
+        self.los_angle = rng.uniform(0.0, 2.0 * np.pi)
+        self.los_phase0 = rng.uniform(0.0, 2.0 * np.pi)
+        self.env_speed_mps = fading.environment_doppler_hz * self.wavelength_m
+        self._sos = SumOfSinusoids(self.carrier_hz, rng, fading.sinusoids)
+        self._ar1 = AR1Fading(rng)
+        speed = _nominal_speed_mps(config.mobility) + self.env_speed_mps
+        doppler = speed / self.wavelength_m
+        block = fading.block_s or min(coherence_time_s(doppler), 1.0)
+        self._block = BlockFading(rng, max(block, config.step_s))
+        link = config.link
+        self.noise_dbm = float(noise_power_dbm(link.occupied_bandwidth_hz(), link.noise_figure_db))
+        self.steps_per_chunk = max(1, round(config.chunk_s / config.step_s))
+        self._k0 = 0  # index of the next step
+        self._serving: int | None = None
+        self._candidate = -1
+        self._candidate_since = 0.0
+        self._interrupted_until = -np.inf
+        self._blocked: int | None = None
+        self.handover_times_s: list[float] = []
+        self.tx_power_chunks: list[np.ndarray] = []  # only with power control
+
+    # -- one chunk, step by step quantities as arrays
+    def _large_scale(self, times: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(loss PL + SF [dB], LOS flags, distance travelled [m]); rows = stations."""
+        cfg = self.config
+        x, y, travelled = self.trajectory.sample(times)
+        d2d = np.hypot(x[None, :] - self.bs_xy[:, :1], y[None, :] - self.bs_xy[:, 1:])
+        if cfg.los == "probabilistic":
+            p_los = los_probability(cfg.scenario, d2d, cfg.ue_height_m)
+            los = ndtr(self.los_field.at(travelled)) < p_los
+        else:
+            los = np.full(d2d.shape, cfg.los == "los")
+        loss = np.empty_like(d2d)
+        for b in range(d2d.shape[0]):
+            loss[b] = path_loss_db(
+                cfg.scenario, d2d[b], cfg.carrier_ghz, los[b], self.bs_height[b], cfg.ue_height_m
+            )
+        if cfg.shadowing:
+            sf = np.where(
+                los,
+                self.params.shadow_std_los_db * self.shadow_los.at(travelled),
+                self.params.shadow_std_nlos_db * self.shadow_nlos.at(travelled),
+            )
+            loss = loss + sf
+        return loss, los, travelled
+
+    def _serving_station(
+        self, times: np.ndarray, loss: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Serving station per step and a mask of steps lost to handover interruptions."""
+        n = times.size
+        interrupted = times < self._interrupted_until
+        if self._serving is None:
+            self._serving = int(np.argmin(loss[:, 0]))
+        if loss.shape[0] == 1:
+            return np.zeros(n, dtype=np.int64), interrupted
+        ho = self.config.handover
+        serving = np.empty(n, dtype=np.int64)
+        best = np.argmin(loss, axis=0)
+        best_loss = loss[best, np.arange(n)]
+        current = self._serving
+        k = 0
+        while k < n:
+            margin = loss[current, k:] - best_loss[k:]
+            triggered = np.flatnonzero(margin > ho.hysteresis_db)
+            if triggered.size == 0:
+                serving[k:] = current
+                self._candidate = -1
+                break
+            j = k + int(triggered[0])
+            serving[k:j] = current
+            if j > k:
+                self._candidate = -1  # the margin lapsed in between: the timer restarts
+            if self._candidate != best[j]:
+                self._candidate = int(best[j])
+                self._candidate_since = float(times[j])
+            if times[j] - self._candidate_since >= ho.time_to_trigger_s:
+                current = self._candidate
+                self._candidate = -1
+                self.handover_times_s.append(float(times[j]))
+                self._interrupted_until = float(times[j]) + ho.interruption_s
+                interrupted |= (times >= times[j]) & (times < self._interrupted_until)
+            serving[j] = current
+            k = j + 1
+        self._serving = current
+        return serving, interrupted
+
+    def _fading_power(
+        self, times: np.ndarray, travelled: np.ndarray, los: np.ndarray
+    ) -> np.ndarray:
+        fading = self.config.fading
+        effective_m = travelled + self.env_speed_mps * times
+        if fading.kind == "none":
+            scatter = None
+        elif fading.kind == "sum_of_sinusoids":
+            scatter = self._sos.gains(effective_m)
+        elif fading.kind == "ar1":
+            span = times[-1] - times[0] + self.config.step_s
+            speed = (effective_m[-1] - effective_m[0]) / span if times.size > 1 else 0.0
+            doppler = speed / self.wavelength_m
+            rho = AR1Fading.step_correlation(doppler, self.config.step_s)
+            scatter = self._ar1.next(times.size, rho)
+        else:
+            scatter = self._block.gains_at_times(times)
+        if scatter is None:
+            return np.ones(times.size)
+        phase = 2.0 * np.pi * np.cos(self.los_angle) * effective_m / self.wavelength_m
+        h = np.where(los, rician(scatter, self.k_linear, phase + self.los_phase0), scatter)
+        return np.abs(h) ** 2
+
+    def _blockage_db(self, count: int) -> np.ndarray:
+        block = self.config.blockage
+        if block is None:
+            return np.zeros(count)
+        p, r = gilbert.per_step_probabilities(
+            block.mean_clear_s, block.mean_blocked_s, self.config.step_s
+        )
+        states, self._blocked = gilbert.sample_states(count, p, r, self.rng, self._blocked)
+        return states * block.loss_db
+
+    def chunk_rates(self) -> tuple[np.ndarray, np.ndarray]:
+        """(step start times [s], rate per step [bit/s]) of the next chunk."""
+        cfg, link = self.config, self.config.link
+        n = self.steps_per_chunk
+        times = (self._k0 + np.arange(n)) * cfg.step_s
+        self._k0 += n
+        loss, los, travelled = self._large_scale(times)
+        serving, interrupted = self._serving_station(times, loss)
+        cols = np.arange(n)
+        serving_loss = loss[serving, cols]
+        gain = self._fading_power(times, travelled, los[serving, cols])
+        if link.power_control is None:
+            tx_dbm = np.full(n, link.tx_power_dbm)
+        else:
+            pc = link.power_control
+            tx_dbm = np.minimum(
+                link.tx_power_dbm,
+                pc.p0_dbm + 10.0 * np.log10(link.resolved_prbs()) + pc.alpha * serving_loss,
+            )
+            self.tx_power_chunks.append(tx_dbm.astype(np.float32))
+        rx_dbm = (
+            tx_dbm
+            + link.antenna_gain_db
+            - serving_loss
+            - self._blockage_db(n)
+            + 10.0 * np.log10(np.maximum(gain, 1e-30))
+        )
+        snr_db = rx_dbm - self.noise_dbm - link.interference_margin_db
+        rates = link.rate_bps(snr_db, rx_dbm)
+        rates[interrupted] = 0.0
+        return times, rates
+
+    def next_chunk(self) -> tuple[np.ndarray, np.ndarray]:
+        _, rates = self.chunk_rates()
+        change = np.flatnonzero(np.diff(rates) != 0) + 1
+        starts = np.concatenate([[0], change])
+        durations = np.diff(np.concatenate([starts, [rates.size]])) * self.config.step_s
+        return durations, rates[starts]
+
+    def tx_power_dbm_at(self, t_s: float) -> float:
+        """Transmit power at ``t_s`` [dBm] (power control needs the chunk to exist already)."""
+        link = self.config.link
+        if link.power_control is None:
+            return link.tx_power_dbm
+        k = int(t_s / self.config.step_s)
+        chunk, i = divmod(k, self.steps_per_chunk)
+        if chunk < len(self.tx_power_chunks):
+            return float(self.tx_power_chunks[chunk][i])
+        return link.tx_power_dbm
