@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -20,6 +21,15 @@ def _run_cli(args, **kwargs):
     env = {**os.environ, "PYTHONHASHSEED": str(kwargs.pop("hashseed", 0))}
     return subprocess.run([sys.executable, "-m", "sim", *args], capture_output=True, text=True,
                           cwd=REPO, env=env, **kwargs)
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process [s] (Linux /proc)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def test_records_are_byte_identical_across_processes(tmp_path):
@@ -41,7 +51,11 @@ def test_ctrl_c_leaves_no_folder_or_a_complete_interrupted_one(tmp_path):
          "--set", "duration_s=3000"],
         cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
-    time.sleep(4.0)  # well into the simulation of the first strategy
+    # Wait until the child has used 3 s of CPU (imports and loading take ~1.5 s), so the
+    # signal lands inside the simulation even on a loaded machine.
+    deadline = time.monotonic() + 120
+    while _cpu_seconds(proc.pid) < 3.0 and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.2)
     proc.send_signal(signal.SIGINT)
     _stdout, stderr = proc.communicate(timeout=120)
     assert proc.returncode == 130, stderr
