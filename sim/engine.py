@@ -399,6 +399,7 @@ class Run:
                 uplink_s,
                 latency,
                 queue_len,
+                float(cols["t_service_start"][row] - cols["t_server_arrival"][row]),
             )
         )
 

@@ -238,20 +238,33 @@ def _curve_power(profile: ServerProfile, key: str) -> PowerCurve | None:
     return PowerCurve(batches, tuple(curve.power_w[b] for b in batches))
 
 
-def _fit(profile: ServerProfile, key: str) -> HingeFit:
+FitCache = dict[tuple[int, str], HingeFit]
+"""Hinge fits already made, by (id of the server profile object, part key): fitting is pure
+but slow (~0.1 s), and many plans derive from the same measured curve. A cache must not
+outlive the profiles it was filled from (one scenario load, one cost model)."""
+
+
+def _fit(profile: ServerProfile, key: str, fits: FitCache | None = None) -> HingeFit:
+    if fits is not None and (id(profile), key) in fits:
+        return fits[(id(profile), key)]
     curve = profile.parts[key]
-    return fit_hinge(list(curve.batch_s), list(curve.batch_s.values()))
+    fit = fit_hinge(list(curve.batch_s), list(curve.batch_s.values()))
+    if fits is not None:
+        fits[(id(profile), key)] = fit
+    return fit
 
 
-def measured_service_model(profile: ServerProfile, key: str) -> ServiceModel | None:
-    """S(b) and P(b) of a part the server profile measured, or None."""
+def measured_service_model(
+    profile: ServerProfile, key: str, fits: FitCache | None = None
+) -> ServiceModel | None:
+    """S(b) and P(b) of a part the server profile measured, or None (``fits``: optional memo)."""
     if key not in profile.parts:
         return None
     curve = profile.parts[key]
     fallback = PowerCurve((1,), (profile.cost_model.active_w,))
     return ServiceModel(
         key,
-        _fit(profile, key),
+        _fit(profile, key, fits),
         1.0,
         _curve_power(profile, key) or fallback,
         curve.provenance,
@@ -284,9 +297,14 @@ def server_part(model: ModelProfile, part: str) -> ServerPart | None:
     return None
 
 
-def service_model(profile: ServerProfile, part: ServerPart, model: ModelProfile) -> ServiceModel:
-    """S(b) and P(b) of ``part`` on this server: measured, derived from a measured curve, or costed."""
-    measured = measured_service_model(profile, part.key)
+def service_model(
+    profile: ServerProfile, part: ServerPart, model: ModelProfile, fits: FitCache | None = None
+) -> ServiceModel:
+    """S(b) and P(b) of ``part`` on this server: measured, derived from a measured curve, or costed.
+
+    ``fits`` is an optional memo of hinge fits shared between calls (same results, faster).
+    """
+    measured = measured_service_model(profile, part.key, fits)
     if measured is not None:
         return measured
     cost = profile.cost_model
@@ -305,7 +323,7 @@ def service_model(profile: ServerProfile, part: ServerPart, model: ModelProfile)
                 ratio = part.macs / ref_macs
             return ServiceModel(
                 part.key,
-                _fit(profile, ref_key),
+                _fit(profile, ref_key, fits),
                 ratio,
                 _curve_power(profile, ref_key) or fallback_power,
                 "derived",
@@ -315,7 +333,7 @@ def service_model(profile: ServerProfile, part: ServerPart, model: ModelProfile)
         share, how = _tail_share(profile, part, model)
         return ServiceModel(
             part.key,
-            _fit(profile, full_key),
+            _fit(profile, full_key, fits),
             share,
             _curve_power(profile, full_key) or fallback_power,
             "derived",

@@ -8,6 +8,7 @@ the server's queue feedback carried in the response).
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
@@ -40,6 +41,7 @@ class Feedback:
     server_queue_len: (
         int  # jobs waiting at the server when the request's batch started (-1 unknown)
     )
+    server_wait_s: float = math.nan  # server arrival to batch start (queue + batching), nan if none
 
 
 class Policy(ABC):

@@ -2,17 +2,35 @@
 
 A strategy is written either as a string shorthand or as a mapping with a
 ``kind``: ``local``; ``offload``; any variant name such as ``bottlefit_c12``,
-``ae_c12`` or ``split_transition2_uint8`` (a fixed split); or a name defined
-under the scenario's ``strategies:``.
+``ae_c12`` or ``split_transition2_uint8`` (a fixed split); ``static_optimum``,
+``adaptive`` or ``deadline_aware`` (decision policies, defaults as below); or a
+name defined under the scenario's ``strategies:``.
+
+Decision policies choose among *candidates*: names of plans (``local``,
+``offload``, a variant name) or of families of plans, expanded against the
+device group's model profile (:data:`CANDIDATE_FAMILIES`).
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
-from sim.validation import Strict
+from sim.validation import NonNegFloat, PositiveFloat, Probability, Strict
+
+CANDIDATE_FAMILIES: dict[str, str] = {
+    "bottlefit": "every BottleFit variant of the model (bottlefit_c<C>)",
+    "autoencoder": "every autoencoder variant of the model (ae_c<C>)",
+    "split": "every vanilla split: after each natural block, in fp32, fp16 and uint8",
+}
+"""Families a candidate list may name besides ``local``, ``offload`` and single variants.
+A family the model has no member of contributes nothing (so ``autoencoder`` is harmless
+until the model profile carries AE variants)."""
+
+Objective = Literal["latency", "energy"]
+"""What a decision policy minimises: expected end-to-end latency [s] or expected device
+energy per inference (compute + radio) [J]."""
 
 
 class LocalStrategy(Strict):
@@ -37,8 +55,139 @@ class SplitStrategy(Strict):
     name: str | None = None
 
 
+class _Constrained(Strict):
+    """Objective and constraints shared by the decision policies."""
+
+    objective: Objective = "latency"
+    min_accuracy: Probability | None = Field(
+        default=None,
+        description="accuracy floor: only plans with expected top-1 >= this (fraction)",
+    )
+    energy_budget_j: PositiveFloat | None = Field(
+        default=None,
+        description="energy budget: only plans expected to cost <= this per inference [J]",
+    )
+
+
+class StaticOptimumStrategy(_Constrained):
+    """Neurosurgeon-style static optimum.
+
+    Kang et al., "Neurosurgeon: Collaborative Intelligence Between the Cloud and
+    Mobile Edge", ASPLOS 2017: predict each partition's latency (or mobile energy)
+    from per-layer profiles and the current bandwidth and server load, and pick the
+    best. Here the prediction uses the device and server profiles, the cell's mean
+    uplink capacity, the radio power model and the server's batching window and
+    background load; the choice is made once, when the scenario is loaded, and every
+    request of the group follows it. See :mod:`sim.policies.costs`.
+    """
+
+    kind: Literal["static_optimum"]
+    name: str | None = None
+    candidates: list[str] = Field(
+        default_factory=lambda: ["local", "offload", "bottlefit", "autoencoder", "split"],
+        min_length=1,
+    )
+    mean_rate_bps: PositiveFloat | None = Field(
+        default=None,
+        description="uplink rate to plan for [bit/s]; default: the cell's long-run mean capacity "
+        "(per device; divide by the expected number of concurrent senders in a shared cell)",
+    )
+    server_wait_s: NonNegFloat | None = Field(
+        default=None,
+        description="server queueing wait to plan for [s]; default: batching window + an M/G/1 "
+        "estimate from the server's background load",
+    )
+
+
+class _Estimating(_Constrained):
+    """Settings of the per-device estimates of the adaptive policies (:mod:`sim.policies.estimators`)."""
+
+    ewma_alpha: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)] = Field(
+        default=0.3,
+        description="weight of the newest sample in the throughput and server-wait EWMAs; after "
+        "a step change the estimate closes a fraction 1-(1-alpha)^k of the gap in k samples",
+    )
+    initial_rate_bps: PositiveFloat | None = Field(
+        default=None, description="throughput prior [bit/s]; default: the cell's long-run mean"
+    )
+    probe_after_s: PositiveFloat | None = Field(
+        default=2.0,
+        description="after this long without an uplink transfer, send one request remotely to "
+        "refresh a stale estimate [s]; null: never probe",
+    )
+    overdue_factor: Annotated[float, Field(gt=1, allow_inf_nan=False)] = Field(
+        default=3.0,
+        description="a remote request still out after this many times its predicted latency "
+        "caps the throughput estimate at its payload / its age",
+    )
+
+
+class AdaptiveStrategy(_Estimating):
+    """Per-request choice from the device's own, possibly stale, estimates.
+
+    The device estimates its uplink throughput as an EWMA of the goodput of its own
+    transfers (Jacobson-style smoothing, as in RFC 6298 §2 for round-trip times) and
+    the server's queueing wait as an EWMA of the waits reported in responses; both
+    go stale when it stops sending (hence probes). For each request it picks the
+    candidate with the least expected latency (or energy) subject to the accuracy
+    floor or energy budget. Hysteresis: it leaves its current plan only for one
+    expected to be better by more than ``switch_margin`` (relative).
+    """
+
+    kind: Literal["adaptive"]
+    name: str | None = None
+    candidates: list[str] = Field(
+        default_factory=lambda: ["local", "offload", "bottlefit", "autoencoder"], min_length=1
+    )
+    switch_margin: Annotated[float, Field(ge=0, lt=1, allow_inf_nan=False)] = Field(
+        default=0.0,
+        description="hysteresis: switch only when the best plan is expected to cost less than "
+        "(1 - switch_margin) x the current plan's cost",
+    )
+
+
+class DeadlineAwareStrategy(_Estimating):
+    """A preferred plan, with fallbacks when its predicted finish misses the deadline.
+
+    Predicts each request's finish like :class:`AdaptiveStrategy` and walks
+    ``[preferred, *fallbacks]`` in order, taking the first plan predicted to finish
+    within ``margin`` x the group's deadline (and meeting the accuracy floor and the
+    energy budget); if none is, the one predicted to finish first. Every request not
+    served by the preferred plan counts as a fallback (``policy_fallbacks``).
+    """
+
+    kind: Literal["deadline_aware"]
+    name: str | None = None
+    preferred: str | None = Field(
+        default=None,
+        description="plan to use when it meets the deadline; default: the model's BottleFit "
+        "variant with the most channels (else offload)",
+    )
+    fallbacks: list[str] | None = Field(
+        default=None,
+        description="plans to try in order; default: the same family with fewer channels "
+        "(largest first), then local",
+    )
+    margin: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)] = Field(
+        default=0.9, description="aim to finish within margin x deadline_s"
+    )
+
+    @model_validator(mode="after")
+    def _no_repeat(self) -> DeadlineAwareStrategy:
+        if self.preferred is not None and self.fallbacks and self.preferred in self.fallbacks:
+            raise ValueError(f"fallbacks repeat the preferred plan '{self.preferred}'")
+        return self
+
+
+DECISION_KINDS = ("static_optimum", "adaptive", "deadline_aware")
+
 StrategyConfig = Annotated[
-    LocalStrategy | OffloadStrategy | SplitStrategy,
+    LocalStrategy
+    | OffloadStrategy
+    | SplitStrategy
+    | StaticOptimumStrategy
+    | AdaptiveStrategy
+    | DeadlineAwareStrategy,
     Field(discriminator="kind"),
 ]
 
@@ -54,7 +203,7 @@ def strategy_label(config: StrategyConfig) -> str:
 
 def shorthand(text: str) -> dict:
     """The mapping a string shorthand stands for."""
-    if text in ("local", "offload"):
+    if text in ("local", "offload", *DECISION_KINDS):
         return {"kind": text}
     return {"kind": "split", "variant": text}
 

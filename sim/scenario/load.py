@@ -17,7 +17,7 @@ from sim.channel.traces import Trace
 from sim.errors import SimInputError, did_you_mean, list_choices
 from sim.network import Path as NetPath
 from sim.network import build_graph, shortest_path
-from sim.plans import ServerPart, measured_service_model, server_part, service_model
+from sim.plans import FitCache, ServerPart, measured_service_model, server_part, service_model
 from sim.policies.config import StrategyConfig, StrategyHolder, shorthand, strategy_label
 from sim.policies.registry import GroupContext, PolicyFactory, policy_factory
 from sim.profiles.registry import ProfileLibrary
@@ -206,6 +206,7 @@ def build_scenario(
     groups: list[GroupRuntime] = []
     factories: dict[tuple[str, str], PolicyFactory] = {}
     service_models: dict[tuple[str, str], ServiceModel] = {}
+    fits: FitCache = {}  # hinge fits shared by the plans that derive from one measured curve
     server_configs = {s.name: s for s in spec.servers}
     for gi, group in enumerate(spec.devices):
         gkey = f"devices.{gi}"
@@ -254,7 +255,17 @@ def build_scenario(
                     group.policy, defined, file=file, key=f"{gkey}.policy", doc=doc
                 )
                 key = f"{gkey}.policy"
-            ctx = GroupContext(model, device, ctx_accuracy, file, key)
+            ctx = GroupContext(
+                model,
+                device,
+                ctx_accuracy,
+                file,
+                key,
+                runtime,
+                servers,
+                server_configs,
+                traces[cell.name],
+            )
             factory = policy_factory(chosen, ctx)
             factories[(group.name, strategy_label(config))] = factory
             needs_server = any(plan.server is not None for plan in factory.plans)
@@ -271,7 +282,12 @@ def build_scenario(
                     continue
                 for server_name in targets:
                     _add_service(
-                        service_models, servers[server_name], server_name, plan.server, model
+                        service_models,
+                        servers[server_name],
+                        server_name,
+                        plan.server,
+                        model,
+                        fits,
                     )
 
     # Background loads name '<model>/<part>'; the model profile is needed only for derivations.
@@ -327,9 +343,10 @@ def _add_service(
     server_name: str,
     part: ServerPart,
     model: ModelProfile,
+    fits: FitCache | None = None,
 ) -> None:
     if (server_name, part.key) not in table:
-        table[(server_name, part.key)] = service_model(profile, part, model)
+        table[(server_name, part.key)] = service_model(profile, part, model, fits)
 
 
 def _background_service(

@@ -1,0 +1,96 @@
+"""The BottleFit reproduction notebook runs end to end at reduced size (BOTTLEFIT_SIZE=tiny),
+and the table module it calls computes every figure from runs."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from sim.report import bottlefit_table as bt
+from tests.conftest import REPO
+
+NOTEBOOK = REPO / "notebooks" / "bottlefit_reproduction.ipynb"
+
+
+def test_reproduction_notebook_runs_tiny(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    notebook = nbformat.read(NOTEBOOK, as_version=4)
+    assert sum(len(str(c.get("outputs", ""))) for c in notebook.cells) < 50_000
+    first_code = next(c for c in notebook.cells if c.cell_type == "code")
+    assert "parameters" in first_code.metadata.get("tags", [])
+    monkeypatch.setenv("BOTTLEFIT_SIZE", "tiny")
+    monkeypatch.setenv("SIM_NOTEBOOK_OUT", str(tmp_path / "out"))
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    monkeypatch.setenv(
+        "PYTHONPATH", os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
+    )
+    client = nbclient.NotebookClient(
+        notebook,
+        timeout=300,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(NOTEBOOK.parent)}},
+    )
+    client.execute()
+    errors = [
+        o for c in notebook.cells for o in c.get("outputs", []) if o.get("output_type") == "error"
+    ]
+    assert not errors
+    out = tmp_path / "out"
+    claims = (out / "claims.md").read_text()
+    for claim in bt.ABSTRACT:
+        assert claim.text in claims
+    sweep = pd.read_csv(out / "sweep.csv")
+    assert set(sweep["strategy"]) >= {"local", "offload", bt.BOTTLEFIT}
+    for name in ("reductions.png", "winners_latency.png", "policy_erratic_choices.png"):
+        assert (out / name).stat().st_size > 5_000, name
+    assert (out / "policy_congested_policies.csv").is_file()
+
+
+def test_claims_table_is_computed_from_the_runs():
+    """Doubling BottleFit's latency in the sweep changes the simulator's column, not the abstract's."""
+    frame = pd.DataFrame(
+        [
+            {
+                "board": "jetson",
+                "device": "d",
+                "model": "densenet169",
+                "radio": "wifi",
+                "rate_bps": rate,
+                "load": 0.0,
+                "strategy": s,
+                "latency_s": lat,
+                "power_w": 2.0,
+                "energy_j": 1.0,
+            }
+            for rate in (1e6, 10e6)
+            for s, lat in (
+                ("local", 1.0),
+                ("offload", 0.5 if rate > 1e6 else 2.0),
+                (bt.BOTTLEFIT, 0.4 if rate > 1e6 else 0.8),
+            )
+        ]
+    )
+    table = bt.claims_table(frame).set_index("claim")
+    assert table.loc["latency vs local computing", "simulator"] == pytest.approx(0.6)
+    assert table.loc["latency vs local computing", "abstract"] == 0.89
+    assert "10 Mbit/s" in table.loc["latency vs local computing", "conditions"]
+    assert table.loc["latency vs edge offloading", "simulator"] == pytest.approx(0.6)
+    assert "1 Mbit/s" in table.loc["latency vs edge offloading", "conditions"]
+    # The curve 60 % -> 20 % crosses the abstract's 55 % between the two rates.
+    assert "Mbit/s" in table.loc["latency vs edge offloading", "reached_at"]
+    slower = frame.assign(
+        latency_s=frame["latency_s"].where(
+            frame["strategy"] != bt.BOTTLEFIT, 2 * frame["latency_s"]
+        )
+    )
+    assert bt.claims_table(slower).set_index("claim").loc[
+        "latency vs local computing", "simulator"
+    ] == pytest.approx(0.2)
+    # Profile figures: the compression is the payload against the JPEG.
+    assert table.loc["data compression vs the JPEG input", "simulator"] == pytest.approx(
+        1 - 10_100 / 44_770, rel=0.05
+    )
