@@ -5,18 +5,30 @@ queued, so start and end times follow by arithmetic:
 start = max(now, free_at), end = start + t. Energy is whole-board power:
 ``idle_w`` when the processor is idle, the plan's ``device_w`` while it
 computes; totals cover the measurement window only.
+
+What the device learns when a request ends (its policy's feedback) is queued
+with the time it is learnt and handed to the policy before its next decision,
+in time order: the same information at the same moments as delivering it when
+the request ends, without an event per request.
 """
 
 from __future__ import annotations
 
+import heapq
+import itertools
+
 from sim.channel.link import DeviceUplink, RadioMeter, Window
-from sim.policies.base import Policy
+from sim.policies.base import Feedback, Policy
 
 
 class Device:
     """State of one device during a run."""
 
     __slots__ = (
+        "_ends",
+        "_feedback",
+        "_seq",
+        "_unknown_ends",
         "busy_window_s",
         "compute_window_j",
         "free_at_s",
@@ -24,10 +36,10 @@ class Device:
         "idle_w",
         "index",
         "index_in_group",
-        "on_device",
         "policy",
         "radio",
         "uplink",
+        "wants_feedback",
         "window",
     )
 
@@ -53,7 +65,42 @@ class Device:
         self.free_at_s = 0.0
         self.busy_window_s = 0.0
         self.compute_window_j = 0.0
-        self.on_device = 0  # admitted requests whose device-side work (compute, uplink) is not done
+        self.wants_feedback = policy.wants_feedback
+        # Admitted requests whose device-side work (compute, uplink) is not done: those whose
+        # end is known (a heap of end times) and those still waiting for a shared cell.
+        self._ends: list[float] = []
+        self._unknown_ends = 0
+        self._feedback: list[tuple[float, int, Feedback]] = []
+        self._seq = itertools.count()
+
+    def pending(self, now_s: float) -> int:
+        """Admitted requests still on the device at ``now_s`` (computing or uploading)."""
+        ends = self._ends
+        while ends and ends[0] <= now_s:
+            heapq.heappop(ends)
+        return len(ends) + self._unknown_ends
+
+    def hold_until(self, end_s: float | None) -> None:
+        """A request stays on the device until ``end_s`` (None: until :meth:`release`)."""
+        if end_s is None:
+            self._unknown_ends += 1
+        else:
+            heapq.heappush(self._ends, end_s)
+
+    def release(self) -> None:
+        """A request whose end was unknown has left the device."""
+        self._unknown_ends -= 1
+
+    def learn(self, feedback: Feedback) -> None:
+        """Queue what the device learns at ``feedback.now_s``."""
+        heapq.heappush(self._feedback, (feedback.now_s, next(self._seq), feedback))
+
+    def deliver(self, now_s: float) -> None:
+        """Hand the policy everything learnt up to ``now_s``, oldest first."""
+        queue = self._feedback
+        observe = self.policy.observe
+        while queue and queue[0][0] <= now_s:
+            observe(heapq.heappop(queue)[2])
 
     def reserve(self, now_s: float, seconds: float, power_w: float) -> tuple[float, float, float]:
         """Queue ``seconds`` of compute: (start [s], end [s], energy [J])."""

@@ -7,6 +7,14 @@ dynamic batching and GPU service -> result back over the downlink. Each
 request ends in exactly one outcome: ``completed``, ``completed_late``,
 ``dropped`` or ``failed``.
 
+Events only where something shared can change: a request's arrival (its device
+decides), its arrival at the server (the queue is shared) and, in a shared
+cell, the start of its transfer. Everything in between is arithmetic on state
+that only the request's own device touches: the FIFO processor, a dedicated
+link (by integrating its capacity), the wired path and, after its batch, the
+way back. A request that would end after the run (duration + drain) is
+``failed`` with reason ``unfinished``.
+
 Random streams are named by component (``arrivals/<group>/<i>``,
 ``channel/<cell>/<group>/<i>``, ...) and never by strategy, so strategies
 compared in one scenario see the same arrivals and channel.
@@ -14,16 +22,30 @@ compared in one scenario see the same arrivals and channel.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import math
 
 import numpy as np
-import pandas as pd
 import simpy
 
 from sim.channel.capacity import Capacity
 from sim.channel.config import build_capacity, transmit_power_fn
-from sim.channel.link import DeviceUplink, RadioMeter, SharedCell, Window
+from sim.channel.link import DeviceUplink, RadioMeter, SharedCell, TransferResult, Window
+from sim.collect import (
+    BACKGROUND_COLUMNS,
+    COMPLETED,
+    DROPPED,
+    FAILED,
+    KINDS,
+    LATE,
+    OUTCOMES,
+    REASONS,
+    REQUEST_COLUMNS,
+    TIME_COLUMNS,
+    RunResult,
+    collect,
+)
 from sim.device import Device
+from sim.plans import Plan
 from sim.policies.base import DeviceView, Feedback
 from sim.records import Table
 from sim.rng import RandomStreams
@@ -31,76 +53,20 @@ from sim.scenario.load import GroupRuntime, Scenario
 from sim.server import BATCH_COLUMNS, EdgeServer, Job
 from sim.workload import arrival_times
 
-OUTCOMES = ("completed", "completed_late", "dropped", "failed")
-REASONS = ("", "device_queue_full", "server_queue_full", "transfer_failed", "unfinished")
-KINDS = ("local", "offload", "split")
-TIME_COLUMNS = (
-    "t_arrival",
-    "t_head_start",
-    "t_head_end",
-    "t_uplink_start",
-    "t_tx_start",
-    "t_uplink_end",
-    "t_server_arrival",
-    "t_service_start",
-    "t_service_end",
-    "t_done",
-)
-COMPLETED, LATE, DROPPED, FAILED = range(4)
+__all__ = ["KINDS", "OUTCOMES", "REASONS", "TIME_COLUMNS", "Run", "RunResult", "run_strategy"]
+
+REASON_CODE = {name: i for i, name in enumerate(REASONS)}
 
 
-def request_columns(groups: list[str], servers: list[str]) -> dict:
-    spec: dict = {
-        "group": tuple(groups),
-        "device": np.int32,
-        "variant": (),
-        "kind": KINDS,
-        "outcome": OUTCOMES,
-        "reason": REASONS,
-        "server": tuple(servers),
-        "deadline_s": np.float64,
-    }
-    spec.update({name: np.float64 for name in TIME_COLUMNS})
-    spec.update(
-        {
-            "batch_size": np.int32,
-            "server_queue_len": np.int32,
-            "payload_bytes": np.int64,
-            "bytes_sent": np.float64,
-            "e_compute_j": np.float64,
-            "e_radio_j": np.float64,
-            "accuracy": np.float64,
-        }
-    )
-    return spec
+class _Route:
+    """Per (group, plan): the server, the delay to reach it and the way back [s]."""
 
+    __slots__ = ("back_s", "server", "to_server_s")
 
-BACKGROUND_COLUMNS = {
-    "server": (),
-    "part": (),
-    "outcome": OUTCOMES,
-    "t_arrival": np.float64,
-    "t_service_start": np.float64,
-    "t_service_end": np.float64,
-    "batch_size": np.int32,
-}
-
-
-@dataclass
-class RunResult:
-    """Everything one run of one strategy produced."""
-
-    strategy: str
-    seed: int
-    window: Window
-    end_s: float
-    requests: pd.DataFrame
-    batches: pd.DataFrame
-    background: pd.DataFrame
-    devices: pd.DataFrame
-    servers: pd.DataFrame
-    capacity: dict[int, Capacity] = field(default_factory=dict, repr=False)
-    interrupted: bool = False
+    def __init__(self, server: EdgeServer, to_server_s: float, back_s: float) -> None:
+        self.server = server
+        self.to_server_s = to_server_s
+        self.back_s = back_s
 
 
 class Run:
@@ -117,10 +83,11 @@ class Run:
         max_deadline = max((g.spec.deadline_s for g in scenario.groups), default=1.0)
         self.drain_s = spec.drain_s if spec.drain_s is not None else 10.0 * max_deadline
         self.end_s = spec.duration_s + self.drain_s
-        server_names = [s.name for s in spec.servers]
-        self.requests = Table(request_columns([g.spec.name for g in scenario.groups], server_names))
         self.batches = Table(dict(BATCH_COLUMNS)) if spec.outputs.per_batch else None
         self.background = Table(dict(BACKGROUND_COLUMNS))
+        self.plans: list[Plan] = []
+        self._plan_index: dict[int, int] = {}
+        self._routes: dict[tuple[int, int], _Route] = {}
         self._build_servers()
         self._build_devices()
         self._build_background()
@@ -155,6 +122,7 @@ class Run:
         cells: dict[str, SharedCell] = {}
         shared_capacity: dict[str, Capacity] = {}
         index = 0
+        arrivals: list[np.ndarray] = []
         for group in sc.groups:
             cell = group.cell
             factory = sc.factory(group.spec.name, self.strategy)
@@ -212,9 +180,24 @@ class Run:
                 times = arrival_times(
                     group.spec.workload, horizon, self.streams(f"arrivals/{group.spec.name}/{k}")
                 )
-                env.process(self._arrivals(device, group, times))
+                arrivals.append(times)
                 index += 1
         self.cells = cells
+        self._merge_arrivals(arrivals)
+
+    def _merge_arrivals(self, arrivals: list[np.ndarray]) -> None:
+        """All devices' arrivals in time order (ties: device order); one table row each."""
+        counts = [a.size for a in arrivals]
+        times = np.concatenate(arrivals) if arrivals else np.zeros(0)
+        owners = np.repeat(np.arange(len(arrivals)), counts)
+        order = np.argsort(times, kind="stable")
+        self._arrival_times = times[order]
+        self._arrival_devices = owners[order]
+        self.requests = Table(dict(REQUEST_COLUMNS), capacity=max(times.size, 1))
+        self.requests.n = times.size
+        self.requests.columns["t_arrival"][: times.size] = self._arrival_times
+        self.requests.columns["device"][: times.size] = self._arrival_devices
+        self.env.process(self._arrivals())
 
     def _build_background(self) -> None:
         for config in self.scenario.spec.servers:
@@ -226,13 +209,6 @@ class Run:
                 self.env.process(self._background_arrivals(server, load.part, times))
 
     # ------------------------------------------------------------------ processes
-    def _arrivals(self, device: Device, group: GroupRuntime, times: np.ndarray):
-        env = self.env
-        for t in times:
-            if t > env.now:
-                yield env.timeout(t - env.now)
-            env.process(self._request(device, group))
-
     def _background_arrivals(self, server: EdgeServer, part: str, times: np.ndarray):
         env = self.env
         table = self.background
@@ -257,151 +233,192 @@ class Run:
         cols["outcome"][job.row] = COMPLETED
 
     def _charge_tail(self, row: int, joules: float) -> None:
-        self.requests.columns["e_radio_j"][row] += joules
+        column = self.requests.columns["e_radio_j"]
+        column[row] = joules if math.isnan(column[row]) else column[row] + joules
 
-    def _request(self, device: Device, group: GroupRuntime):
+    # ------------------------------------------------------------------ a request's life
+    def _arrivals(self):
+        """Wake at each arrival, in time order, and admit it."""
         env = self.env
-        table = self.requests
-        cols = table.columns
-        now = env.now
-        row = table.new_row()
-        cols = table.columns  # re-fetch: new_row may have grown the arrays
-        deadline = group.spec.deadline_s
-        cols["group"][row] = group.index
-        cols["device"][row] = device.index
-        cols["t_arrival"][row] = now
-        cols["deadline_s"][row] = deadline
-        cols["e_compute_j"][row] = 0.0
-        cols["e_radio_j"][row] = 0.0
-        cols["bytes_sent"][row] = 0.0
+        devices = self.devices
+        groups = [self.scenario.groups[d.group] for d in devices]
+        admit = self._admit
+        for row, (t, d) in enumerate(
+            zip(self._arrival_times.tolist(), self._arrival_devices.tolist(), strict=True)
+        ):
+            if t > env.now:
+                yield env.timeout(t - env.now)
+            admit(row, devices[d], groups[d])
 
-        view = DeviceView(
-            now, device.index, device.on_device, device.free_at_s, device.uplink.free_at_s
+    def _plan_code(self, plan: Plan) -> int:
+        code = self._plan_index.get(id(plan))
+        if code is None:
+            code = self._plan_index[id(plan)] = len(self.plans)
+            self.plans.append(plan)
+        return code
+
+    def _route(self, group: GroupRuntime, plan: Plan, code: int) -> _Route:
+        route = self._routes.get((group.index, code))
+        if route is None:
+            name = group.server or group.server_order[0]
+            path = group.paths[name]
+            cell = group.cell
+            to_server = cell.propagation_s + path.delay_s(plan.payload_bytes)
+            if plan.kind == "offload":
+                to_server += self.scenario.servers[name].jpeg_decode_s.value
+            result_bytes = group.spec.result_bytes
+            back = (
+                path.delay_s(result_bytes)
+                + cell.propagation_s
+                + 8.0 * result_bytes / cell.downlink_bps
+            )
+            route = self._routes[(group.index, code)] = _Route(self.servers[name], to_server, back)
+        return route
+
+    def _admit(self, row: int, device: Device, group: GroupRuntime) -> None:
+        """Arrival: decide, queue the head compute and, on a dedicated link, the upload."""
+        now = self.env.now
+        cols = self.requests.columns
+        if device.wants_feedback:
+            device.deliver(now)
+        pending = device.pending(now)
+        plan = device.policy.choose(
+            DeviceView(now, device.index, pending, device.free_at_s, device.uplink.free_at_s)
         )
-        plan = device.policy.choose(view)
-        cols["variant"][row] = table.code("variant", plan.name)
-        cols["kind"][row] = KINDS.index(plan.kind)
-        cols["payload_bytes"][row] = plan.payload_bytes
-        cols["accuracy"][row] = plan.accuracy
-
+        code = self._plan_code(plan)
+        cols["plan"][row] = code
         max_pending = group.spec.max_pending
-        if max_pending is not None and view.pending >= max_pending:
-            self._end(row, now, DROPPED, "device_queue_full", device, plan)
+        if max_pending is not None and pending >= max_pending:
+            self._finish(row, now, DROPPED, "device_queue_full", device, plan)
             return
-
-        device.on_device += 1
-        start, end, energy = device.reserve(now, plan.device_s, plan.device_w)
+        start, head_end, energy = device.reserve(now, plan.device_s, plan.device_w)
         cols["t_head_start"][row] = start
-        cols["t_head_end"][row] = end
+        cols["t_head_end"][row] = head_end
         cols["e_compute_j"][row] = energy
-        if end > now:
-            yield env.timeout(end - now)
         if plan.kind == "local":
-            device.on_device -= 1
-            self._end(row, env.now, None, "", device, plan)
+            device.hold_until(head_end)
+            self._finish(row, head_end, None, "", device, plan)
             return
+        uplink = device.uplink
+        if uplink.cell is None:
+            result = uplink.dedicated(row, head_end, 8.0 * plan.payload_bytes)
+            device.hold_until(result.end_s)
+            self._uplinked(row, device, group, plan, code, result)
+        else:
+            device.hold_until(None)
+            if head_end < self.end_s:
+                self._at(head_end, self._start_shared, row, device, group, plan, code)
 
-        # Uplink.
-        bits = 8.0 * plan.payload_bytes
-        result = yield device.uplink.transfer(row, bits)
-        device.on_device -= 1
-        cols = table.columns
+    def _start_shared(
+        self, row: int, device: Device, group: GroupRuntime, plan: Plan, code: int
+    ) -> None:
+        def done(result: TransferResult) -> None:
+            device.release()
+            self._uplinked(row, device, group, plan, code, result)
+
+        device.uplink.send(row, 8.0 * plan.payload_bytes, done)
+
+    def _uplinked(
+        self,
+        row,
+        device: Device,
+        group: GroupRuntime,
+        plan: Plan,
+        code: int,
+        result: TransferResult,
+    ) -> None:
+        """The upload ended (now for a shared cell, possibly later on a dedicated link)."""
+        cols = self.requests.columns
         cols["t_uplink_start"][row] = result.start_s
         cols["t_tx_start"][row] = result.tx_start_s
         cols["t_uplink_end"][row] = result.end_s
         cols["bytes_sent"][row] = result.bits_sent / 8.0
-        cols["e_radio_j"][row] += result.energy_j
+        self._charge_tail(row, result.energy_j)
+        uplink_s = result.end_s - result.tx_start_s
         if not result.ok:
-            self._end(
-                row,
-                env.now,
-                FAILED,
-                "transfer_failed",
-                device,
-                plan,
-                result.end_s - result.tx_start_s,
-            )
+            self._finish(row, result.end_s, FAILED, "transfer_failed", device, plan, uplink_s)
             return
+        route = self._route(group, plan, code)
+        arrive = result.end_s + route.to_server_s
+        cols["server"][row] = route.server.index
+        if arrive < self.end_s:
+            self._at(arrive, self._at_server, row, device, plan, route, uplink_s)
 
-        # Wired path to the server (and server-side JPEG decode for offloading).
-        server_name = group.server or group.server_order[0]
-        server = self.servers[server_name]
-        path = group.paths[server_name]
-        cell = group.cell
-        delay = cell.propagation_s + path.delay_s(plan.payload_bytes)
-        if plan.kind == "offload":
-            delay += self.scenario.servers[server_name].jpeg_decode_s.value
-        yield env.timeout(delay)
-        cols = table.columns
-        cols["server"][row] = server.index
-        cols["t_server_arrival"][row] = env.now
-
+    def _at_server(
+        self, row: int, device: Device, plan: Plan, route: _Route, uplink_s: float
+    ) -> None:
+        now = self.env.now
+        self.requests.columns["t_server_arrival"][row] = now
         assert plan.server is not None
-        done = env.event()
-        job = Job(plan.server.key, env.now, done.succeed, row)
-        if not server.submit(job):
-            self._end(
-                row,
-                env.now,
-                DROPPED,
-                "server_queue_full",
-                device,
-                plan,
-                result.end_s - result.tx_start_s,
-            )
-            return
-        yield done
-        cols = table.columns
+        job = Job(plan.server.key, now, self._served, row, (device, plan, route, uplink_s))
+        if not route.server.submit(job):
+            self._finish(row, now, DROPPED, "server_queue_full", device, plan, uplink_s)
+
+    def _served(self, job: Job) -> None:
+        """Its batch ended: service stamps, then the way back is arithmetic."""
+        row = job.row
+        device, plan, route, uplink_s = job.ctx
+        cols = self.requests.columns
         cols["t_service_start"][row] = job.start_s
         cols["t_service_end"][row] = job.end_s
         cols["batch_size"][row] = job.batch_size
         cols["server_queue_len"][row] = job.queue_len_at_start
-
-        # Result back: wired path, then the cell's downlink.
-        back = path.delay_s(group.spec.result_bytes) + cell.propagation_s
-        back += 8.0 * group.spec.result_bytes / cell.downlink_bps
-        yield env.timeout(back)
-        self._end(
+        self._finish(
             row,
-            env.now,
+            job.end_s + route.back_s,
             None,
             "",
             device,
             plan,
-            result.end_s - result.tx_start_s,
+            uplink_s,
             job.queue_len_at_start,
+            job.start_s - job.arrival_s,
         )
 
-    def _end(
+    def _finish(
         self,
         row: int,
-        now: float,
+        done_s: float,
         outcome: int | None,
         reason: str,
         device: Device,
-        plan,
+        plan: Plan,
         uplink_s: float = 0.0,
         queue_len: int = -1,
+        server_wait_s: float = math.nan,
     ) -> None:
+        """The request's terminal outcome at ``done_s`` (unfinished if after the run)."""
+        if done_s > self.end_s:
+            return  # collected as failed / unfinished
         cols = self.requests.columns
-        latency = now - cols["t_arrival"][row]
+        latency = done_s - cols["t_arrival"][row]
         if outcome is None:
-            outcome = COMPLETED if latency <= cols["deadline_s"][row] else LATE
-        cols["outcome"][row] = outcome
-        cols["reason"][row] = REASONS.index(reason)
-        cols["t_done"][row] = now
-        device.policy.observe(
-            Feedback(
-                now,
-                plan,
-                OUTCOMES[outcome],
-                float(cols["bytes_sent"][row]) * 8.0,
-                uplink_s,
-                latency,
-                queue_len,
-                float(cols["t_service_start"][row] - cols["t_server_arrival"][row]),
+            outcome = (
+                COMPLETED if latency <= self.scenario.groups[device.group].spec.deadline_s else LATE
             )
-        )
+        cols["outcome"][row] = outcome
+        if reason:
+            cols["reason"][row] = REASON_CODE[reason]
+        cols["t_done"][row] = done_s
+        if device.wants_feedback:
+            sent = cols["bytes_sent"][row]
+            device.learn(
+                Feedback(
+                    done_s,
+                    plan,
+                    OUTCOMES[outcome],
+                    0.0 if math.isnan(sent) else sent * 8.0,
+                    uplink_s,
+                    latency,
+                    queue_len,
+                    server_wait_s,
+                )
+            )
+
+    def _at(self, t_s: float, callback, *args) -> None:
+        """Call ``callback(*args)`` at simulated time ``t_s`` (one event)."""
+        event = self.env.timeout(t_s - self.env.now)
+        event.callbacks.append(lambda _event: callback(*args))
 
     # ------------------------------------------------------------------ running
     def run(self, progress=None) -> RunResult:
@@ -414,13 +431,18 @@ class Run:
         except KeyboardInterrupt:
             interrupted = True
             self._truncate_window(self.env.now)
+        now = self.env.now
         for device in self.devices:
             device.radio.close()
-        return self._collect(interrupted)
+            if device.wants_feedback:
+                device.deliver(now)
+        return collect(self, interrupted)
 
     def _truncate_window(self, now_s: float) -> None:
         """After an interruption, measure only up to the simulated time reached."""
-        window = Window(self.window.start_s, max(self.window.start_s, min(self.window.end_s, now_s)))
+        window = Window(
+            self.window.start_s, max(self.window.start_s, min(self.window.end_s, now_s))
+        )
         self.window = window
         for device in self.devices:
             device.window = window
@@ -433,87 +455,6 @@ class Run:
         while True:
             yield self.env.timeout(step)
             progress(self.env.now)
-
-    def _collect(self, interrupted: bool) -> RunResult:
-        table = self.requests
-        n = table.n
-        cols = table.columns
-        unfinished = cols["outcome"][:n] == -1
-        cols["outcome"][:n][unfinished] = FAILED
-        cols["reason"][:n][unfinished] = REASONS.index("unfinished")
-        requests = table.frame()
-        requests.insert(0, "strategy", self.strategy)
-        background = self.background.frame()
-        bg_unfinished = background["outcome"].isna()
-        if bg_unfinished.any():
-            background.loc[bg_unfinished, "outcome"] = "failed"
-        background.insert(0, "strategy", self.strategy)
-        batches = (
-            self.batches.frame()
-            if self.batches is not None
-            else pd.DataFrame(columns=list(BATCH_COLUMNS))
-        )
-        if self.batches is not None:
-            batches["server"] = (
-                pd.Categorical.from_codes(
-                    batches["server"].to_numpy(np.int64),
-                    categories=[s.name for s in self.scenario.spec.servers],
-                )
-                if len(batches)
-                else pd.Categorical([], categories=[s.name for s in self.scenario.spec.servers])
-            )
-        batches.insert(0, "strategy", self.strategy)
-        device_rows = []
-        groups = self.scenario.groups
-        for device in self.devices:
-            parts = device.energy_components_j()
-            device_rows.append(
-                {
-                    "strategy": self.strategy,
-                    "group": groups[device.group].spec.name,
-                    "device": device.index,
-                    "index_in_group": device.index_in_group,
-                    **{f"e_{k}_j": v for k, v in parts.items()},
-                    "e_total_j": float(sum(parts.values())),
-                    "window_s": self.window.end_s - self.window.start_s,
-                    **{f"policy_{k}": v for k, v in device.policy.stats().items()},
-                }
-            )
-        devices = pd.DataFrame(device_rows)
-        server_rows = []
-        window_len = self.window.end_s - self.window.start_s
-        for name, server in self.servers.items():
-            workers = server.config.workers
-            busy = server.busy_window_s
-            idle_j = server.idle_w * max(0.0, workers * window_len - busy)  # one board per worker
-            server_rows.append(
-                {
-                    "strategy": self.strategy,
-                    "server": name,
-                    "workers": workers,
-                    "utilisation": busy / (workers * window_len),
-                    "batches": server.batch_count,
-                    "dropped": server.dropped,
-                    "e_busy_j": server.energy_window_j,
-                    "e_idle_j": idle_j,
-                    "max_concurrent_uplinks": max(
-                        (c.max_concurrent for c in self.cells.values()), default=0
-                    ),
-                }
-            )
-        return RunResult(
-            strategy=self.strategy,
-            seed=self.seed,
-            window=self.window,
-            end_s=float(self.env.now),
-            requests=requests,
-            batches=batches,
-            background=background,
-            devices=devices,
-            servers=pd.DataFrame(server_rows),
-            capacity=self.capacity,
-            interrupted=interrupted,
-        )
 
 
 def run_strategy(

@@ -32,6 +32,7 @@ class Job:
     arrival_s: float
     on_done: Callable[[Job], None]
     row: int = -1  # request row (device jobs) or background row
+    ctx: object = None  # the owner's context, handed back with the job
     start_s: float = math.nan
     end_s: float = math.nan
     batch_size: int = 0

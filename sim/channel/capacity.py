@@ -32,6 +32,15 @@ class Capacity(ABC):
     def time_to_send(self, start_s: float, bits: float) -> float:
         """Finish time [s] of ``bits`` started at ``start_s``; ``inf`` if never."""
 
+    def time_to_reach(self, cum_bits: float, not_before_s: float) -> float:
+        """First time >= ``not_before_s`` at which ∫_0^t c reaches ``cum_bits`` [s].
+
+        Equal to ``time_to_send(t0, cum_bits - bits_until(t0))`` when ``cum_bits`` is
+        the integral at ``not_before_s`` plus the bits still to send; callers that
+        already know the integral (a shared cell) save one lookup.
+        """
+        return self.time_to_send(not_before_s, cum_bits - self.bits_until(not_before_s))
+
     def bits_between(self, t0_s: float, t1_s: float) -> float:
         return self.bits_until(t1_s) - self.bits_until(t0_s)
 
@@ -55,6 +64,9 @@ class ConstantCapacity(Capacity):
 
     def time_to_send(self, start_s: float, bits: float) -> float:
         return start_s + bits / self.rate_bps
+
+    def time_to_reach(self, cum_bits: float, not_before_s: float) -> float:
+        return max(not_before_s, cum_bits / self.rate_bps)
 
 
 class SegmentSource(ABC):
@@ -86,6 +98,8 @@ class PiecewiseCapacity(Capacity):
         self._n = 0  # number of segments
         self._exhausted = False
         self._hint = 0  # last segment looked up: queries move forward slowly
+        # The last bits_until query, its answer and its segment (a pure function's memo).
+        self._last_t, self._last_cum, self._last_seg = -1.0, 0.0, 0
 
     def _segment(self, t_s: float) -> int:
         """Index i with edges[i] <= t_s < edges[i + 1] (t_s inside the generated range)."""
@@ -157,7 +171,9 @@ class PiecewiseCapacity(Capacity):
         if not self._ensure_time(t_s):
             return float(self._cum[self._n])
         i = self._segment(t_s)
-        return float(self._cum[i] + self._rates[i] * (t_s - self._edges[i]))
+        cum = float(self._cum[i] + self._rates[i] * (t_s - self._edges[i]))
+        self._last_t, self._last_cum, self._last_seg = t_s, cum, i
+        return cum
 
     def time_to_send(self, start_s: float, bits: float) -> float:
         if bits <= 0:
@@ -167,6 +183,18 @@ class PiecewiseCapacity(Capacity):
             first = self._hint  # the start's segment (set by bits_until)
         else:
             target, first = bits, 0
+        return self._reach(target, first, start_s)
+
+    def time_to_reach(self, cum_bits: float, not_before_s: float) -> float:
+        # A shared cell has just asked bits_until(not_before_s): reuse it and its segment.
+        if not_before_s != self._last_t:
+            self.bits_until(not_before_s)
+        if cum_bits <= self._last_cum:
+            return not_before_s
+        return self._reach(cum_bits, self._last_seg, not_before_s)
+
+    def _reach(self, target: float, first: int, start_s: float) -> float:
+        """First time >= ``start_s`` with ∫ c = ``target``, scanning from segment ``first``."""
         while self._cum[self._n] < target:
             if not self._extend():
                 return NEVER

@@ -73,14 +73,17 @@ class RadioMeter:
         self.last_end_s = -math.inf
         self.last_row = -1
         self.energy_j = {"radio_promotion": 0.0, "radio_tx": 0.0, "radio_tail": 0.0}
+        # Fixed per run: looked up once, not per transfer.
+        self._tail_total_s = model.tail_total_s
+        self._tail_stages = [(a, b, w) for a, b, w in model.tail_power_w() if b > a]
 
     def begin(self, t_s: float) -> tuple[float, float]:
         """Radio activity starts at ``t_s``: (promotion delay [s], promotion energy [J])."""
         model = self.model
         gap = t_s - self.last_end_s
         if self.last_row >= 0:
-            self._close_tail(min(gap, model.tail_total_s))
-        if gap <= model.tail_total_s:
+            self._close_tail(min(gap, self._tail_total_s))
+        if gap <= self._tail_total_s:
             return 0.0, 0.0
         promo_s = model.promotion_s
         self.energy_j["radio_promotion"] += model.promotion_w * self.window.overlap(
@@ -102,21 +105,23 @@ class RadioMeter:
         return energy
 
     def _close_tail(self, tail_s: float) -> None:
-        model = self.model
         start = self.last_end_s
-        for a, b, watts in model.tail_power_w():
+        overlap = self.window.overlap
+        in_window = 0.0
+        total = 0.0
+        for a, b, watts in self._tail_stages:
             stage_end = min(b, tail_s)
             if stage_end > a:
-                self.energy_j["radio_tail"] += watts * self.window.overlap(
-                    start + a, start + stage_end
-                )
-        self.charge_tail(self.last_row, model.tail_energy_j(tail_s))
+                in_window += watts * overlap(start + a, start + stage_end)
+                total += watts * (stage_end - a)
+        self.energy_j["radio_tail"] += in_window
+        self.charge_tail(self.last_row, total)
         self.last_row = -1
 
     def close(self) -> None:
         """End of run: the last tail runs its full length."""
         if self.last_row >= 0:
-            self._close_tail(self.model.tail_total_s)
+            self._close_tail(self._tail_total_s)
 
     def idle_energy_j(self) -> float:
         return self.model.idle_w * (self.window.end_s - self.window.start_s)
@@ -159,22 +164,15 @@ class DeviceUplink:
         self.rng = rng
         self.free_at_s = 0.0
         self.attempts = 0  # attempts made, retries included (for tests and reports)
-        self._queue: deque[tuple[int, float, simpy.Event]] = deque()
+        self._queue: deque[tuple[int, float, Callable[[TransferResult], None]]] = deque()
         self._busy = False
 
-    def transfer(self, row: int, bits: float) -> simpy.Event:
-        """Queue ``bits`` for request ``row`` now; the event's value is a TransferResult."""
-        if self.cell is None:
-            result = self._dedicated(row, self.env.now, bits)
-            delay = result.end_s - self.env.now
-            if math.isinf(delay):
-                return self.env.event()  # never completes; the run's end marks it failed
-            return self.env.timeout(delay, value=result)
-        event = self.env.event()
-        self._queue.append((row, bits, event))
+    def send(self, row: int, bits: float, on_result: Callable[[TransferResult], None]) -> None:
+        """Shared cell: queue ``bits`` for request ``row`` now; ``on_result`` when it ends."""
+        assert self.cell is not None, "dedicated links are computed with dedicated()"
+        self._queue.append((row, bits, on_result))
         if not self._busy:
             self._start_next()
-        return event
 
     # -- attempts
     def _plan(self, t_s: float, bits: float) -> _Attempt:
@@ -203,7 +201,9 @@ class DeviceUplink:
         )
 
     # -- dedicated: all arithmetic
-    def _dedicated(self, row: int, ready_s: float, bits: float) -> TransferResult:
+    def dedicated(self, row: int, ready_s: float, bits: float) -> TransferResult:
+        """Dedicated link: the transfer of ``bits`` that is ready at ``ready_s``, FIFO after
+        the device's previous ones, computed without events (end ``inf`` if it never ends)."""
         start = max(ready_s, self.free_at_s)
         promo_s, promo_j = self.radio.begin(start)
         tx_start = start + promo_s
@@ -240,7 +240,7 @@ class DeviceUplink:
 
     # -- shared cell: event driven
     def _start_next(self) -> None:
-        row, bits, event = self._queue.popleft()
+        row, bits, on_result = self._queue.popleft()
         self._busy = True
         env = self.env
         start = env.now
@@ -251,7 +251,7 @@ class DeviceUplink:
 
         def finish(end_s: float, ok: bool, sent: float) -> None:
             energy = self.radio.end(row, tx_start, end_s, state["radio_bits"])
-            event.succeed(
+            on_result(
                 TransferResult(start, tx_start, end_s, ok, bits if ok else sent, promo_j + energy)
             )
             self._busy = False

@@ -128,7 +128,9 @@ class SharedCell:
         share = self.share(n)
         soonest = math.inf
         for item in self.active.values():
-            finish = item.capacity.time_to_send(now, max(item.remaining_bits, 0.0) / share)
+            # item.cum_bits is the integral at now (_advance just ran): reach it plus the rest.
+            target = item.cum_bits + max(item.remaining_bits, 0.0) / share
+            finish = item.capacity.time_to_reach(target, now)
             soonest = min(soonest, finish, item.deadline_s)
         if math.isinf(soonest):
             return

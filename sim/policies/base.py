@@ -48,6 +48,7 @@ class Policy(ABC):
     """Chooses a :class:`Plan` per request."""
 
     name: str
+    wants_feedback: bool = True  # False: the engine skips building Feedback for it
 
     @abstractmethod
     def plans(self) -> list[Plan]:
@@ -67,6 +68,8 @@ class Policy(ABC):
 
 class FixedPolicy(Policy):
     """Always the same plan: the ``local``, ``offload`` and fixed split strategies."""
+
+    wants_feedback = False
 
     def __init__(self, name: str, plan: Plan) -> None:
         self.name = name

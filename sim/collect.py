@@ -1,0 +1,198 @@
+"""From a finished run's tables and components to tidy DataFrames (a RunResult)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from sim.channel.capacity import Capacity
+from sim.channel.link import Window
+
+OUTCOMES = ("completed", "completed_late", "dropped", "failed")
+REASONS = ("", "device_queue_full", "server_queue_full", "transfer_failed", "unfinished")
+KINDS = ("local", "offload", "split")
+COMPLETED, LATE, DROPPED, FAILED = range(4)
+TIME_COLUMNS = (
+    "t_arrival",
+    "t_head_start",
+    "t_head_end",
+    "t_uplink_start",
+    "t_tx_start",
+    "t_uplink_end",
+    "t_server_arrival",
+    "t_service_start",
+    "t_service_end",
+    "t_done",
+)
+REQUEST_COLUMNS: dict = {
+    "device": np.int32,
+    "plan": np.int16,
+    "server": np.int16,
+    "outcome": np.int8,
+    "reason": np.int8,
+    **{name: np.float64 for name in TIME_COLUMNS},
+    "batch_size": np.int32,
+    "server_queue_len": np.int32,
+    "bytes_sent": np.float64,
+    "e_compute_j": np.float64,
+    "e_radio_j": np.float64,
+}
+"""Columns written while the run goes; group, deadline and the plan's variant, kind,
+payload and accuracy are looked up from ``device`` and ``plan`` when collecting."""
+
+BACKGROUND_COLUMNS = {
+    "server": (),
+    "part": (),
+    "outcome": OUTCOMES,
+    "t_arrival": np.float64,
+    "t_service_start": np.float64,
+    "t_service_end": np.float64,
+    "batch_size": np.int32,
+}
+
+
+@dataclass
+class RunResult:
+    """Everything one run of one strategy produced."""
+
+    strategy: str
+    seed: int
+    window: Window
+    end_s: float
+    requests: pd.DataFrame
+    batches: pd.DataFrame
+    background: pd.DataFrame
+    devices: pd.DataFrame
+    servers: pd.DataFrame
+    capacity: dict[int, Capacity] = field(default_factory=dict, repr=False)
+    interrupted: bool = False
+
+
+def _categorical(codes: np.ndarray, labels) -> pd.Categorical:
+    return pd.Categorical.from_codes(codes.astype(np.int64), categories=list(labels))
+
+
+def request_frame(run) -> pd.DataFrame:
+    """The per-request table of ``run`` (a :class:`sim.engine.Run`), one row per request."""
+    table = run.requests
+    n = table.n
+    cols = {name: column[:n] for name, column in table.columns.items()}
+    outcome = cols["outcome"].copy()
+    reason = cols["reason"].copy()
+    unfinished = outcome == -1
+    outcome[unfinished] = FAILED
+    reason[unfinished] = REASONS.index("unfinished")
+    reason[reason == -1] = 0
+    plans = run.plans
+    plan = cols["plan"].astype(np.int64)
+    device = cols["device"].astype(np.int64)
+    group_of_device = np.array([d.group for d in run.devices], dtype=np.int64)
+    group = group_of_device[device] if n else np.zeros(0, dtype=np.int64)
+    deadlines = np.array([g.spec.deadline_s for g in run.scenario.groups])
+    variant_names = sorted({p.name for p in plans}, key=[p.name for p in plans].index)
+    variant_code = np.array([variant_names.index(p.name) for p in plans], dtype=np.int64)
+    frame = pd.DataFrame(
+        {
+            "strategy": run.strategy,
+            "group": _categorical(group, [g.spec.name for g in run.scenario.groups]),
+            "device": cols["device"],
+            "variant": _categorical(variant_code[plan] if n else plan, variant_names),
+            "kind": _categorical(
+                np.array([KINDS.index(p.kind) for p in plans], dtype=np.int64)[plan] if n else plan,
+                KINDS,
+            ),
+            "outcome": _categorical(outcome, OUTCOMES),
+            "reason": _categorical(reason, REASONS),
+            "server": _categorical(cols["server"], [s.name for s in run.scenario.spec.servers]),
+            "deadline_s": deadlines[group] if n else np.zeros(0),
+            **{name: cols[name].copy() for name in TIME_COLUMNS},
+            "batch_size": cols["batch_size"].copy(),
+            "server_queue_len": cols["server_queue_len"].copy(),
+            "payload_bytes": np.array([p.payload_bytes for p in plans], dtype=np.int64)[plan]
+            if n
+            else np.zeros(0, dtype=np.int64),
+            "bytes_sent": np.nan_to_num(cols["bytes_sent"], nan=0.0),
+            "e_compute_j": np.nan_to_num(cols["e_compute_j"], nan=0.0),
+            "e_radio_j": np.nan_to_num(cols["e_radio_j"], nan=0.0),
+            "accuracy": np.array([p.accuracy for p in plans], dtype=np.float64)[plan]
+            if n
+            else np.zeros(0),
+        }
+    )
+    return frame
+
+
+def collect(run, interrupted: bool) -> RunResult:
+    """Turn a finished :class:`sim.engine.Run` into a :class:`RunResult`."""
+    strategy = run.strategy
+    requests = request_frame(run)
+    background = run.background.frame()
+    bg_unfinished = background["outcome"].isna()
+    if bg_unfinished.any():
+        background.loc[bg_unfinished, "outcome"] = "failed"
+    background.insert(0, "strategy", strategy)
+    server_names = [s.name for s in run.scenario.spec.servers]
+    if run.batches is not None:
+        batches = run.batches.frame()
+        batches["server"] = _categorical(batches["server"].to_numpy(), server_names)
+    else:
+        batches = pd.DataFrame(
+            {
+                name: []
+                for name in ("server", "worker", "part", "size", "t_start", "t_end", "energy_j")
+            }
+        )
+    batches.insert(0, "strategy", strategy)
+    groups = run.scenario.groups
+    window = run.window
+    device_rows = []
+    for device in run.devices:
+        parts = device.energy_components_j()
+        device_rows.append(
+            {
+                "strategy": strategy,
+                "group": groups[device.group].spec.name,
+                "device": device.index,
+                "index_in_group": device.index_in_group,
+                **{f"e_{k}_j": v for k, v in parts.items()},
+                "e_total_j": float(sum(parts.values())),
+                "window_s": window.end_s - window.start_s,
+                **{f"policy_{k}": v for k, v in device.policy.stats().items()},
+            }
+        )
+    server_rows = []
+    window_len = window.end_s - window.start_s
+    for name, server in run.servers.items():
+        workers = server.config.workers
+        busy = server.busy_window_s
+        server_rows.append(
+            {
+                "strategy": strategy,
+                "server": name,
+                "workers": workers,
+                "utilisation": busy / (workers * window_len),
+                "batches": server.batch_count,
+                "dropped": server.dropped,
+                "e_busy_j": server.energy_window_j,
+                "e_idle_j": server.idle_w
+                * max(0.0, workers * window_len - busy),  # a board per worker
+                "max_concurrent_uplinks": max(
+                    (c.max_concurrent for c in run.cells.values()), default=0
+                ),
+            }
+        )
+    return RunResult(
+        strategy=strategy,
+        seed=run.seed,
+        window=window,
+        end_s=float(run.env.now),
+        requests=requests,
+        batches=batches,
+        background=background,
+        devices=pd.DataFrame(device_rows),
+        servers=pd.DataFrame(server_rows),
+        capacity=run.capacity,
+        interrupted=interrupted,
+    )
