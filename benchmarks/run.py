@@ -91,7 +91,9 @@ def main(argv: list[str] | None = None) -> int:
     dur = total / 100.0
     common = [f"duration_s={dur}", "warmup_s=0.5", "servers.0.background=[]"]
     few, _, _ = _requests_per_second([*common, "devices.pi.count=10", "devices.pi.workload.fps=10"])
-    many, _, _ = _requests_per_second([*common, "devices.pi.count=1000", "devices.pi.workload.fps=0.1"])
+    many, _, _ = _requests_per_second(
+        [*common, "devices.pi.count=1000", "devices.pi.workload.fps=0.1"]
+    )
     memory = _peak_rss_for(100_000 if quick else 1_000_000)
     figures = {
         "machine": f"{platform.processor() or platform.machine()}, {platform.python_version()}",
