@@ -139,6 +139,12 @@ class PiecewiseCapacity(Capacity):
         if durations.size == 0:
             self._exhausted = True
             return False
+        # Merge runs of equal rate (link adaptation quantises rates to a few levels, so a
+        # 10 ms physical step often repeats): the same c(t), fewer segments to store and search.
+        starts = np.flatnonzero(np.concatenate(([True], rates[1:] != rates[:-1])))
+        if starts.size < durations.size:
+            durations = np.add.reduceat(durations, starts)
+            rates = rates[starts]
         n, m = self._n, durations.size
         if n + m + 1 > self._edges.size:
             size = max(2 * self._edges.size, n + m + 1)
