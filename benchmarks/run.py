@@ -110,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = [
         ("SimPy M/M/1 reference", f"{mm1:,.0f} jobs/s", "", ""),
         (
-            "congested_lte (bottlefit_c12, incl. background)",
+            "congested_lte (bottlefit_c12), device requests",
             f"{rate:,.0f} req/s",
             f"ratio {rate / mm1:.2f}",
             "target >= 1.0",
