@@ -1,8 +1,8 @@
-"""Command line: ``python -m sim run|validate|profiles``.
+"""Command line: ``python -m sim run|validate|profiles|sweep``.
 
 Exit codes: 0 success, 2 bad input (one line on stderr, no traceback unless
 ``--debug``), 130 interrupted (Ctrl-C; the output folder is complete and its
-summary says ``interrupted``).
+summary says ``interrupted``), 1 some runs of a sweep failed.
 """
 
 from __future__ import annotations
@@ -58,6 +58,10 @@ def _parser() -> argparse.ArgumentParser:
     profiles.add_argument(
         "--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS
     )
+
+    from sim.sweep.cli import add_parser as add_sweep_parser
+
+    add_sweep_parser(sub)
     return parser
 
 
@@ -129,9 +133,17 @@ def _profiles(args: argparse.Namespace) -> int:
     return 0
 
 
+def _sweep(args: argparse.Namespace) -> int:
+    from sim.sweep.cli import command
+
+    return command(args)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    handler = {"run": _run, "validate": _validate, "profiles": _profiles}[args.command]
+    handler = {"run": _run, "validate": _validate, "profiles": _profiles, "sweep": _sweep}[
+        args.command
+    ]
     try:
         return handler(args)
     except SimInputError as exc:

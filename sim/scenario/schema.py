@@ -13,6 +13,7 @@ from pydantic import Field, model_validator
 
 from sim.channel.config import CellConfig
 from sim.policies.config import StrategyConfig
+from sim.sweep.spec import SweepSpec
 from sim.validation import (
     NonNegFloat,
     NonNegInt,
@@ -139,4 +140,7 @@ class ScenarioSpec(Strict):
     outputs: Outputs = Outputs()
     max_requests: PositiveInt = Field(
         default=20_000_000, description="refuse scenarios expected to exceed this many requests"
+    )
+    sweep: SweepSpec | None = Field(
+        default=None, description="parameter sweep run by 'python -m sim sweep' (ignored by run)"
     )
