@@ -89,8 +89,22 @@ def parse_yaml_text(text: str, source: str | Path | None = None) -> YamlDocument
         raise SimInputError(
             "file too large", file=where, allowed=f"at most {MAX_FILE_BYTES // 2**20} MiB"
         )
+    # Parse once: compose the node graph, check its expanded size, then construct the data
+    # from those nodes (SafeLoader: plain data only, tags that build objects are errors).
+    loader = None
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        loader = yaml.SafeLoader(text)
+        root = loader.get_single_node()
+        if root is not None:
+            size = _expanded_size(root, {})
+            if size > MAX_EXPANDED_NODES:
+                raise SimInputError(
+                    "YAML expands to too many nodes (alias/anchor bomb?)",
+                    file=where,
+                    value=size,
+                    allowed=f"at most {MAX_EXPANDED_NODES:,} nodes after alias expansion",
+                )
+        data = loader.construct_document(root) if root is not None else None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
@@ -101,27 +115,9 @@ def parse_yaml_text(text: str, source: str | Path | None = None) -> YamlDocument
         ) from None
     except RecursionError:
         raise SimInputError("YAML nested too deeply", file=where) from None
-    if root is not None:
-        size = _expanded_size(root, {})
-        if size > MAX_EXPANDED_NODES:
-            raise SimInputError(
-                "YAML expands to too many nodes (alias/anchor bomb?)",
-                file=where,
-                value=size,
-                allowed=f"at most {MAX_EXPANDED_NODES:,} nodes after alias expansion",
-            )
-    try:
-        data = yaml.load(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise SimInputError(
-            f"malformed YAML: {problem}",
-            file=where,
-            line=mark.line + 1 if mark is not None else None,
-        ) from None
-    except RecursionError:
-        raise SimInputError("YAML nested too deeply", file=where) from None
+    finally:
+        if loader is not None:
+            loader.dispose()
     return YamlDocument(data, Path(source) if source is not None else None, root)
 
 

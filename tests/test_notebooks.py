@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import REPO
-
-nbformat = pytest.importorskip("nbformat")
-nbclient = pytest.importorskip("nbclient")
+from tests.notebook_runner import execute_notebook
 
 NOTEBOOKS = [
     REPO / "notebooks" / f"{name}.ipynb"
@@ -25,26 +22,7 @@ def test_the_notebooks_exist():
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_notebook_runs_small(path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    notebook = nbformat.read(path, as_version=4)
-    # Committed without outputs (or with small ones), and parametrised by its first code cell.
-    assert sum(len(str(c.get("outputs", ""))) for c in notebook.cells) < 50_000
-    first_code = next(c for c in notebook.cells if c.cell_type == "code")
-    assert "parameters" in first_code.metadata.get("tags", [])
-    monkeypatch.setenv("SIM_NOTEBOOK_QUICK", "1")
-    monkeypatch.setenv("SIM_NOTEBOOK_OUT", str(tmp_path / "out"))
-    monkeypatch.setenv("MPLBACKEND", "Agg")
-    monkeypatch.setenv(
-        "PYTHONPATH", os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
+    execute_notebook(
+        path, {"SIM_NOTEBOOK_QUICK": "1", "SIM_NOTEBOOK_OUT": str(tmp_path / "out")}, monkeypatch
     )
-    client = nbclient.NotebookClient(
-        notebook,
-        timeout=300,
-        kernel_name="python3",
-        resources={"metadata": {"path": str(path.parent)}},
-    )
-    client.execute()  # raises CellExecutionError with the cell and traceback on failure
-    errors = [
-        o for c in notebook.cells for o in c.get("outputs", []) if o.get("output_type") == "error"
-    ]
-    assert not errors
     assert (tmp_path / "out").is_dir()  # sweeps wrote to the test's folder, not the checkout

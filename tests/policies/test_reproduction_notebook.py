@@ -3,7 +3,6 @@ and the table module it calls computes every figure from runs."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pandas as pd
@@ -11,34 +10,15 @@ import pytest
 
 from sim.report import bottlefit_table as bt
 from tests.conftest import REPO
+from tests.notebook_runner import execute_notebook
 
 NOTEBOOK = REPO / "notebooks" / "bottlefit_reproduction.ipynb"
 
 
 def test_reproduction_notebook_runs_tiny(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    nbformat = pytest.importorskip("nbformat")
-    nbclient = pytest.importorskip("nbclient")
-    notebook = nbformat.read(NOTEBOOK, as_version=4)
-    assert sum(len(str(c.get("outputs", ""))) for c in notebook.cells) < 50_000
-    first_code = next(c for c in notebook.cells if c.cell_type == "code")
-    assert "parameters" in first_code.metadata.get("tags", [])
-    monkeypatch.setenv("BOTTLEFIT_SIZE", "tiny")
-    monkeypatch.setenv("SIM_NOTEBOOK_OUT", str(tmp_path / "out"))
-    monkeypatch.setenv("MPLBACKEND", "Agg")
-    monkeypatch.setenv(
-        "PYTHONPATH", os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
+    execute_notebook(
+        NOTEBOOK, {"BOTTLEFIT_SIZE": "tiny", "SIM_NOTEBOOK_OUT": str(tmp_path / "out")}, monkeypatch
     )
-    client = nbclient.NotebookClient(
-        notebook,
-        timeout=300,
-        kernel_name="python3",
-        resources={"metadata": {"path": str(NOTEBOOK.parent)}},
-    )
-    client.execute()
-    errors = [
-        o for c in notebook.cells for o in c.get("outputs", []) if o.get("output_type") == "error"
-    ]
-    assert not errors
     out = tmp_path / "out"
     claims = (out / "claims.md").read_text()
     for claim in bt.ABSTRACT:
