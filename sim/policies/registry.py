@@ -62,6 +62,19 @@ class PolicyFactory:
     make: Callable[[int], Policy]
 
 
+@dataclass(frozen=True)
+class _Maker:
+    """``policy_class(*args, **kwargs)`` for each device: picklable, unlike a closure, so a
+    resolved scenario can be sent to sweep workers with the standard library."""
+
+    policy_class: type[Policy]
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+    def __call__(self, _device: int) -> Policy:
+        return self.policy_class(*self.args, **self.kwargs)
+
+
 def _fixed(config: StrategyConfig, ctx: GroupContext) -> PolicyFactory:
     label = strategy_label(config)
     if isinstance(config, LocalStrategy):
@@ -80,16 +93,14 @@ def _fixed(config: StrategyConfig, ctx: GroupContext) -> PolicyFactory:
         accuracy_override=ctx.accuracy_overrides.get(override_key),
         where=(ctx.file, f"{ctx.key}.variant" if kind == "split" else ctx.key),
     )
-    return PolicyFactory(label, (plan,), lambda _device: FixedPolicy(label, plan))
+    return PolicyFactory(label, (plan,), _Maker(FixedPolicy, (label, plan)))
 
 
 def _static(config: StrategyConfig, ctx: GroupContext) -> PolicyFactory:
     assert isinstance(config, StaticOptimumStrategy)
     label = strategy_label(config)
     choice = static_optimum(config, ctx)
-    return PolicyFactory(
-        label, (choice.chosen.plan,), lambda _device: StaticOptimumPolicy(label, choice)
-    )
+    return PolicyFactory(label, (choice.chosen.plan,), _Maker(StaticOptimumPolicy, (label, choice)))
 
 
 def _prior_rate(
@@ -130,9 +141,9 @@ def _adaptive(config: StrategyConfig, ctx: GroupContext) -> PolicyFactory:
     costs = [model.costs[p.name] for p in plans]
     kwargs = _estimating_kwargs(config, _prior_rate(model, config.initial_rate_bps, plans, ctx))
 
-    def make(_device: int) -> Policy:
-        return AdaptivePolicy(label, model, costs, switch_margin=config.switch_margin, **kwargs)
-
+    make = _Maker(
+        AdaptivePolicy, (label, model, costs), {"switch_margin": config.switch_margin, **kwargs}
+    )
     return PolicyFactory(label, tuple(plans), make)
 
 
@@ -186,11 +197,11 @@ def _deadline_aware(config: StrategyConfig, ctx: GroupContext) -> PolicyFactory:
     kwargs = _estimating_kwargs(config, _prior_rate(model, config.initial_rate_bps, plans, ctx))
     deadline = ctx.runtime.spec.deadline_s if ctx.runtime is not None else float("inf")
 
-    def make(_device: int) -> Policy:
-        return DeadlineAwarePolicy(
-            label, model, costs, deadline_s=deadline, margin=config.margin, **kwargs
-        )
-
+    make = _Maker(
+        DeadlineAwarePolicy,
+        (label, model, costs),
+        {"deadline_s": deadline, "margin": config.margin, **kwargs},
+    )
     return PolicyFactory(label, tuple(plans), make)
 
 

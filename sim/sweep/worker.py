@@ -1,7 +1,7 @@
 """What runs on a worker (a local process or a Dask worker): one run, returned as Parquet bytes.
 
-A task carries the resolved scenario, pickled (with cloudpickle, as its policy
-factories hold closures), so a worker needs no scenario, profile or trace
+A task carries the resolved scenario, pickled (cloudpickle is tried when a
+user's extension holds something the standard pickle refuses), so a worker needs no scenario, profile or trace
 files and skips re-resolving them (about 0.5 s per run). Where the scenario
 cannot be pickled the worker resolves the raw data again. Either way it checks
 that the scenario hashes to the key the driver computed, so a worker with
