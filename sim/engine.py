@@ -27,7 +27,7 @@ import math
 import numpy as np
 import simpy
 
-from sim.channel.capacity import Capacity
+from sim.channel.capacity import DEFAULT_SKIP_AFTER_S, Capacity
 from sim.channel.config import build_capacity, transmit_power_fn
 from sim.channel.link import DeviceUplink, RadioMeter, SharedCell, TransferResult, Window
 from sim.collect import (
@@ -129,9 +129,23 @@ class Run:
             radio_model = cell.radio_model()
             trace = sc.traces[cell.name]
             for k in range(group.spec.count):
+                times = arrival_times(
+                    group.spec.workload, horizon, self.streams(f"arrivals/{group.spec.name}/{k}")
+                )
+                # A device needs its channel only around its transfers: its capacity may skip
+                # what nobody asks for, landing on arrival times (common to all strategies).
+                # One process shared by all the cell's devices is asked at every device's
+                # times, which do not come in order: it is generated in full.
                 if cell.channel_per_device:
                     rng = self.streams(f"channel/{cell.name}/{group.spec.name}/{k}")
-                    capacity = build_capacity(cell.uplink, trace, rng, horizon_s=horizon)
+                    capacity = build_capacity(
+                        cell.uplink,
+                        trace,
+                        rng,
+                        horizon_s=horizon,
+                        skip_after_s=DEFAULT_SKIP_AFTER_S,
+                        anchors_s=times,
+                    )
                 else:
                     if cell.name not in shared_capacity:
                         rng = self.streams(f"channel/{cell.name}")
@@ -177,9 +191,6 @@ class Run:
                 )
                 self.devices.append(device)
                 self.capacity[index] = capacity
-                times = arrival_times(
-                    group.spec.workload, horizon, self.streams(f"arrivals/{group.spec.name}/{k}")
-                )
                 arrivals.append(times)
                 index += 1
         self.cells = cells

@@ -45,3 +45,36 @@ def replication_seeds(base_seed: int, count: int) -> list[int]:
     """Explicit seeds for ``count`` replications, derived from ``base_seed``."""
     children = np.random.SeedSequence(int(base_seed)).spawn(count)
     return [int(child.generate_state(1, dtype=np.uint32)[0]) for child in children]
+
+
+class CounterStream:
+    """Uniforms addressed by position: the numbers at position k never depend on what was read.
+
+    A Philox counter-based generator (Salmon et al., SC 2011) under one key:
+    counter word 0 is the position (a step or block index), word 1 the family
+    (one per random quantity), so ``uniforms(family, k, n)`` returns the same
+    numbers whether the positions before k were read, skipped or read in
+    another order. A process driven by it is the same realisation however it is
+    generated, which is what lets a capacity skip time and keep common random
+    numbers across strategies.
+    """
+
+    LANES = 4  # uniforms per position (one Philox block of 4 x 64 bits)
+
+    def __init__(self, key: np.ndarray) -> None:
+        self._bits = np.random.Philox(key=np.asarray(key, dtype=np.uint64))
+        self._generator = np.random.Generator(self._bits)
+        self._state = self._bits.state
+
+    @classmethod
+    def from_generator(cls, rng: np.random.Generator) -> CounterStream:
+        """A stream keyed by two 64-bit words drawn from ``rng``."""
+        return cls(rng.integers(0, np.iinfo(np.uint64).max, size=2, dtype=np.uint64, endpoint=True))
+
+    def uniforms(self, family: int, start: int, count: int) -> np.ndarray:
+        """Uniforms in [0, 1) at positions ``start .. start + count - 1``, shape (count, 4)."""
+        state = self._state
+        state["state"]["counter"] = np.array([start, family, 0, 0], dtype=np.uint64)
+        state["buffer_pos"] = self.LANES  # the buffer is spent: the next draw uses the counter
+        self._bits.state = state
+        return self._generator.random(self.LANES * count).reshape(count, self.LANES)

@@ -5,16 +5,31 @@ A transfer of B bits that starts at t0 ends at the first t with
 bits at each, so the finish time is one ``searchsorted`` and a division: no
 per-slot events, whatever the slot length. Random processes are generated
 lazily in chunks of many segments from their own numpy Generator.
+
+Skipping time: a device that sends every 10 s needs its capacity for a
+fraction of a second around each transfer, not on a 10 ms grid all run long.
+With ``skip_after_s`` set, a query more than that far beyond the generated
+range asks the source to move its state to the query time (exactly in law:
+:meth:`SegmentSource.skip_to`) instead of generating the steps in between. The
+gap becomes one segment at a fill rate, so ``bits_until`` stays defined and
+non-decreasing; nothing inside a gap is ever used by a transfer, because
+transfers start where a query has generated the capacity and
+:meth:`PiecewiseCapacity._reach` extends it contiguously, never skipping.
+Differences of ``bits_until`` between times at or after a gap and every finish
+time are therefore those of the process itself.
 """
 
 from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
+from bisect import bisect_right
+from typing import NamedTuple
 
 import numpy as np
 
 NEVER = math.inf
+DEFAULT_SKIP_AFTER_S = 2.0  # the engine's: skip when a query is this far past the generated end
 
 
 class Capacity(ABC):
@@ -44,8 +59,16 @@ class Capacity(ABC):
     def bits_between(self, t0_s: float, t1_s: float) -> float:
         return self.bits_until(t1_s) - self.bits_until(t0_s)
 
+    def bits_until_contiguous(self, t_s: float) -> float:
+        """``bits_until`` for a transfer in progress: never skips (see PiecewiseCapacity)."""
+        return self.bits_until(t_s)
+
     def mean_rate_bps(self, horizon_s: float) -> float:
         return self.bits_until(horizon_s) / horizon_s
+
+    def max_rate_bps(self) -> float | None:
+        """An upper bound on c(t) [bit/s], if one is known."""
+        return None
 
 
 class ConstantCapacity(Capacity):
@@ -68,9 +91,29 @@ class ConstantCapacity(Capacity):
     def time_to_reach(self, cum_bits: float, not_before_s: float) -> float:
         return max(not_before_s, cum_bits / self.rate_bps)
 
+    def bits_until_contiguous(self, t_s: float) -> float:
+        return self.rate_bps * t_s
+
+    def max_rate_bps(self) -> float | None:
+        return self.rate_bps
+
+
+class Skip(NamedTuple):
+    """Where a source's state now is after a skip, and what to fill the gap with."""
+
+    to_s: float  # the next chunk starts here [s]
+    fill_bps: float | None  # the gap's rate [bit/s]; None: the capacity chooses
+
 
 class SegmentSource(ABC):
-    """Produces successive segments (durations [s], rates [bit/s]) of a capacity process."""
+    """Produces successive segments (durations [s], rates [bit/s]) of a capacity process.
+
+    ``positional``: a skip lands on the realisation a run that generated
+    everything would have (deterministic or step-addressed randomness), so where
+    it lands does not matter for common random numbers.
+    """
+
+    positional = False
 
     @abstractmethod
     def next_chunk(self) -> tuple[np.ndarray, np.ndarray]:
@@ -80,17 +123,55 @@ class SegmentSource(ABC):
         """Mean capacity if known in closed form (used to refuse all-zero processes)."""
         return None
 
+    def max_rate_bps(self) -> float | None:
+        """An upper bound on the rates this source produces [bit/s], if known."""
+        return None
+
+    def skip_to(self, from_s: float, target_s: float) -> Skip | None:
+        """Move the state from ``from_s`` (where the last chunk ended) to a time in
+        (from_s, target_s], drawn from the process's law given the state at from_s,
+        without generating the segments in between; the next chunk starts there.
+
+        None: this source cannot skip (or declines: the gap is short for it), and
+        the capacity generates the gap. The default never skips.
+        """
+        return None
+
 
 class PiecewiseCapacity(Capacity):
     """Capacity built from a :class:`SegmentSource`, extended on demand.
 
     ``max_horizon_s`` bounds how far ahead the process is generated while
     looking for a finish time; beyond it a transfer never finishes (``inf``).
+
+    ``skip_after_s`` (None: never) lets a query that far past the generated end
+    skip the gap (module doc). A positional source skips to the query time. Any
+    other lands on the latest of ``anchors_s`` in the gap (the device's arrival
+    times, the same for every strategy), so that runs of different strategies
+    jump to the same times; else on the query time. The gap's fill rate is the
+    source's, else its closed-form mean, else the mean of what was generated so
+    far: a placeholder that keeps ``bits_until`` defined, never the capacity a
+    transfer sees.
     """
 
-    def __init__(self, source: SegmentSource, *, max_horizon_s: float = 1e7) -> None:
+    def __init__(
+        self,
+        source: SegmentSource,
+        *,
+        max_horizon_s: float = 1e7,
+        skip_after_s: float | None = None,
+        anchors_s: np.ndarray | None = None,
+    ) -> None:
         self.source = source
         self.max_horizon_s = float(max_horizon_s)
+        self.skip_after_s = skip_after_s
+        self.anchors_s = (
+            np.sort(np.asarray(anchors_s, dtype=float)) if anchors_s is not None else None
+        )
+        self._gaps: list[tuple[float, float]] = []
+        self._max_rate = source.max_rate_bps()
+        self._gap_s = 0.0
+        self._gap_bits = 0.0
         # Buffers grow geometrically (amortised O(1) per segment); views expose the used part.
         self._edges = np.zeros(1024)
         self._rates = np.zeros(1024)
@@ -145,6 +226,21 @@ class PiecewiseCapacity(Capacity):
         if starts.size < durations.size:
             durations = np.add.reduceat(durations, starts)
             rates = rates[starts]
+        self._append(durations, rates)
+        return True
+
+    def _append_one(self, duration: float, rate: float) -> None:
+        """One segment (a skipped gap) without the array machinery of ``_append``."""
+        n = self._n
+        if n + 2 > self._edges.size:
+            self._append(np.array([duration]), np.array([rate]))
+            return
+        self._edges[n + 1] = self._edges[n] + duration
+        self._rates[n] = rate
+        self._cum[n + 1] = self._cum[n] + duration * rate
+        self._n = n + 1
+
+    def _append(self, durations: np.ndarray, rates: np.ndarray) -> None:
         n, m = self._n, durations.size
         if n + m + 1 > self._edges.size:
             size = max(2 * self._edges.size, n + m + 1)
@@ -157,13 +253,66 @@ class PiecewiseCapacity(Capacity):
         self._rates[n : n + m] = rates
         self._cum[n + 1 : n + m + 1] = self._cum[n] + np.cumsum(durations * rates)
         self._n = n + m
+
+    def _skip(self, t_s: float) -> bool:
+        """Skip from the generated end towards ``t_s``; False if the source will not."""
+        end = float(self._edges[self._n])
+        target = t_s
+        anchors = self.anchors_s
+        if anchors is not None and not self.source.positional:
+            # Land on the arrival that caused this query (the same in every strategy), unless
+            # it is so far back that the capacity would skip again right after it.
+            i = int(np.searchsorted(anchors, t_s, side="right")) - 1
+            if i >= 0 and end < anchors[i] and t_s - anchors[i] <= self.skip_after_s:
+                target = float(anchors[i])
+        skip = self.source.skip_to(end, target)
+        if skip is None or not end < skip.to_s <= t_s:
+            return False
+        fill = skip.fill_bps
+        if fill is None:
+            fill = self.source.long_run_mean_bps()
+        if fill is None:
+            generated_s = end - self._gap_s
+            fill = (self._cum[self._n] - self._gap_bits) / generated_s if generated_s > 0 else 0.0
+        self._append_one(skip.to_s - end, fill)
+        self._edges[self._n] = skip.to_s  # exactly where the source's next chunk starts
+        self._gaps.append((end, skip.to_s))
+        self._gap_s += skip.to_s - end
+        self._gap_bits += fill * (skip.to_s - end)
         return True
 
-    def _ensure_time(self, t_s: float) -> bool:
+    def _generate_until(self, t_s: float) -> bool:
+        """Extend contiguously (never skipping) until ``t_s`` is inside the generated range."""
         while self._edges[self._n] <= t_s:
             if not self._extend():
                 return False
         return True
+
+    def _ensure_time(self, t_s: float) -> bool:
+        skip_after = self.skip_after_s
+        while self._edges[self._n] <= t_s:
+            if (
+                skip_after is not None
+                and not self._exhausted
+                and t_s - self._edges[self._n] > skip_after
+                and t_s < self.max_horizon_s
+                and self._skip(t_s)
+            ):
+                continue
+            if not self._extend():
+                return False
+        return True
+
+    @property
+    def gaps(self) -> list[tuple[float, float]]:
+        """Skipped intervals [start, end) [s]: their capacity was never generated."""
+        return list(self._gaps)
+
+    def generated(self, t0_s: float, t1_s: float) -> bool:
+        """Whether c(t) was generated (not skipped) for t in [t0_s, t1_s) (or at t0_s)."""
+        if t1_s > self._edges[self._n]:
+            return False
+        return all((t1_s <= a and t0_s < a) or t0_s >= b for a, b in self._gaps)
 
     # -- queries
     def rate_at(self, t_s: float) -> float:
@@ -176,14 +325,46 @@ class PiecewiseCapacity(Capacity):
             return 0.0
         if not self._ensure_time(t_s):
             return float(self._cum[self._n])
+        return self._bits_at(t_s)
+
+    def bits_until_contiguous(self, t_s: float) -> float:
+        # Called for every transfer in a shared cell at every start and end: the usual case
+        # (t_s in the segment of the last lookup) is inlined.
+        edges, i = self._edges, self._hint
+        if edges[i] <= t_s < edges[i + 1] and i < self._n:
+            cum = float(self._cum[i] + self._rates[i] * (t_s - edges[i]))
+            self._last_t, self._last_cum, self._last_seg = t_s, cum, i
+            return cum
+        if t_s <= 0:
+            return 0.0
+        if not self._generate_until(t_s):
+            return float(self._cum[self._n])
+        return self._bits_at(t_s)
+
+    def _bits_at(self, t_s: float) -> float:
         i = self._segment(t_s)
         cum = float(self._cum[i] + self._rates[i] * (t_s - self._edges[i]))
         self._last_t, self._last_cum, self._last_seg = t_s, cum, i
         return cum
 
+    def max_rate_bps(self) -> float | None:
+        return self._max_rate
+
+    def _check_not_skipped(self, start_s: float) -> None:
+        """A transfer must start where the capacity was generated, never inside a gap."""
+        gaps = self._gaps
+        if gaps and start_s < gaps[-1][1]:
+            k = bisect_right(gaps, (start_s, math.inf)) - 1
+            if k >= 0 and gaps[k][0] <= start_s < gaps[k][1]:
+                raise RuntimeError(
+                    f"a transfer starts at {start_s} s inside a skipped gap {gaps[k]}: "
+                    "queries of a skipping capacity must come in time order"
+                )
+
     def time_to_send(self, start_s: float, bits: float) -> float:
         if bits <= 0:
             return start_s
+        self._check_not_skipped(start_s)
         if start_s > 0:
             target = self.bits_until(start_s) + bits
             first = self._hint  # the start's segment (set by bits_until)
@@ -193,6 +374,7 @@ class PiecewiseCapacity(Capacity):
 
     def time_to_reach(self, cum_bits: float, not_before_s: float) -> float:
         # A shared cell has just asked bits_until(not_before_s): reuse it and its segment.
+        self._check_not_skipped(not_before_s)
         if not_before_s != self._last_t:
             self.bits_until(not_before_s)
         if cum_bits <= self._last_cum:
@@ -227,7 +409,13 @@ class PiecewiseCapacity(Capacity):
 
 
 class SeriesSource(SegmentSource):
-    """A fixed series of (durations, rates), replayed from ``offset_s`` and looped."""
+    """A fixed series of (durations, rates), replayed from ``offset_s`` and looped.
+
+    Skipping is index arithmetic and the gap's fill is the series' exact mean
+    over it, so ``bits_until`` is exact everywhere, gaps included.
+    """
+
+    positional = True
 
     def __init__(
         self,
@@ -247,17 +435,39 @@ class SeriesSource(SegmentSource):
         self.rates = rates_bps
         self.loop = loop
         self.period_s = float(durations_s.sum())
+        self._edges = np.concatenate([[0.0], np.cumsum(durations_s)])
+        self._cum = np.concatenate([[0.0], np.cumsum(durations_s * rates_bps)])
         self._first = True
         self._offset = float(offset_s) % self.period_s if loop else float(offset_s)
+        self._origin = self._offset  # series position at t = 0 [s]
 
     def long_run_mean_bps(self) -> float | None:
         return float(np.sum(self.durations * self.rates) / self.period_s)
+
+    def max_rate_bps(self) -> float | None:
+        return float(self.rates.max())
+
+    def _bits_to(self, position_s: float) -> float:
+        """∫ of the (looped) series from position 0 to ``position_s`` [bit]."""
+        periods, rest = divmod(position_s, self.period_s) if self.loop else (0.0, position_s)
+        rest = min(rest, self.period_s)
+        k = min(int(np.searchsorted(self._edges, rest, side="right")) - 1, self.durations.size - 1)
+        return float(
+            periods * self._cum[-1] + self._cum[k] + self.rates[k] * (rest - self._edges[k])
+        )
+
+    def skip_to(self, from_s: float, target_s: float) -> Skip | None:
+        start, end = self._origin + from_s, self._origin + target_s
+        fill = (self._bits_to(end) - self._bits_to(start)) / (target_s - from_s)
+        self._first = True
+        self._offset = end % self.period_s if self.loop else end
+        return Skip(target_s, fill)
 
     def next_chunk(self) -> tuple[np.ndarray, np.ndarray]:
         if self._first:
             self._first = False
             if self._offset > 0:
-                edges = np.concatenate([[0.0], np.cumsum(self.durations)])
+                edges = self._edges
                 k = int(np.searchsorted(edges, self._offset, side="right")) - 1
                 if k >= len(self.durations):
                     return np.zeros(0), np.zeros(0)
@@ -281,7 +491,16 @@ class MarkovSource(SegmentSource):
     holding times are geometric numbers of steps with the same means, so every
     transition falls on the grid (what a chain fitted to binned traces needs
     to reproduce the bins' statistics).
+
+    Skipping samples the state at the target from the transient law, row i of
+    expm(Q t) (continuous) or P^n (discrete), with a uniform addressed by the
+    target time; the path after it comes from a stream addressed the same way,
+    so runs that skip to the same time from the same state continue alike.
+    Gaps of fewer than ``MIN_SKIPPED_JUMPS`` expected jumps are generated.
     """
+
+    MIN_SKIPPED_JUMPS = 16.0
+    FIRST_CHUNK = 16  # jumps in the first chunk and after a skip; chunks then double
 
     def __init__(
         self,
@@ -301,9 +520,16 @@ class MarkovSource(SegmentSource):
         self.rng = rng
         self.chunk = chunk
         self._cum_jump = np.cumsum(self.jump, axis=1)
+        n = len(self.rates_bps)
+        # Two states: leaving one state always enters the other (no draw needed).
+        self._alternating = n == 2 and self.jump[0, 1] == 1.0 and self.jump[1, 0] == 1.0
         if initial is None:
-            initial = int(rng.choice(len(self.rates_bps), p=self.stationary()))
+            initial = int(rng.choice(n, p=self.stationary()))
         self._state = initial
+        self._run_jumps = 0  # jumps generated since the start or the last skip
+        self._key = rng.integers(0, np.iinfo(np.uint64).max, size=2, dtype=np.uint64, endpoint=True)
+        self._transient: tuple[np.ndarray, np.ndarray, np.ndarray, bool] | None = None
+        self._jump_rate_hz: float | None = None  # stationary rate of state changes
 
     def stationary(self) -> np.ndarray:
         """Time-stationary distribution: embedded-chain stationary law x mean sojourn."""
@@ -321,17 +547,84 @@ class MarkovSource(SegmentSource):
     def long_run_mean_bps(self) -> float | None:
         return float(np.dot(self.stationary(), self.rates_bps))
 
+    def max_rate_bps(self) -> float | None:
+        return float(self.rates_bps.max())
+
+    def generator_matrix(self) -> np.ndarray:
+        """Q [1/s] (continuous) or the one-step transition matrix P (with ``step_s``)."""
+        n = len(self.rates_bps)
+        if self.step_s is None:
+            return (self.jump - np.eye(n)) / self.mean_sojourn_s[:, None]
+        leave = np.minimum(self.step_s / self.mean_sojourn_s, 1.0)
+        return np.eye(n) - np.diag(leave) + leave[:, None] * self.jump
+
+    def transient_row(self, state: int, elapsed: float) -> np.ndarray:
+        """P(state at t + elapsed = j | state at t) for every j; ``elapsed`` in [s], or in
+        steps with ``step_s``."""
+        if self._transient is None:
+            values, vectors = np.linalg.eig(self.generator_matrix())
+            # A defective (or nearly so) matrix has no usable eigenbasis: expm / powers then.
+            usable = bool(np.linalg.cond(vectors) < 1e8)
+            inverse = np.linalg.inv(vectors) if usable else vectors
+            self._transient = (values, vectors, inverse, usable)
+        values, vectors, inverse, usable = self._transient
+        if usable:
+            scale = np.exp(values * elapsed) if self.step_s is None else values**elapsed
+            row = ((vectors[state] * scale) @ inverse).real
+        elif self.step_s is None:
+            from scipy.linalg import expm
+
+            row = expm(self.generator_matrix() * elapsed)[state]
+        else:
+            row = np.linalg.matrix_power(self.generator_matrix(), int(elapsed))[state]
+        row = np.clip(row, 0.0, None)
+        return row / row.sum()
+
+    def skip_to(self, from_s: float, target_s: float) -> Skip | None:
+        n = len(self.rates_bps)
+        if n == 1:
+            return Skip(target_s, float(self.rates_bps[0]))
+        if self.step_s is None:
+            to_s, elapsed = target_s, target_s - from_s
+            position = int(np.float64(to_s).view(np.int64))
+        else:
+            position = math.floor(target_s / self.step_s)
+            while position > 0 and position * self.step_s > target_s:
+                position -= 1
+            to_s = position * self.step_s
+            elapsed = round((to_s - from_s) / self.step_s)
+            if elapsed <= 0 or to_s <= from_s:
+                return None
+        if self._jump_rate_hz is None:
+            self._jump_rate_hz = float(np.dot(self.stationary(), 1.0 / self.mean_sojourn_s))
+        if (to_s - from_s) * self._jump_rate_hz < self.MIN_SKIPPED_JUMPS:
+            return None  # a few jumps are cheaper to generate than to skip
+        generator = np.random.Generator(
+            np.random.Philox(key=self._key, counter=np.array([0, 0, position, 1], dtype=np.uint64))
+        )
+        cum = np.cumsum(self.transient_row(self._state, elapsed))
+        self._state = min(int(np.searchsorted(cum, generator.random(), side="right")), n - 1)
+        self.rng = generator  # the path after the skip
+        self._run_jumps = 0
+        return Skip(to_s, None)
+
     def next_chunk(self) -> tuple[np.ndarray, np.ndarray]:
-        n = self.chunk
-        states = np.empty(n, dtype=np.int64)
-        uniforms = self.rng.random(n)
+        n = min(self.chunk, max(self.FIRST_CHUNK, self._run_jumps))
+        self._run_jumps += n
+        levels = len(self.rates_bps)
         state = self._state
-        cum = self._cum_jump
-        for i in range(n):
-            states[i] = state
-            if len(self.rates_bps) > 1:
-                state = int(np.searchsorted(cum[state], uniforms[i], side="right"))
-                state = min(state, len(self.rates_bps) - 1)
+        if levels == 1:
+            states = np.zeros(n, dtype=np.int64)
+        elif self._alternating:
+            states = (state + np.arange(n)) % 2
+            state = int((state + n) % 2)
+        else:
+            states = np.empty(n, dtype=np.int64)
+            uniforms = self.rng.random(n)
+            cum = self._cum_jump
+            for i in range(n):
+                states[i] = state
+                state = min(int(np.searchsorted(cum[state], uniforms[i], side="right")), levels - 1)
         self._state = state
         if self.step_s is not None:
             leave = np.minimum(self.step_s / self.mean_sojourn_s[states], 1.0)

@@ -262,19 +262,31 @@ def resolve_trace(
 
 
 def build_capacity(
-    config: UplinkConfig, trace: Trace | None, rng: np.random.Generator, *, horizon_s: float
+    config: UplinkConfig,
+    trace: Trace | None,
+    rng: np.random.Generator,
+    *,
+    horizon_s: float,
+    skip_after_s: float | None = None,
+    anchors_s: np.ndarray | None = None,
 ) -> Capacity:
-    """A capacity process realisation drawn from ``rng``."""
+    """A capacity process realisation drawn from ``rng``.
+
+    ``skip_after_s`` and ``anchors_s``: let the capacity skip stretches nobody
+    queries (:class:`~sim.channel.capacity.PiecewiseCapacity`); off by default.
+    """
     max_horizon = max(10.0 * horizon_s, 3600.0)
+    skipping = {"skip_after_s": skip_after_s, "anchors_s": anchors_s}
     if isinstance(config, ConstantUplink):
         return ConstantCapacity(config.rate_bps)
     if isinstance(config, PhysicalUplink):
-        return PiecewiseCapacity(PhysicalSource(config, rng), max_horizon_s=max_horizon)
+        source = PhysicalSource(config, rng)
+        return PiecewiseCapacity(source, max_horizon_s=max_horizon, **skipping)
     if isinstance(config, SeriesUplink | TraceUplink):
         assert trace is not None
         offset = rng.uniform(0.0, trace.duration_s) if config.random_offset else 0.0
         source = SeriesSource(trace.durations_s, trace.rates_bps, offset_s=offset, loop=config.loop)
-        return PiecewiseCapacity(source, max_horizon_s=max_horizon)
+        return PiecewiseCapacity(source, max_horizon_s=max_horizon, **skipping)
     markov = config.as_markov() if isinstance(config, GilbertElliottUplink) else config
     source = MarkovSource(
         np.asarray(markov.rates_bps),
@@ -283,7 +295,7 @@ def build_capacity(
         rng,
         step_s=markov.step_s,
     )
-    return PiecewiseCapacity(source, max_horizon_s=max_horizon)
+    return PiecewiseCapacity(source, max_horizon_s=max_horizon, **skipping)
 
 
 def transmit_power_fn(capacity: Capacity):

@@ -11,7 +11,8 @@ over a chunk of sample times and continuing seamlessly across chunks:
   travelled, so a varying speed changes the Doppler spread continuously.
 * :class:`AR1Fading` (Gauss-Markov): h[n+1] = rho h[n] + sqrt(1 - rho^2) w[n],
   rho = J0(2 pi f_D T) (channels.md §B.4): matches J0 at lag T only; its
-  correlation decays exponentially beyond.
+  correlation decays exponentially beyond. It can skip n steps exactly in law
+  (h <- rho^n h + sqrt(1 - rho^2n) w).
 * :class:`BlockFading`: i.i.d. CN(0, 1) per block of one coherence time
   T_c = 0.423 / f_D (Rappaport's rule, channels.md §B.4).
 
@@ -31,8 +32,10 @@ from scipy.signal import lfilter
 from scipy.special import j0
 
 from sim.channel.pathloss import SPEED_OF_LIGHT_MPS
+from sim.rng import CounterStream
 
 RAPPAPORT_COHERENCE = 0.423  # T_c = 0.423 / f_D (Rappaport, channels.md §B.4)
+_AR1_STEPS, _AR1_SKIPS = 0, 1  # families of AR1Fading's counter stream
 
 
 def doppler_hz(speed_mps: float | np.ndarray, carrier_hz: float) -> float | np.ndarray:
@@ -78,6 +81,15 @@ def complex_normal(rng: np.random.Generator, size: int | tuple[int, ...]) -> np.
     return (rng.standard_normal(size) + 1j * rng.standard_normal(size)) * math.sqrt(0.5)
 
 
+def complex_normal_from_uniforms(u1: np.ndarray, u2: np.ndarray) -> np.ndarray:
+    """CN(0, 1) from two uniforms in [0, 1) (Box-Muller): |h|^2 = -ln(1 - u1) ~ Exp(1), phase 2 pi u2."""
+    return np.sqrt(-np.log1p(-np.asarray(u1))) * np.exp(2j * np.pi * np.asarray(u2))
+
+
+def _clip_rho(rho: float) -> float:
+    return float(np.clip(rho, -0.999999, 0.999999))
+
+
 class SumOfSinusoids:
     """Clarke/Jakes fading by a sum of M sinusoids, driven by the distance travelled.
 
@@ -94,6 +106,8 @@ class SumOfSinusoids:
         self._spatial_rad_per_m = 2.0 * np.pi * np.cos(angles) / self.wavelength_m
         self._phases = rng.uniform(-np.pi, np.pi, sinusoids)
         self._norm = 1.0 / math.sqrt(sinusoids)
+        self._grid_step = math.nan  # metres per step of the cached table of gains_on_grid
+        self._grid_table = np.zeros((0, sinusoids), dtype=complex)
 
     def gains(self, distance_m: np.ndarray) -> np.ndarray:
         """Complex gains h at the given distances travelled [m] (shape of ``distance_m``)."""
@@ -105,21 +119,76 @@ class SumOfSinusoids:
         """Gains on a time grid at a constant Doppler f_D [Hz]."""
         return self.gains(np.asarray(times_s) * doppler * self.wavelength_m)
 
+    GRID_BLOCK = 32  # steps per block of gains_on_grid
+
+    def gains_on_grid(self, start: int, count: int, metres_per_step: float) -> np.ndarray:
+        """Gains at distances k * metres_per_step [m], k = start .. start + count - 1.
+
+        A constant speed on a time grid. Step k = B a + b is exp(i(w_m d B a + phi_m))
+        times a per-device table exp(i w_m d b): one complex exponential per block of
+        B steps and path instead of one per step, and the value at step k depends on
+        k alone, not on where the chunk starts.
+        """
+        block = self.GRID_BLOCK
+        if self._grid_step != metres_per_step:
+            self._grid_step = metres_per_step
+            per_step = self._spatial_rad_per_m * metres_per_step
+            self._grid_table = np.exp(1j * (np.arange(block)[:, None] * per_step))
+        first = start // block
+        heads = np.arange(first, (start + count - 1) // block + 1) * (block * metres_per_step)
+        heads = np.exp(1j * (heads[:, None] * self._spatial_rad_per_m + self._phases))
+        # (blocks, B, M) products summed over the paths: the same sum for a step in any chunk.
+        values = (heads[:, None, :] * self._grid_table).sum(axis=-1).ravel()
+        offset = start - first * block
+        return self._norm * values[offset : offset + count]
+
 
 class AR1Fading:
-    """Gauss-Markov fading with the Jakes correlation at one step: rho = J0(2 pi f_D T)."""
+    """Gauss-Markov fading with the Jakes correlation at one step: rho = J0(2 pi f_D T).
+
+    The innovation of step k is addressed by k (a :class:`~sim.rng.CounterStream`),
+    so :meth:`skip` can move ahead without drawing the skipped steps and the steps
+    after it are the ones a step-by-step run would draw there.
+    """
 
     def __init__(self, rng: np.random.Generator) -> None:
-        self.rng = rng
-        self._last = complex_normal(rng, 1)[0]
+        self.stream = CounterStream.from_generator(rng)
+        self.position = 0  # index of the next step
+        self._last: complex | None = None  # gain at step position - 1 (None: nothing yet)
 
     def next(self, count: int, rho: float) -> np.ndarray:
         """The next ``count`` gains with step correlation ``rho`` (|rho| < 1 kept stationary)."""
-        rho = float(np.clip(rho, -0.999999, 0.999999))
-        innovations = complex_normal(self.rng, count) * math.sqrt(1.0 - rho**2)
-        out, _ = lfilter([1.0], [1.0, -rho], innovations, zi=np.array([rho * self._last]))
-        self._last = out[-1]
+        rho = _clip_rho(rho)
+        u = self.stream.uniforms(_AR1_STEPS, self.position, count)
+        w = complex_normal_from_uniforms(u[:, 0], u[:, 1])
+        innovations = w * math.sqrt(1.0 - rho**2)
+        if self._last is None:
+            innovations[0] = w[0]  # step 0 starts from the stationary law CN(0, 1)
+            start = 0j
+        else:
+            start = rho * self._last
+        out, _ = lfilter([1.0], [1.0, -rho], innovations, zi=np.array([start]))
+        self._last = complex(out[-1])
+        self.position += count
         return out
+
+    def skip(self, count: int, rho: float) -> None:
+        """Move ``count`` steps ahead, exactly in law: h <- rho^n h + sqrt(1 - rho^2n) w.
+
+        w is addressed by the step reached, so two runs that skip to the same step
+        from the same state land on the same gain.
+        """
+        if count <= 0:
+            return
+        rho = _clip_rho(rho)
+        u = self.stream.uniforms(_AR1_SKIPS, self.position + count, 1)[0]
+        w = complex(complex_normal_from_uniforms(u[0], u[1]))
+        if self._last is None:
+            self._last = w
+        else:
+            decay = rho**count
+            self._last = decay * self._last + math.sqrt(1.0 - decay**2) * w
+        self.position += count
 
     @staticmethod
     def step_correlation(doppler: float, step_s: float) -> float:
@@ -127,24 +196,21 @@ class AR1Fading:
 
 
 class BlockFading:
-    """i.i.d. CN(0, 1) gain per block of ``block_s`` [s] on a time grid."""
+    """i.i.d. CN(0, 1) gain per block of ``block_s`` [s] on a time grid.
+
+    Block b's gain is addressed by b, so any set of times gets the same gains
+    whatever was sampled before (nothing to carry from one chunk to the next).
+    """
 
     def __init__(self, rng: np.random.Generator, block_s: float) -> None:
-        self.rng = rng
+        self.stream = CounterStream.from_generator(rng)
         self.block_s = float(block_s)
-        self._block = -1
-        self._value = 0j
 
     def gains_at_times(self, times_s: np.ndarray) -> np.ndarray:
         blocks = np.floor(np.asarray(times_s) / self.block_s).astype(np.int64)
         first = int(blocks[0])
-        count = int(blocks[-1]) - first + 1
-        values = complex_normal(self.rng, count)
-        if first == self._block:
-            values[0] = self._value  # the block straddling the chunk boundary keeps its draw
-        self._block = int(blocks[-1])
-        self._value = values[-1]
-        return values[blocks - first]
+        u = self.stream.uniforms(0, first, int(blocks[-1]) - first + 1)
+        return complex_normal_from_uniforms(u[:, 0], u[:, 1])[blocks - first]
 
 
 def rician(

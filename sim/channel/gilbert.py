@@ -10,11 +10,20 @@ States: 0 = good, 1 = bad. Per step, p = P(good -> bad) and r = P(bad -> good)
 
 Sequences are drawn run by run (numpy geometric draws, no per-step loop), so a
 sequence of n steps costs O(number of runs).
+
+:func:`states_from_uniforms` drives the same chain by one uniform per step
+(x_k = 1 iff u_k < p when x_{k-1} = 0, iff u_k < 1 - r when x_{k-1} = 1): a
+step with u_k < min(p, 1 - r) or u_k >= max(p, 1 - r) sets the state whatever
+it was, so the state at any step is the value of the last such step, found
+without a per-step loop, and :func:`state_after` finds it by reading the
+uniforms backwards from the step it needs (skipping time costs about
+1/(p + r) uniforms, not one per skipped step).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 
@@ -85,3 +94,71 @@ def run_lengths(states: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     starts = np.concatenate([[0], change])
     lengths = np.diff(np.concatenate([starts, [states.size]]))
     return states[starts], lengths
+
+
+def _decisions(u: np.ndarray, p: float, r: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per step: does it set the state whatever it was, and to what (1 = bad)."""
+    low, high = min(p, 1.0 - r), max(p, 1.0 - r)
+    bad = u < low
+    return bad | (u >= high), bad
+
+
+def states_from_uniforms(u: np.ndarray, p: float, r: float, before: int) -> np.ndarray:
+    """States x_1..x_n (uint8) from one uniform per step, x_0 = ``before``.
+
+    Between deciding steps the chain holds its state (p <= 1 - r, the usual
+    case) or flips it at every step (p > 1 - r); either way x_k has exactly the
+    law of the Gilbert-Elliott chain.
+    """
+    decisive, bad = _decisions(u, p, r)
+    if p > 1.0 - r:
+        index = np.arange(u.size)
+        last = np.maximum.accumulate(np.where(decisive, index, -1))
+        known = last >= 0
+        state = np.where(known, bad[np.maximum(last, 0)], bool(before))
+        flips = np.cumsum(~decisive)
+        state ^= ((flips - np.where(known, flips[np.maximum(last, 0)], 0)) & 1).astype(bool)
+        return state.astype(np.uint8)
+    # Hold between deciding steps (rare when steps are short): runs of constant state.
+    hits = np.flatnonzero(decisive)
+    states = np.empty(u.size, dtype=np.uint8)
+    if not hits.size:
+        states.fill(before)
+        return states
+    states[: hits[0]] = before
+    states[hits[0] :] = np.repeat(bad[hits], np.diff(hits, append=u.size))
+    return states
+
+
+def state_after(
+    uniforms: Callable[[int, int], np.ndarray],
+    first: int,
+    last: int,
+    p: float,
+    r: float,
+    before: int,
+) -> int:
+    """State at step ``last`` given the state ``before`` at step ``first - 1``.
+
+    ``uniforms(start, count)`` returns the uniforms of steps start..start+count-1.
+    Reads them backwards in growing blocks until a deciding step: the result is
+    the state :func:`states_from_uniforms` would give at ``last``.
+    """
+    flip = p > 1.0 - r
+    parity = 0
+    end = last + 1
+    block = 64
+    while end > first:
+        start = max(first, end - block)
+        decisive, bad = _decisions(uniforms(start, end - start), p, r)
+        hits = np.flatnonzero(decisive)
+        if hits.size:
+            d = int(hits[-1])
+            if flip:
+                parity ^= (end - start - 1 - d) & 1
+            return int(bad[d]) ^ parity
+        if flip:
+            parity ^= (end - start) & 1
+        end = start
+        block *= 2
+    return int(before) ^ parity

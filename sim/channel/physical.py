@@ -29,10 +29,30 @@ link is NLOS, Rician with the scenario's K factor when LOS. Then
 with P_tx fixed or from fractional power control (TS 36.213 §5.1.1.1), and the
 rate from :mod:`sim.channel.ratemap`. Link adaptation is assumed to follow the
 fading perfectly at the step's resolution (no CQI delay).
+
+Skipping time (:meth:`PhysicalSource.skip_to`): a device that sends rarely
+needs its channel only around its transfers. Every random quantity is either
+a deterministic function of time given draws made once (sum-of-sinusoids
+fading, static shadowing and LOS), or drawn from its own stream in an order
+that does not depend on which times are generated (the trajectory's legs, the
+shadowing and LOS fields along the distance travelled), or driven by uniforms
+addressed by step or block index (:class:`~sim.rng.CounterStream`): block
+fading, the blockage chain, whose state after a gap is read off the uniforms
+backwards (:func:`~sim.channel.gilbert.state_after`), and AR(1) fading, which
+jumps h <- rho^n h + sqrt(1 - rho^2n) w. The serving station of a moving device
+with several stations is replayed over the gap from the large-scale loss alone.
+So the steps generated after a skip are the steps a run that generated
+everything would produce, except AR(1) fading after a jump, which is exact in
+law (and the same as that run's when both jump from the same step).
+
+Chunks are short after a skip (``FIRST_CHUNK_S``) and double while the
+capacity keeps asking; a static device's link budget is computed once.
 """
 
 from __future__ import annotations
 
+import math
+from bisect import bisect_right
 from typing import Literal
 
 import numpy as np
@@ -41,12 +61,13 @@ from scipy.signal import lfilter
 from scipy.special import ndtr
 
 from sim.channel import gilbert, ratemap
-from sim.channel.capacity import SegmentSource
+from sim.channel.capacity import SegmentSource, Skip
 from sim.channel.fading import AR1Fading, BlockFading, SumOfSinusoids, coherence_time_s, rician
 from sim.channel.mobility import (
     MobilityConfig,
     RandomWaypointMobility,
     StaticMobility,
+    StaticTrajectory,
     StraightLineMobility,
     make_trajectory,
 )
@@ -58,7 +79,10 @@ from sim.channel.pathloss import (
     noise_power_dbm,
     path_loss_db,
 )
+from sim.rng import CounterStream
 from sim.validation import NonNegFloat, PositiveFloat, PositiveInt, Probability, Strict
+
+FIRST_CHUNK_S = 0.25  # generated from the start and after each skip; chunks then double [s]
 
 
 class BaseStation(Strict):
@@ -256,7 +280,9 @@ class _CorrelatedNormal:
 
     Values live on a grid of d_cor / 20 [m] (AR(1) with R = exp(-1/20) per
     cell, exact marginal and correlation on the grid); a position takes the
-    value of its grid cell. A static device keeps its first value.
+    value of its grid cell. A static device keeps its first value. Cells are
+    drawn in order from the field's own stream, so a cell's value does not
+    depend on which positions were asked for before.
     """
 
     CELLS_PER_DECORRELATION = 20
@@ -265,7 +291,7 @@ class _CorrelatedNormal:
         self.rng = rng
         self.cell_m = decorrelation_m / self.CELLS_PER_DECORRELATION
         self.rho = float(np.exp(-1.0 / self.CELLS_PER_DECORRELATION))
-        self.values = rng.standard_normal((count, 1))
+        self.values = rng.standard_normal((1, count)).T
 
     def at(self, distance_m: np.ndarray) -> np.ndarray:
         cells = np.floor(np.asarray(distance_m) / self.cell_m).astype(np.int64)
@@ -274,7 +300,9 @@ class _CorrelatedNormal:
         if need > have:
             count = self.values.shape[0]
             extra = max(need - have, have)  # geometric growth
-            w = self.rng.standard_normal((count, extra)) * np.sqrt(1.0 - self.rho**2)
+            # Cell by cell (all stations' values of a cell together), so the values do not
+            # depend on how the cells were batched.
+            w = self.rng.standard_normal((extra, count)).T * np.sqrt(1.0 - self.rho**2)
             zi = (self.rho * self.values[:, -1])[:, None]
             more, _ = lfilter([1.0], [1.0, -self.rho], w, axis=1, zi=zi)
             self.values = np.concatenate([self.values, more], axis=1)
@@ -302,6 +330,25 @@ def _nominal_speed_mps(mobility: MobilityConfig) -> float:
     return 0.0
 
 
+def _cqi_rate_table(link: LinkConfig) -> tuple[np.ndarray, np.ndarray] | None:
+    """(SINR thresholds [dB], rate of each CQI level [bit/s]) of a CQI mapping, else None.
+
+    ``level_rates[searchsorted(thresholds, snr, 'right')]`` equals ``link.rate_bps``.
+    """
+    keep = (1.0 - link.resolved_overhead()) * link.uplink_share
+    if link.mapping == "lte_cqi":
+        thresholds = ratemap.LTE_CQI_SINR_DB
+        efficiency = ratemap.LTE_CQI_EFFICIENCY
+        res = ratemap.resource_elements_per_s(link.resolved_prbs(), 15)
+    elif link.mapping == "nr_cqi_256qam":
+        thresholds = ratemap.NR_CQI256_SINR_DB_DL + ratemap.NR_UL_THRESHOLD_OFFSET_DB
+        efficiency = ratemap.NR_CQI256_EFFICIENCY
+        res = ratemap.resource_elements_per_s(link.resolved_prbs(), link.subcarrier_khz)
+    else:
+        return None
+    return np.asarray(thresholds, dtype=float), np.concatenate([[0.0], efficiency]) * res * keep
+
+
 class PhysicalSource(SegmentSource):
     """Capacity segments of one device over a :class:`PhysicalUplink` (see module doc)."""
 
@@ -316,11 +363,14 @@ class PhysicalSource(SegmentSource):
         self.bs_xy = np.array([[b.x_m, b.y_m] for b in stations])
         self.bs_height = np.array([b.height_m or params.default_bs_height_m for b in stations])
         self.start_m = _start_position(config, rng)
-        self.trajectory = make_trajectory(config.mobility, self.start_m, rng)
+        # Processes read in an order that depends on which times are generated get their own
+        # streams, so skipping time never shifts one process's numbers into another.
+        mobility_rng, los_rng, shadow_los_rng, shadow_nlos_rng = rng.spawn(4)
+        self.trajectory = make_trajectory(config.mobility, self.start_m, mobility_rng)
         n_bs = len(stations)
-        self.los_field = _CorrelatedNormal(rng, params.decorrelation_nlos_m, n_bs)
-        self.shadow_los = _CorrelatedNormal(rng, params.decorrelation_los_m, n_bs)
-        self.shadow_nlos = _CorrelatedNormal(rng, params.decorrelation_nlos_m, n_bs)
+        self.los_field = _CorrelatedNormal(los_rng, params.decorrelation_nlos_m, n_bs)
+        self.shadow_los = _CorrelatedNormal(shadow_los_rng, params.decorrelation_los_m, n_bs)
+        self.shadow_nlos = _CorrelatedNormal(shadow_nlos_rng, params.decorrelation_nlos_m, n_bs)
         fading = config.fading
         k_db = (
             fading.rician_k_db
@@ -333,21 +383,48 @@ class PhysicalSource(SegmentSource):
         self.env_speed_mps = fading.environment_doppler_hz * self.wavelength_m
         self._sos = SumOfSinusoids(self.carrier_hz, rng, fading.sinusoids)
         self._ar1 = AR1Fading(rng)
+        # The nominal speed sets the Doppler of AR(1) and block fading (constant per device,
+        # so AR(1) can jump in closed form; equal to the actual speed unless random waypoint).
         speed = _nominal_speed_mps(config.mobility) + self.env_speed_mps
         doppler = speed / self.wavelength_m
+        self._ar1_rho = AR1Fading.step_correlation(doppler, config.step_s)
+        # Static and straight-line devices move (with the scatterers) at a constant speed.
+        constant_speed = isinstance(config.mobility, StaticMobility | StraightLineMobility)
+        self._metres_per_step = speed * config.step_s if constant_speed else None
         block = fading.block_s or min(coherence_time_s(doppler), 1.0)
         self._block = BlockFading(rng, max(block, config.step_s))
+        self._blockage_stream = CounterStream.from_generator(rng)
+        # Skips land anywhere without changing the realisation, except AR(1)'s jump draw.
+        self.positional = fading.kind != "ar1"
+        # A static device's link budget: (budget [dBm], LOS, None, None) once known.
+        self._static_budget: tuple[float, bool, None, None] | None = None
+        self._static_tx_dbm = config.link.tx_power_dbm
+        self._los_rad_per_m = 2.0 * np.pi * np.cos(self.los_angle) / self.wavelength_m
+        if config.blockage is not None:
+            self._blockage_p, self._blockage_r = gilbert.per_step_probabilities(
+                config.blockage.mean_clear_s, config.blockage.mean_blocked_s, config.step_s
+            )
         link = config.link
         self.noise_dbm = float(noise_power_dbm(link.occupied_bandwidth_hz(), link.noise_figure_db))
+        self._cqi_rates = _cqi_rate_table(link)
         self.steps_per_chunk = max(1, round(config.chunk_s / config.step_s))
+        self.first_chunk_steps = min(
+            self.steps_per_chunk, max(1, round(FIRST_CHUNK_S / config.step_s))
+        )
         self._k0 = 0  # index of the next step
+        self._run_steps = 0  # steps generated since the start or the last skip
         self._serving: int | None = None
         self._candidate = -1
         self._candidate_since = 0.0
         self._interrupted_until = -np.inf
-        self._blocked: int | None = None
+        self._blocked = 0  # blockage state at step k0 - 1 (1: blocked)
+        if config.blockage is not None:  # the state "before step 0" from the stationary law
+            u = self._blockage_stream.uniforms(1, 0, 1)[0, 0]
+            self._blocked = int(u < gilbert.stationary_bad(self._blockage_p, self._blockage_r))
         self.handover_times_s: list[float] = []
-        self.tx_power_chunks: list[np.ndarray] = []  # only with power control
+        # Power control: transmit power per generated step, by chunk (first step, values).
+        self._tx_power_starts: list[int] = []
+        self._tx_power: list[np.ndarray] = []
 
     # -- one chunk, step by step quantities as arrays
     def _large_scale(self, times: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -415,85 +492,152 @@ class PhysicalSource(SegmentSource):
         self._serving = current
         return serving, interrupted
 
-    def _fading_power(
-        self, times: np.ndarray, travelled: np.ndarray, los: np.ndarray
-    ) -> np.ndarray:
-        fading = self.config.fading
-        effective_m = travelled + self.env_speed_mps * times
-        if fading.kind == "none":
-            scatter = None
-        elif fading.kind == "sum_of_sinusoids":
-            scatter = self._sos.gains(effective_m)
-        elif fading.kind == "ar1":
-            span = times[-1] - times[0] + self.config.step_s
-            speed = (effective_m[-1] - effective_m[0]) / span if times.size > 1 else 0.0
-            doppler = speed / self.wavelength_m
-            rho = AR1Fading.step_correlation(doppler, self.config.step_s)
-            scatter = self._ar1.next(times.size, rho)
-        else:
-            scatter = self._block.gains_at_times(times)
-        if scatter is None:
-            return np.ones(times.size)
-        phase = 2.0 * np.pi * np.cos(self.los_angle) * effective_m / self.wavelength_m
-        h = np.where(los, rician(scatter, self.k_linear, phase + self.los_phase0), scatter)
-        return np.abs(h) ** 2
+    def _link_budget(
+        self, times: np.ndarray
+    ) -> tuple[np.ndarray | float, np.ndarray | bool, np.ndarray | None, np.ndarray | None]:
+        """Per step: transmit power + antenna gain - serving loss [dBm], LOS of the serving
+        link, steps lost to handover interruptions (None: none), distance travelled [m].
 
-    def _blockage_db(self, count: int) -> np.ndarray:
-        block = self.config.blockage
-        if block is None:
-            return np.zeros(count)
-        p, r = gilbert.per_step_probabilities(
-            block.mean_clear_s, block.mean_blocked_s, self.config.step_s
-        )
-        states, self._blocked = gilbert.sample_states(count, p, r, self.rng, self._blocked)
-        return states * block.loss_db
-
-    def chunk_rates(self) -> tuple[np.ndarray, np.ndarray]:
-        """(step start times [s], rate per step [bit/s]) of the next chunk."""
+        A static device's loss never changes and it never hands over (its stations'
+        losses keep their order): its budget is one number, computed once.
+        """
+        if self._static_budget is not None:
+            return self._static_budget
         cfg, link = self.config, self.config.link
-        n = self.steps_per_chunk
-        times = (self._k0 + np.arange(n)) * cfg.step_s
-        self._k0 += n
         loss, los, travelled = self._large_scale(times)
         serving, interrupted = self._serving_station(times, loss)
-        cols = np.arange(n)
+        cols = np.arange(times.size)
         serving_loss = loss[serving, cols]
-        gain = self._fading_power(times, travelled, los[serving, cols])
         if link.power_control is None:
-            tx_dbm = np.full(n, link.tx_power_dbm)
+            tx_dbm = link.tx_power_dbm
         else:
             pc = link.power_control
             tx_dbm = np.minimum(
                 link.tx_power_dbm,
                 pc.p0_dbm + 10.0 * np.log10(link.resolved_prbs()) + pc.alpha * serving_loss,
             )
-            self.tx_power_chunks.append(tx_dbm.astype(np.float32))
-        rx_dbm = (
-            tx_dbm
-            + link.antenna_gain_db
-            - serving_loss
-            - self._blockage_db(n)
-            + 10.0 * np.log10(np.maximum(gain, 1e-30))
-        )
-        snr_db = rx_dbm - self.noise_dbm - link.interference_margin_db
-        rates = link.rate_bps(snr_db, rx_dbm)
-        rates[interrupted] = 0.0
+            self._tx_power_starts.append(round(times[0] / cfg.step_s))
+            self._tx_power.append(tx_dbm.astype(np.float32))
+        budget = tx_dbm + link.antenna_gain_db - serving_loss
+        if isinstance(self.trajectory, StaticTrajectory):
+            tx = float(np.atleast_1d(tx_dbm)[0])
+            self._static_budget = (float(budget[0]), bool(los[serving[0], 0]), None, None)
+            self._static_tx_dbm = tx
+        return budget, los[serving, cols], interrupted if interrupted.any() else None, travelled
+
+    def _fading_power(
+        self, times: np.ndarray, travelled: np.ndarray | None, los: np.ndarray | bool
+    ) -> np.ndarray | float:
+        fading = self.config.fading
+        if fading.kind == "none":
+            return 1.0
+        step = round(times[0] / self.config.step_s)
+        if self._metres_per_step is not None:  # constant speed: distance = k metres_per_step
+            effective_m = (step + np.arange(times.size)) * self._metres_per_step
+        else:
+            effective_m = travelled + self.env_speed_mps * times
+        if fading.kind == "sum_of_sinusoids":
+            if self._metres_per_step is not None:  # the cheaper exact form
+                scatter = self._sos.gains_on_grid(step, times.size, self._metres_per_step)
+            else:
+                scatter = self._sos.gains(effective_m)
+        elif fading.kind == "ar1":
+            scatter = self._ar1.next(times.size, self._ar1_rho)
+        else:
+            scatter = self._block.gains_at_times(times)
+        if los is False:
+            h = scatter
+        else:
+            phase = self._los_rad_per_m * effective_m + self.los_phase0
+            h = rician(scatter, self.k_linear, phase)
+            if los is not True:
+                h = np.where(los, h, scatter)
+        return h.real**2 + h.imag**2
+
+    def _blockage_uniforms(self, start: int, count: int) -> np.ndarray:
+        return self._blockage_stream.uniforms(0, start, count)[:, 0]
+
+    def _blockage_db(self, count: int) -> np.ndarray:
+        """Extra loss of the steps k0 .. k0 + count - 1 [dB]; one uniform per step."""
+        u = self._blockage_uniforms(self._k0, count)
+        states = gilbert.states_from_uniforms(u, self._blockage_p, self._blockage_r, self._blocked)
+        self._blocked = int(states[-1])
+        return states * self.config.blockage.loss_db
+
+    def chunk_rates(self, steps: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(step start times [s], rate per step [bit/s]) of the next ``steps`` (default a chunk)."""
+        link = self.config.link
+        n = self.steps_per_chunk if steps is None else steps
+        k0 = self._k0
+        times = (k0 + np.arange(n)) * self.config.step_s
+        budget_dbm, los, interrupted, travelled = self._link_budget(times)
+        gain = self._fading_power(times, travelled, los)
+        rx_dbm = budget_dbm + 10.0 * np.log10(np.maximum(gain, 1e-30))
+        if self.config.blockage is not None:
+            rx_dbm = rx_dbm - self._blockage_db(n)
+        if np.ndim(rx_dbm) == 0:
+            rx_dbm = np.full(n, rx_dbm)
+        snr_db = rx_dbm - (self.noise_dbm + link.interference_margin_db)
+        if self._cqi_rates is not None:  # the same numbers as link.rate_bps, fewer steps
+            thresholds_db, level_rates = self._cqi_rates
+            rates = level_rates[np.searchsorted(thresholds_db, snr_db, side="right")]
+        else:
+            rates = link.rate_bps(snr_db, rx_dbm)
+        if interrupted is not None:
+            rates[interrupted] = 0.0
+        self._k0 = k0 + n
         return times, rates
 
     def next_chunk(self) -> tuple[np.ndarray, np.ndarray]:
-        _, rates = self.chunk_rates()
-        change = np.flatnonzero(np.diff(rates) != 0) + 1
-        starts = np.concatenate([[0], change])
-        durations = np.diff(np.concatenate([starts, [rates.size]])) * self.config.step_s
-        return durations, rates[starts]
+        # Short chunks after the start or a skip (a rare sender needs a fraction of a second),
+        # doubling up to chunk_s while the capacity keeps asking for more. One segment per
+        # step: the capacity merges runs of equal rate.
+        steps = min(self.steps_per_chunk, max(self.first_chunk_steps, self._run_steps))
+        self._run_steps += steps
+        _, rates = self.chunk_rates(steps)
+        return np.full(steps, self.config.step_s), rates
+
+    def skip_to(self, from_s: float, target_s: float) -> Skip | None:
+        """Move every process to the last step at or before ``target_s`` without generating
+        the steps in between (see module doc); the gap's fill is left to the capacity."""
+        step = self.config.step_s
+        k1 = math.floor(target_s / step)
+        while k1 > 0 and k1 * step > target_s:
+            k1 -= 1
+        k0 = self._k0
+        if k1 <= k0:
+            return None
+        if self.config.blockage is not None:
+            p, r = self._blockage_p, self._blockage_r
+            self._blocked = gilbert.state_after(
+                self._blockage_uniforms, k0, k1 - 1, p, r, self._blocked
+            )
+        if self.config.fading.kind == "ar1":
+            self._ar1.skip(k1 - k0, self._ar1_rho)
+        if self.bs_xy.shape[0] > 1 and not isinstance(self.trajectory, StaticTrajectory):
+            # The serving station depends on the path (hysteresis, time-to-trigger): replay it
+            # from the large-scale loss, which needs no fading or link adaptation.
+            for start in range(k0, k1, self.steps_per_chunk):
+                times = (start + np.arange(min(self.steps_per_chunk, k1 - start))) * step
+                self._serving_station(times, self._large_scale(times)[0])
+        self._k0 = k1
+        self._run_steps = 0
+        return Skip(k1 * step, None)
+
+    def max_rate_bps(self) -> float | None:
+        """The link adaptation's top rate (None for Shannon, which has none)."""
+        top = float(self.config.link.rate_bps(np.array([np.inf]), np.array([np.inf]))[0])
+        return top if math.isfinite(top) else None
 
     def tx_power_dbm_at(self, t_s: float) -> float:
-        """Transmit power at ``t_s`` [dBm] (power control needs the chunk to exist already)."""
+        """Transmit power at ``t_s`` [dBm] (power control: the step must have been generated)."""
         link = self.config.link
         if link.power_control is None:
             return link.tx_power_dbm
+        if self._static_budget is not None:
+            return self._static_tx_dbm
         k = int(t_s / self.config.step_s)
-        chunk, i = divmod(k, self.steps_per_chunk)
-        if chunk < len(self.tx_power_chunks):
-            return float(self.tx_power_chunks[chunk][i])
+        i = bisect_right(self._tx_power_starts, k) - 1
+        if i >= 0 and k - self._tx_power_starts[i] < self._tx_power[i].size:
+            return float(self._tx_power[i][k - self._tx_power_starts[i]])
         return link.tx_power_dbm

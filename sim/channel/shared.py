@@ -14,7 +14,11 @@ transfers active, transfer i progresses at f(n) c_i(t):
 
 The share changes only when a transfer starts or ends, so between those
 events each transfer's finish time is one integration of its own capacity:
-finish times are recomputed at starts and ends only, never per slot.
+finish times are recomputed at starts and ends only, never per slot. Only the
+earliest matters: a transfer with r bits left cannot end before
+r / (share x c_max) from now (c_max: its capacity's top rate), so finish times
+are computed in the order of that bound until the bound passes the earliest
+finish found (a loaded cell with tens of transfers computes a few).
 """
 
 from __future__ import annotations
@@ -50,7 +54,15 @@ def multiuser_diversity_gain(users: int, mean_snr_db: float) -> float:
 
 
 class _Active:
-    __slots__ = ("capacity", "cum_bits", "deadline_s", "on_done", "remaining_bits", "total_bits")
+    __slots__ = (
+        "capacity",
+        "cum_bits",
+        "deadline_s",
+        "inverse_max_rate",
+        "on_done",
+        "remaining_bits",
+        "total_bits",
+    )
 
     def __init__(
         self, capacity: Capacity, bits: float, deadline_s: float, on_done, now_s: float
@@ -61,6 +73,8 @@ class _Active:
         self.deadline_s = deadline_s
         self.on_done = on_done
         self.cum_bits = capacity.bits_until(now_s)  # ∫ c up to the last update [bit]
+        top = capacity.max_rate_bps()
+        self.inverse_max_rate = 1.0 / top if top else 0.0  # [s/bit]; 0: no bound known
 
 
 class SharedCell:
@@ -114,7 +128,8 @@ class SharedCell:
         if n and now > self._last_s:
             share = self.share(n)
             for item in self.active.values():
-                cum = item.capacity.bits_until(now)
+                # Mid-transfer: extend the capacity contiguously, never skip.
+                cum = item.capacity.bits_until_contiguous(now)
                 item.remaining_bits -= (cum - item.cum_bits) * share
                 item.cum_bits = cum
         self._last_s = now
@@ -126,12 +141,18 @@ class SharedCell:
             return
         now = self.env.now
         share = self.share(n)
-        soonest = math.inf
-        for item in self.active.values():
+        soonest = min(item.deadline_s for item in self.active.values())
+        # Lower bounds on the finish times [s after now], smallest first.
+        bounds = sorted(
+            (max(item.remaining_bits, 0.0) * item.inverse_max_rate / share, i, item)
+            for i, item in enumerate(self.active.values())
+        )
+        for bound, _, item in bounds:
+            if now + bound > soonest:
+                break  # this transfer and all after it end later than one already found
             # item.cum_bits is the integral at now (_advance just ran): reach it plus the rest.
             target = item.cum_bits + max(item.remaining_bits, 0.0) / share
-            finish = item.capacity.time_to_reach(target, now)
-            soonest = min(soonest, finish, item.deadline_s)
+            soonest = min(soonest, item.capacity.time_to_reach(target, now))
         if math.isinf(soonest):
             return
         version = self._version

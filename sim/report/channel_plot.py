@@ -1,7 +1,8 @@
 """One device's uplink capacity over time, with its transfers drawn on it (matplotlib, PNG).
 
 The capacity c(t) [Mbit/s] is the step function the engine integrated (the
-same for every strategy: common random numbers). Each transfer of the device
+same for every strategy: common random numbers), hatched where it was skipped
+because no transfer of that strategy needed it. Each transfer of the device
 is drawn over the time it occupied the radio: a band from transmission start
 to end at the height of its mean throughput (payload / duration), coloured by
 outcome, with the radio promotion before it in grey. In a shared cell the
@@ -67,16 +68,22 @@ def capacity_with_transfers(
     ]
     if not strategies:
         return False
-    capacity = results.runs[strategies[0]].capacity.get(device)
-    if capacity is None:
+    if results.runs[strategies[0]].capacity.get(device) is None:
         return False
-    times, rates = capacity_steps(capacity, t0, t1)
     fig, axes = plt.subplots(
         len(strategies), 1, figsize=(11, 1.0 + 2.2 * len(strategies)), sharex=True, squeeze=False
     )
     for ax, strategy in zip(axes[:, 0], strategies, strict=True):
+        # Each strategy's own copy: the same channel where both generated it (common random
+        # numbers), but each generates only around its own transfers.
+        capacity = results.runs[strategy].capacity[device]
+        times, rates = capacity_steps(capacity, t0, t1)
         ax.fill_between(times, rates / 1e6, step="post", color="#DDDDDD", lw=0)
         ax.step(times, rates / 1e6, where="post", color="#555555", lw=0.8, label="capacity c(t)")
+        # Stretches no transfer needed were skipped, not generated: their level is a filler.
+        for a, b in getattr(capacity, "gaps", []):
+            if b > t0 and a < t1:
+                ax.axvspan(max(a, t0), min(b, t1), color="white", alpha=0.8, lw=0, hatch="//")
         rows = req[
             (req["strategy"] == strategy)
             & (req["device"] == device)
@@ -106,14 +113,16 @@ def capacity_with_transfers(
         plt.Rectangle((0, 0), 1, 1, color=OK_COLOUR, alpha=0.55),
         plt.Rectangle((0, 0), 1, 1, color=FAILED_COLOUR, alpha=0.55),
         plt.Rectangle((0, 0), 1, 1, color=PROMOTION_COLOUR, alpha=0.3),
+        plt.Rectangle((0, 0), 1, 1, facecolor="white", edgecolor="#999999", hatch="//"),
     ]
     labels = [
         "capacity alone in the cell",
         "transfer (height: its mean throughput)",
         "failed transfer",
         "radio promotion",
+        "skipped: not needed, not generated",
     ]
-    axes[0, 0].legend(handles, labels, fontsize=7, ncol=4, loc="upper right")
+    axes[0, 0].legend(handles, labels, fontsize=7, ncol=5, loc="upper right")
     axes[-1, 0].set_xlabel("simulated time [s]")
     fig.tight_layout()
     fig.savefig(path, dpi=110)

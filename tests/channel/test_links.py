@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import sim
@@ -13,7 +14,7 @@ from sim.channel.config import TraceUplink, build_capacity, resolve_trace
 from sim.channel.harq import BlerErrors, GilbertElliottErrors, harq_outcome
 from sim.channel.shared import multiuser_diversity_gain
 from tests.channel.helpers import assert_covers
-from tests.conftest import toy_scenario
+from tests.conftest import REPO, toy_scenario
 
 MAHIMAHI_BIN_S = 0.1
 PACKET_BITS = 1500 * 8
@@ -245,3 +246,24 @@ def test_shared_cell_matches_a_fine_time_step_simulation():
         t += dt
     for k in range(3):
         assert ends[k] == pytest.approx(stepped[k], abs=3 * dt)
+
+
+def test_shared_cell_bounds_change_no_finish_time(monkeypatch):
+    """The cell computes finish times only for transfers whose bound r / (share c_max) could
+    make them the first to end; the records equal those of computing every finish time."""
+    scenario = sim.load(
+        REPO / "scenarios" / "congested_lte.yaml",
+        [
+            "devices.pi.count=200",
+            "devices.pi.workload.fps=0.5",
+            "duration_s=30",
+            "warmup_s=1",
+            "servers.0.background=[]",
+            "compare=[bottlefit_c12]",
+        ],
+    )
+    bounded = sim.run(scenario)
+    assert bounded.runs["bottlefit_c12"].servers["max_concurrent_uplinks"].max() >= 8
+    monkeypatch.setattr(PiecewiseCapacity, "max_rate_bps", lambda self: None)
+    everyone = sim.run(scenario)
+    pd.testing.assert_frame_equal(bounded.requests, everyone.requests)
