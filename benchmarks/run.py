@@ -85,15 +85,33 @@ def main(argv: list[str] | None = None) -> int:
     mm1 = mm1_jobs_per_second(50_000 if quick else 300_000)
     duration = 20 if quick else 120
     rate, n, events = _requests_per_second([f"duration_s={duration}", "warmup_s=1"])
+    # For scale: the same scenario with each camera on its own constant-rate link (no shared
+    # cell, no fading, no HARQ): what the engine core costs without the channel models.
+    plain, _, plain_events = _requests_per_second(
+        [
+            f"duration_s={duration}",
+            "warmup_s=1",
+            "cells.enb.uplink={kind: constant, rate_bps: 20.0e6}",
+            "cells.enb.sharing=dedicated",
+            "cells.enb.errors=null",
+        ]
+    )
     total = 20_000 if quick else 200_000
-    # Same total requests and the same offered load (100 requests/s, well inside the cell's
-    # capacity): 10 devices at 10 fps vs 1000 devices at 0.1 fps, no background.
+    # Same total requests and the same arrival law: Poisson devices superpose to one Poisson
+    # stream of 100 requests/s whatever their number (10 at 10/s vs 1000 at 0.1/s), so only
+    # the number of devices changes (each still has its own channel and FIFO). No background.
     dur = total / 100.0
     common = [f"duration_s={dur}", "warmup_s=0.5", "servers.0.background=[]"]
-    few, _, _ = _requests_per_second([*common, "devices.pi.count=10", "devices.pi.workload.fps=10"])
-    many, _, _ = _requests_per_second(
-        [*common, "devices.pi.count=1000", "devices.pi.workload.fps=0.1"]
-    )
+
+    def devices(count: int) -> list[str]:
+        rate = 100.0 / count
+        return [
+            f"devices.pi.count={count}",
+            f"devices.pi.workload={{kind: poisson, rate_hz: {rate}}}",
+        ]
+
+    few, _, _ = _requests_per_second([*common, *devices(10)])
+    many, _, _ = _requests_per_second([*common, *devices(1000)])
     memory = _peak_rss_for(100_000 if quick else 1_000_000)
     figures = {
         "machine": f"{platform.processor() or platform.machine()}, {platform.python_version()}",
@@ -102,6 +120,9 @@ def main(argv: list[str] | None = None) -> int:
         "scenario_requests": n,
         "ratio_vs_mm1": rate / mm1,
         "events_per_request": events,
+        "constant_link_requests_per_s": plain,
+        "constant_link_ratio_vs_mm1": plain / mm1,
+        "constant_link_events_per_request": plain_events,
         "memory": memory,
         "cost_ratio_1000_vs_10_devices": few / many,
         "requests_per_s_10_devices": few,
@@ -116,6 +137,12 @@ def main(argv: list[str] | None = None) -> int:
             "target >= 1.0",
         ),
         ("events per request", f"{events:.2f}", "", "no per-slot events"),
+        (
+            "  same, dedicated constant-rate links (no channel models)",
+            f"{plain:,.0f} req/s",
+            f"ratio {plain / mm1:.2f}, {plain_events:.2f} ev/req",
+            "for scale",
+        ),
         (
             f"peak RSS, {memory['requests']:,} requests",
             f"{memory['peak_rss_mib']:,.0f} MiB",

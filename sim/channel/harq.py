@@ -32,6 +32,7 @@ over the number of transmissions) and O(K * max_transmissions) for GE.
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 from typing import Annotated, Literal, NamedTuple
 
 import numpy as np
@@ -105,19 +106,26 @@ class HarqOutcome(NamedTuple):
     failed_blocks: int
 
 
-def _bler_outcome(model: BlerErrors, blocks: int, rng: np.random.Generator) -> HarqOutcome:
+@lru_cache(maxsize=64)
+def _bler_law(model: BlerErrors) -> tuple[np.ndarray, np.ndarray]:
+    """(P(block needs k transmissions) for k = 1..m, then P(fails all m); retransmissions per
+    outcome). A function of the frozen model only: computed once per model, not per attempt."""
     bler = model.transmission_bler()
     survive = np.cumprod(bler)
     before = np.concatenate([[1.0], survive[:-1]])
     probs = np.concatenate([before * (1.0 - bler), [survive[-1]]])
-    probs = probs / probs.sum()
+    m = model.max_transmissions
+    rounds = np.arange(m + 1)  # index k -> k retransmissions; the last index = failed (m - 1)
+    rounds[-1] = m - 1
+    return probs / probs.sum(), rounds
+
+
+def _bler_outcome(model: BlerErrors, blocks: int, rng: np.random.Generator) -> HarqOutcome:
+    probs, rounds = _bler_law(model)
     tail = min(blocks, model.harq_processes)
     head_counts = rng.multinomial(blocks - tail, probs)
     tail_counts = rng.multinomial(tail, probs)
     counts = head_counts + tail_counts
-    m = model.max_transmissions
-    rounds = np.arange(m + 1)  # index k -> k retransmissions; the last index = failed (m - 1)
-    rounds[-1] = m - 1
     extra = int(np.dot(counts, rounds))
     used = np.flatnonzero(tail_counts[:-1])
     tail_rounds = int(used[-1]) if used.size else 0
