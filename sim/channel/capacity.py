@@ -127,6 +127,11 @@ class SegmentSource(ABC):
         """An upper bound on the rates this source produces [bit/s], if known."""
         return None
 
+    def set_anchors(self, anchors_s: np.ndarray) -> None:
+        """The times [s] near which queries will come (a device's arrivals), for a source
+        that can prepare for them; the default ignores them."""
+        return None
+
     def skip_to(self, from_s: float, target_s: float) -> Skip | None:
         """Move the state from ``from_s`` (where the last chunk ended) to a time in
         (from_s, target_s], drawn from the process's law given the state at from_s,
@@ -168,6 +173,8 @@ class PiecewiseCapacity(Capacity):
         self.anchors_s = (
             np.sort(np.asarray(anchors_s, dtype=float)) if anchors_s is not None else None
         )
+        if skip_after_s is not None and self.anchors_s is not None:
+            source.set_anchors(self.anchors_s)
         self._gaps: list[tuple[float, float]] = []
         self._max_rate = source.max_rate_bps()
         self._gap_s = 0.0

@@ -130,17 +130,36 @@ class SumOfSinusoids:
         k alone, not on where the chunk starts.
         """
         block = self.GRID_BLOCK
+        table = self._table(metres_per_step)
+        first = start // block
+        heads = self._heads(np.arange(first, (start + count - 1) // block + 1), metres_per_step)
+        # (blocks, B, M) products summed over the paths: the same sum for a step in any chunk.
+        values = (heads[:, None, :] * table).sum(axis=-1).ravel()
+        offset = start - first * block
+        return self._norm * values[offset : offset + count]
+
+    def gains_at_steps(self, steps: np.ndarray, metres_per_step: float) -> np.ndarray:
+        """:meth:`gains_on_grid` at any integer steps (any shape), with the same numbers:
+        each step's value is the same product of its block's head and its table row."""
+        block = self.GRID_BLOCK
+        table = self._table(metres_per_step)
+        blocks, inverse = np.unique(steps // block, return_inverse=True)
+        heads = self._heads(blocks, metres_per_step)
+        values = (heads[inverse.reshape(steps.shape)] * table[steps % block]).sum(axis=-1)
+        return self._norm * values
+
+    def _table(self, metres_per_step: float) -> np.ndarray:
+        """exp(i w_m d b) for b = 0 .. B - 1 [(B, M)], cached per step length d."""
         if self._grid_step != metres_per_step:
             self._grid_step = metres_per_step
             per_step = self._spatial_rad_per_m * metres_per_step
-            self._grid_table = np.exp(1j * (np.arange(block)[:, None] * per_step))
-        first = start // block
-        heads = np.arange(first, (start + count - 1) // block + 1) * (block * metres_per_step)
-        heads = np.exp(1j * (heads[:, None] * self._spatial_rad_per_m + self._phases))
-        # (blocks, B, M) products summed over the paths: the same sum for a step in any chunk.
-        values = (heads[:, None, :] * self._grid_table).sum(axis=-1).ravel()
-        offset = start - first * block
-        return self._norm * values[offset : offset + count]
+            self._grid_table = np.exp(1j * (np.arange(self.GRID_BLOCK)[:, None] * per_step))
+        return self._grid_table
+
+    def _heads(self, blocks: np.ndarray, metres_per_step: float) -> np.ndarray:
+        """exp(i(w_m d B a + phi_m)) for the blocks a [(len(blocks), M)]."""
+        distance = blocks * (self.GRID_BLOCK * metres_per_step)
+        return np.exp(1j * (distance[:, None] * self._spatial_rad_per_m + self._phases))
 
 
 class AR1Fading:

@@ -96,7 +96,7 @@ def run_lengths(states: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return states[starts], lengths
 
 
-def _decisions(u: np.ndarray, p: float, r: float) -> tuple[np.ndarray, np.ndarray]:
+def decisions(u: np.ndarray, p: float, r: float) -> tuple[np.ndarray, np.ndarray]:
     """Per step: does it set the state whatever it was, and to what (1 = bad)."""
     low, high = min(p, 1.0 - r), max(p, 1.0 - r)
     bad = u < low
@@ -110,7 +110,7 @@ def states_from_uniforms(u: np.ndarray, p: float, r: float, before: int) -> np.n
     case) or flips it at every step (p > 1 - r); either way x_k has exactly the
     law of the Gilbert-Elliott chain.
     """
-    decisive, bad = _decisions(u, p, r)
+    decisive, bad = decisions(u, p, r)
     if p > 1.0 - r:
         index = np.arange(u.size)
         last = np.maximum.accumulate(np.where(decisive, index, -1))
@@ -150,7 +150,7 @@ def state_after(
     block = 64
     while end > first:
         start = max(first, end - block)
-        decisive, bad = _decisions(uniforms(start, end - start), p, r)
+        decisive, bad = decisions(uniforms(start, end - start), p, r)
         hits = np.flatnonzero(decisive)
         if hits.size:
             d = int(hits[-1])

@@ -53,7 +53,7 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_right
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import numpy as np
 from pydantic import Field, model_validator
@@ -83,6 +83,22 @@ from sim.rng import CounterStream
 from sim.validation import NonNegFloat, PositiveFloat, PositiveInt, Probability, Strict
 
 FIRST_CHUNK_S = 0.25  # generated from the start and after each skip; chunks then double [s]
+# Windows around arrival times (static devices, see PhysicalSource.set_anchors):
+# A window spans this long from an arrival: the head computed on the device, LTE's 0.26 s RRC
+# promotion from idle and the transfer itself; one that starts within WINDOW_S - FIRST_CHUNK_S
+# of its arrival reads the rest of the window as its first chunk.
+WINDOW_S = 1.0
+WINDOWS_PER_BATCH = 64  # windows computed per vectorised batch
+BLOCKAGE_LOOKBACK_STEPS = 256  # steps read back for the blockage state before a window
+
+
+class _Windows(NamedTuple):
+    """Precomputed steps around consecutive arrival times (one row per window)."""
+
+    first: int  # index of the first row's arrival among the anchors
+    starts: np.ndarray  # first step of each window
+    rates: np.ndarray  # (rows, S) rate of each step [bit/s]
+    blocked: np.ndarray  # (rows, S + 1) blockage state at steps start - 1 .. start + S - 1
 
 
 class BaseStation(Strict):
@@ -413,6 +429,12 @@ class PhysicalSource(SegmentSource):
         )
         self._k0 = 0  # index of the next step
         self._run_steps = 0  # steps generated since the start or the last skip
+        # Windows around arrival times (set_anchors): first step of each, a batch of them
+        # computed ahead, and the (row, offset) a skip landed in for the next chunk to use.
+        self._anchor_steps: np.ndarray | None = None
+        self._window_steps = max(self.first_chunk_steps, round(WINDOW_S / config.step_s))
+        self._windows: _Windows | None = None
+        self._landed: tuple[int, int] | None = None
         self._serving: int | None = None
         self._candidate = -1
         self._candidate_since = 0.0
@@ -566,36 +588,153 @@ class PhysicalSource(SegmentSource):
 
     def chunk_rates(self, steps: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(step start times [s], rate per step [bit/s]) of the next ``steps`` (default a chunk)."""
-        link = self.config.link
         n = self.steps_per_chunk if steps is None else steps
         k0 = self._k0
         times = (k0 + np.arange(n)) * self.config.step_s
         budget_dbm, los, interrupted, travelled = self._link_budget(times)
         gain = self._fading_power(times, travelled, los)
-        rx_dbm = budget_dbm + 10.0 * np.log10(np.maximum(gain, 1e-30))
-        if self.config.blockage is not None:
-            rx_dbm = rx_dbm - self._blockage_db(n)
-        if np.ndim(rx_dbm) == 0:
-            rx_dbm = np.full(n, rx_dbm)
-        snr_db = rx_dbm - (self.noise_dbm + link.interference_margin_db)
-        if self._cqi_rates is not None:  # the same numbers as link.rate_bps, fewer steps
-            thresholds_db, level_rates = self._cqi_rates
-            rates = level_rates[np.searchsorted(thresholds_db, snr_db, side="right")]
-        else:
-            rates = link.rate_bps(snr_db, rx_dbm)
+        blockage_db = self._blockage_db(n) if self.config.blockage is not None else None
+        rates = self._rates(budget_dbm, gain, blockage_db, (n,))
         if interrupted is not None:
             rates[interrupted] = 0.0
         self._k0 = k0 + n
         return times, rates
+
+    def _rates(
+        self,
+        budget_dbm: np.ndarray | float,
+        gain: np.ndarray | float,
+        blockage_db: np.ndarray | None,
+        shape: tuple[int, ...],
+    ) -> np.ndarray:
+        """Rate of each step [bit/s] from its link budget, fading power and blockage loss."""
+        link = self.config.link
+        rx_dbm = budget_dbm + 10.0 * np.log10(np.maximum(gain, 1e-30))
+        if blockage_db is not None:
+            rx_dbm = rx_dbm - blockage_db
+        if np.ndim(rx_dbm) == 0:
+            rx_dbm = np.full(shape, rx_dbm)
+        snr_db = rx_dbm - (self.noise_dbm + link.interference_margin_db)
+        if self._cqi_rates is not None:  # the same numbers as link.rate_bps, fewer steps
+            thresholds_db, level_rates = self._cqi_rates
+            return level_rates[np.searchsorted(thresholds_db, snr_db, side="right")]
+        return link.rate_bps(snr_db.ravel(), rx_dbm.ravel()).reshape(shape)
 
     def next_chunk(self) -> tuple[np.ndarray, np.ndarray]:
         # Short chunks after the start or a skip (a rare sender needs a fraction of a second),
         # doubling up to chunk_s while the capacity keeps asking for more. One segment per
         # step: the capacity merges runs of equal rate.
         steps = min(self.steps_per_chunk, max(self.first_chunk_steps, self._run_steps))
+        landed, self._landed = self._landed, None
+        if landed is not None:  # a skip landed in a precomputed window: the rest of it
+            row, offset = landed
+            windows = self._windows
+            steps = self._window_steps - offset
+            self._run_steps += steps
+            self._blocked = int(windows.blocked[row, offset + steps])
+            self._k0 += steps
+            return np.full(steps, self.config.step_s), windows.rates[row, offset:]
         self._run_steps += steps
         _, rates = self.chunk_rates(steps)
         return np.full(steps, self.config.step_s), rates
+
+    # -- windows around arrival times
+    def set_anchors(self, anchors_s: np.ndarray) -> None:
+        """The device's arrival times [s]: after a skip, its first chunk is read from windows
+        of ``_window_steps`` steps starting at them, computed in vectorised batches.
+
+        Only for a static device with sum-of-sinusoids or no fading (its link budget is
+        one number and every step's rate a function of the step index), where the
+        windows hold exactly the steps a chunk generated there would; a transfer that
+        starts too late for its window, or any other device, generates as before.
+        """
+        step = self.config.step_s
+        self._anchor_steps = np.unique(np.floor(np.asarray(anchors_s, dtype=float) / step)).astype(
+            np.int64
+        )
+        self._windows = None
+
+    def _windows_apply(self) -> bool:
+        cfg = self.config
+        if self._anchor_steps is None or self._static_budget is None:
+            return False
+        if cfg.fading.kind not in ("none", "sum_of_sinusoids") or self._metres_per_step is None:
+            return False
+        # Blockage states are read off the uniforms vectorised in the usual (holding) case.
+        return cfg.blockage is None or self._blockage_p <= 1.0 - self._blockage_r
+
+    def _window_at(self, k1: int) -> tuple[int, int] | None:
+        """(row, offset) of a precomputed window holding the first chunk from step ``k1``."""
+        starts = self._anchor_steps
+        j = int(np.searchsorted(starts, k1, side="right")) - 1
+        if j < 0 or k1 + self.first_chunk_steps > starts[j] + self._window_steps:
+            return None
+        windows = self._windows
+        if windows is None or not windows.first <= j < windows.first + windows.starts.size:
+            windows = self._windows = self._compute_windows(j)
+        row = j - windows.first
+        return row, k1 - int(windows.starts[row])
+
+    def _compute_windows(self, first: int) -> _Windows:
+        """Windows of the anchors ``first`` .. ``first + WINDOWS_PER_BATCH - 1`` at once."""
+        starts = self._anchor_steps[first : first + WINDOWS_PER_BATCH]
+        size = self._window_steps
+        steps = starts[:, None] + np.arange(size)
+        budget_dbm, los = self._static_budget[0], self._static_budget[1]
+        if self.config.fading.kind == "none":
+            gain = 1.0
+        else:
+            scatter = self._sos.gains_at_steps(steps, self._metres_per_step)
+            if los:
+                phase = self._los_rad_per_m * (steps * self._metres_per_step) + self.los_phase0
+                h = rician(scatter, self.k_linear, phase)
+            else:
+                h = scatter
+            gain = h.real**2 + h.imag**2
+        if self.config.blockage is None:
+            blocked = np.zeros((starts.size, size + 1), dtype=np.uint8)
+            blockage_db = None
+        else:
+            blocked = self._blockage_in_windows(starts, size)
+            blockage_db = blocked[:, 1:] * self.config.blockage.loss_db
+        rates = self._rates(budget_dbm, gain, blockage_db, steps.shape)
+        return _Windows(first, starts, rates, blocked)
+
+    def _blockage_in_windows(self, starts: np.ndarray, size: int) -> np.ndarray:
+        """Blockage states at steps start - 1 .. start + size - 1 of each window (uint8).
+
+        The state at a step is that of the last deciding step at or before it
+        (:func:`~sim.channel.gilbert.states_from_uniforms`), found among the
+        ``BLOCKAGE_LOOKBACK_STEPS`` steps before the window or, failing that (rare:
+        (1 - p - r)^lookback), by :func:`~sim.channel.gilbert.state_after` from the
+        state at the generated end, exactly as a skip does.
+        """
+        p, r = self._blockage_p, self._blockage_r
+        lookback, k0 = BLOCKAGE_LOOKBACK_STEPS, self._k0
+        width = lookback + size
+        u = np.zeros((starts.size, width))
+        first_read = np.maximum(starts - lookback, k0)  # the state before k0 is self._blocked
+        for row, (start, begin) in enumerate(
+            zip(starts.tolist(), first_read.tolist(), strict=True)
+        ):
+            u[row, width - (start + size - begin) :] = self._blockage_uniforms(
+                begin, start + size - begin
+            )
+        decisive, bad = gilbert.decisions(u, p, r)
+        columns = np.arange(width)
+        decisive &= columns >= (first_read - (starts - lookback))[:, None]  # unread columns
+        last = np.maximum.accumulate(np.where(decisive, columns, -1), axis=1)[:, lookback - 1 :]
+        rows = np.arange(starts.size)[:, None]
+        states = bad[rows, np.maximum(last, 0)].astype(np.uint8)
+        for row in np.flatnonzero((last < 0).any(axis=1)).tolist():
+            begin = int(first_read[row])
+            before = self._blocked
+            if begin > k0:  # nothing decided within the lookback: the chain since k0
+                before = gilbert.state_after(
+                    self._blockage_uniforms, k0, begin - 1, p, r, self._blocked
+                )
+            states[row, last[row] < 0] = before
+        return states
 
     def skip_to(self, from_s: float, target_s: float) -> Skip | None:
         """Move every process to the last step at or before ``target_s`` without generating
@@ -607,7 +746,12 @@ class PhysicalSource(SegmentSource):
         k0 = self._k0
         if k1 <= k0:
             return None
-        if self.config.blockage is not None:
+        landed = self._window_at(k1) if self._windows_apply() else None
+        if landed is not None:
+            row, offset = landed
+            self._blocked = int(self._windows.blocked[row, offset])  # the state at k1 - 1
+            self._landed = landed
+        elif self.config.blockage is not None:
             p, r = self._blockage_p, self._blockage_r
             self._blocked = gilbert.state_after(
                 self._blockage_uniforms, k0, k1 - 1, p, r, self._blocked

@@ -17,8 +17,9 @@ from scipy.linalg import expm
 
 import sim
 import sim.engine
+from sim.channel import physical
 from sim.channel.capacity import MarkovSource, PiecewiseCapacity, SeriesSource
-from sim.channel.fading import AR1Fading
+from sim.channel.fading import AR1Fading, SumOfSinusoids
 from sim.channel.gilbert import per_step_probabilities, stationary_bad
 from sim.channel.physical import PhysicalSource, PhysicalUplink
 from tests.channel.helpers import assert_covers
@@ -98,6 +99,73 @@ def test_transfers_after_a_gap_match_the_fully_generated_process(case):
         assert skip_source.handover_times_s == [
             t for t in full_source.handover_times_s if t < generated_until
         ]
+
+
+WINDOW_CASES = {
+    "sum of sinusoids, blockage": {
+        "distance_m": [30.0, 250.0],
+        "fading": {"kind": "sum_of_sinusoids", "environment_doppler_hz": 2.0},
+        "blockage": BLOCKAGE,
+    },
+    "sum of sinusoids, LOS, no blockage": {
+        "distance_m": [30.0, 60.0],
+        "los": "los",
+        "fading": {"kind": "sum_of_sinusoids", "environment_doppler_hz": 5.0},
+    },
+    "no fading, blockage of a few steps": {
+        "distance_m": [100.0, 200.0],
+        "fading": {"kind": "none"},
+        "blockage": {"mean_clear_s": 0.5, "mean_blocked_s": 0.03, "loss_db": 30.0},
+    },
+}
+
+
+@pytest.mark.parametrize("lookback", [None, 1])
+@pytest.mark.parametrize("case", list(WINDOW_CASES))
+def test_windows_around_arrivals_hold_the_fully_generated_steps(case, lookback, monkeypatch):
+    """A static device's first chunk after a skip is read from windows computed in batches
+    around its arrival times: every transfer sees the c(t) of the fully generated process,
+    whether it starts early in its window, late in it, or after it (generated as before).
+    ``lookback`` 1 makes the blockage state before almost every window come from the
+    scalar fallback instead of the vectorised search."""
+    if lookback is not None:
+        monkeypatch.setattr(physical, "BLOCKAGE_LOOKBACK_STEPS", lookback)
+    config = _physical(WINDOW_CASES[case])
+    rng = np.random.default_rng(11)
+    for seed in range(3):
+        arrivals = np.cumsum(rng.exponential(6.0, 70))  # 0.17 Hz: nearly every start skips
+        full_source = PhysicalSource(config, np.random.default_rng(seed))
+        skip_source = PhysicalSource(config, np.random.default_rng(seed))
+        full = PiecewiseCapacity(full_source)
+        skipping = PiecewiseCapacity(skip_source, skip_after_s=2.0, anchors_s=arrivals)
+        landed, end = [], 0.0
+        window_at = skip_source._window_at
+
+        def counting(k1, window_at=window_at, landed=landed):
+            found = window_at(k1)
+            landed.append(found is not None)
+            return found
+
+        skip_source._window_at = counting
+        for k, arrival in enumerate(arrivals):
+            # One transfer at a time, as a device's uplink sends them; the last delay is past
+            # the window (1 s from the arrival), so that transfer generates as before.
+            start = max(arrival + [0.0073, 0.267, 0.74, 1.6][k % 4], end)
+            bits = [4e4, 4e5, 3e6][k % 3]
+            end = skipping.time_to_send(start, bits)
+            assert end == pytest.approx(full.time_to_send(start, bits), rel=1e-12, abs=1e-9)
+            steps = np.arange(math.ceil(start / 0.01), math.floor(end / 0.01)) * 0.01 + 0.005
+            assert [skipping.rate_at(t) for t in steps] == [full.rate_at(t) for t in steps]
+        # ~50 skips, three in four within their window.
+        assert sum(landed) > 25 and len(landed) - sum(landed) > 5
+        assert len(skipping.gaps) >= len(landed)
+
+
+def test_gains_at_any_steps_equal_the_grid_gains():
+    sos = SumOfSinusoids(2e9, np.random.default_rng(4))
+    grid = sos.gains_on_grid(1000, 400, 0.0031)
+    steps = np.array([[1000, 1031, 1032], [1399, 1064, 1200]])
+    assert np.array_equal(sos.gains_at_steps(steps, 0.0031), grid[steps - 1000])
 
 
 def test_a_skipped_gap_is_one_segment_and_no_transfer_starts_inside_it():
