@@ -17,9 +17,7 @@ from benchmarks.run import _requests_per_second
 @pytest.mark.parametrize("strategy", ["offload", "bottlefit_c12"])
 def test_events_per_request_do_not_depend_on_the_channel_grid(strategy):
     common = ["duration_s=12", "warmup_s=1"]
-    _, n_coarse, coarse = _requests_per_second(
-        [*common, "cells.enb.uplink.step_s=0.01"], strategy
-    )
+    _, n_coarse, coarse = _requests_per_second([*common, "cells.enb.uplink.step_s=0.01"], strategy)
     _, n_fine, fine = _requests_per_second([*common, "cells.enb.uplink.step_s=0.001"], strategy)
     assert n_coarse == n_fine == 30 * 5 * 12  # the same arrivals; only the channel grid differs
     # Arrival, server arrival, batch and shared-cell timers, plus the background tenant's jobs:
