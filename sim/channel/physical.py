@@ -46,7 +46,12 @@ everything would produce, except AR(1) fading after a jump, which is exact in
 law (and the same as that run's when both jump from the same step).
 
 Chunks are short after a skip (``FIRST_CHUNK_S``) and double while the
-capacity keeps asking; a static device's link budget is computed once.
+capacity keeps asking; a static device's link budget is computed once. A
+static device with sum-of-sinusoids or no fading also knows its arrival times
+(:meth:`PhysicalSource.set_anchors`): the steps in ``WINDOW_S`` after each
+arrival are computed for a batch of arrivals in one vectorised pass, and a
+skip that lands in a window reads its first chunk from there; the numbers are
+those a chunk generated at that step would have (tests/channel/test_skip_ahead.py).
 """
 
 from __future__ import annotations
