@@ -29,7 +29,7 @@ from typing import NamedTuple
 import numpy as np
 
 NEVER = math.inf
-DEFAULT_SKIP_AFTER_S = 2.0  # the engine's: skip when a query is this far past the generated end
+DEFAULT_SKIP_AFTER_S = 0.5  # the engine's: skip when a query is this far past the generated end
 
 
 class Capacity(ABC):
