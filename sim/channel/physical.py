@@ -712,7 +712,9 @@ class PhysicalSource(SegmentSource):
         (:func:`~sim.channel.gilbert.states_from_uniforms`), found among the
         ``BLOCKAGE_LOOKBACK_STEPS`` steps before the window or, failing that (rare:
         (1 - p - r)^lookback), by :func:`~sim.channel.gilbert.state_after` from the
-        state at the generated end, exactly as a skip does.
+        state at the generated end, exactly as a skip does. A window may begin just
+        before the generated end k0; its steps before k0 are not computed right and
+        never read (a skip lands past k0, later ones further on).
         """
         p, r = self._blockage_p, self._blockage_r
         lookback, k0 = BLOCKAGE_LOOKBACK_STEPS, self._k0
