@@ -19,6 +19,20 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+# Columns of an aggregate table that are not the swept parameters.
+AGG_COLUMNS = (
+    "point",
+    "strategy",
+    "metric",
+    "n",
+    "mean",
+    "std",
+    "half_width",
+    "ci_low",
+    "ci_high",
+    "level",
+)
+
 ID_COLUMNS = ("run_id", "point", "replication", "seed", "point_label", "strategy")
 EXCLUDED_METRICS = ("latency_mean_ci95_s",)
 """Not aggregated by default: a within-run interval is not a metric to average."""
@@ -152,24 +166,7 @@ def crossovers(
     interpolated metric ``value``. ``logx`` interpolates in log10(x).
     """
     rows = agg[agg["metric"] == metric]
-    others = [
-        c
-        for c in rows.columns
-        if c
-        not in (
-            x,
-            "point",
-            "strategy",
-            "metric",
-            "n",
-            "mean",
-            "std",
-            "half_width",
-            "ci_low",
-            "ci_high",
-            "level",
-        )
-    ]
+    others = [c for c in rows.columns if c not in (x, *AGG_COLUMNS)]
     names = list(strategies) if strategies is not None else list(dict.fromkeys(rows["strategy"]))
     found = []
     groups = rows.groupby(others, sort=False, dropna=False) if others else [((), rows)]

@@ -13,18 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-AGG_COLUMNS = (
-    "point",
-    "strategy",
-    "metric",
-    "n",
-    "mean",
-    "std",
-    "half_width",
-    "ci_low",
-    "ci_high",
-    "level",
-)
+from sim.sweep.aggregate import AGG_COLUMNS
 
 
 def _auto_log(values: np.ndarray) -> bool:
