@@ -572,6 +572,12 @@ class PhysicalSource(SegmentSource):
             scatter = self._ar1.next(times.size, self._ar1_rho)
         else:
             scatter = self._block.gains_at_times(times)
+        return self._power_gain(scatter, effective_m, los)
+
+    def _power_gain(
+        self, scatter: np.ndarray, effective_m: np.ndarray, los: np.ndarray | bool
+    ) -> np.ndarray:
+        """|h|^2 of the scattered gains, Rician (specular part at ``effective_m`` [m]) where LOS."""
         if los is False:
             h = scatter
         else:
@@ -629,7 +635,6 @@ class PhysicalSource(SegmentSource):
         # Short chunks after the start or a skip (a rare sender needs a fraction of a second),
         # doubling up to chunk_s while the capacity keeps asking for more. One segment per
         # step: the capacity merges runs of equal rate.
-        steps = min(self.steps_per_chunk, max(self.first_chunk_steps, self._run_steps))
         landed, self._landed = self._landed, None
         if landed is not None:  # a skip landed in a precomputed window: the rest of it
             row, offset = landed
@@ -639,6 +644,7 @@ class PhysicalSource(SegmentSource):
             self._blocked = int(windows.blocked[row, offset + steps])
             self._k0 += steps
             return np.full(steps, self.config.step_s), windows.rates[row, offset:]
+        steps = min(self.steps_per_chunk, max(self.first_chunk_steps, self._run_steps))
         self._run_steps += steps
         _, rates = self.chunk_rates(steps)
         return np.full(steps, self.config.step_s), rates
@@ -690,12 +696,7 @@ class PhysicalSource(SegmentSource):
             gain = 1.0
         else:
             scatter = self._sos.gains_at_steps(steps, self._metres_per_step)
-            if los:
-                phase = self._los_rad_per_m * (steps * self._metres_per_step) + self.los_phase0
-                h = rician(scatter, self.k_linear, phase)
-            else:
-                h = scatter
-            gain = h.real**2 + h.imag**2
+            gain = self._power_gain(scatter, steps * self._metres_per_step, los)
         if self.config.blockage is None:
             blocked = np.zeros((starts.size, size + 1), dtype=np.uint8)
             blockage_db = None
