@@ -11,9 +11,10 @@ sim.sweep(scenario, grid={"devices.pi.count": [10, 30]}, replications=5).aggrega
 
 from sim import sweep  # the package, callable: sim.sweep(scenario, grid=...)
 from sim.api import run
+from sim import provenance as _provenance
 from sim.errors import SimInputError
 from sim.results import Results
 from sim.scenario.load import Scenario, load, loads
 
 __all__ = ["Results", "Scenario", "SimInputError", "load", "loads", "run", "sweep"]
-__version__ = "0.1.0"
+__version__ = _provenance.version()

@@ -5,7 +5,7 @@ run id already stored skips it. The hash covers everything that changes
 results: the validated spec after overrides (without its seed, description and
 sweep block, which do not), the contents of every profile used, the service
 models derived from them, the samples of every trace, the strategies run, the
-simulator version, and the seed. It is BLAKE2b of canonical JSON, so it is the
+simulator version and results revision, and the seed. It is BLAKE2b of canonical JSON, so it is the
 same in every process and on every machine.
 """
 
@@ -30,7 +30,7 @@ def _digest(payload: Any, size: int = RUN_ID_HEX // 2) -> str:
 
 def resolved_content(scenario: Scenario, strategies: Sequence[str] | None = None) -> dict[str, Any]:
     """Everything about ``scenario`` that can change a run's results, as plain data."""
-    import sim
+    from sim.provenance import RESULTS_REVISION, version
 
     spec = scenario.spec.model_dump(
         mode="json", by_alias=True, exclude={"seed", "description", "sweep"}
@@ -45,7 +45,8 @@ def resolved_content(scenario: Scenario, strategies: Sequence[str] | None = None
         digest.update(trace.rates_bps.astype("<f8").tobytes())
         traces[cell] = digest.hexdigest()
     return {
-        "simulator": sim.__version__,
+        "simulator": version(),
+        "results_revision": RESULTS_REVISION,
         "spec": spec,
         "strategies": list(strategies) if strategies is not None else scenario.strategy_labels,
         "models": {
