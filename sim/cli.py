@@ -18,9 +18,23 @@ EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
 
 
+def _version_line() -> str:
+    """``splitsim 0.2.0.dev0 (results revision 2, commit 1a2b3c4d5e6f, dirty)``."""
+    from sim.provenance import provenance
+
+    info = provenance()
+    commit = info["git_commit"]
+    where = f", commit {commit[:12]}{', dirty' if info['git_dirty'] else ''}" if commit else ""
+    return (
+        f"splitsim {info['simulator_version']} "
+        f"(results revision {info['results_revision']}{where})"
+    )
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m sim", description="Split-computing simulator")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    parser.add_argument("--version", action="version", version=_version_line())
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="run a scenario and write its results")

@@ -80,7 +80,19 @@ def provenance_report(results) -> dict[str, Any]:
     return {"groups": groups, "service_models": services}
 
 
-def resolved_scenario(results) -> dict[str, Any]:
+def run_provenance(results) -> dict[str, Any]:
+    """Simulator version, results revision, git commit (dirty flag) and the resolved
+    scenario's hash (:func:`sim.sweep.identity.scenario_key`, the key sweeps store runs by)."""
+    from sim.provenance import provenance
+    from sim.sweep.identity import scenario_key
+
+    return {
+        **provenance(),
+        "scenario_hash": scenario_key(results.scenario, results.strategies),
+    }
+
+
+def resolved_scenario(results, run_info: dict[str, Any] | None = None) -> dict[str, Any]:
     scenario = results.scenario
     spec = scenario.spec.model_dump(mode="json", by_alias=True)
     spec["seed"] = results.seed
@@ -89,6 +101,7 @@ def resolved_scenario(results) -> dict[str, Any]:
         "resolved": {
             "source_file": str(scenario.path) if scenario.path else None,
             "strategies": scenario.strategy_labels,
+            "provenance": run_info if run_info is not None else run_provenance(results),
             **provenance_report(results),
         },
     }
@@ -126,7 +139,10 @@ def write_results(
         summary = results.summary
         files += _write_frame(summary, tmp, "summary", True)
         files += _write_frame(results.stages, tmp, "stages", csv)
-        (tmp / "scenario.resolved.yaml").write_text(dump_yaml(resolved_scenario(results)))
+        run_info = run_provenance(results)
+        (tmp / "scenario.resolved.yaml").write_text(
+            dump_yaml(resolved_scenario(results, run_info))
+        )
         files.append("scenario.resolved.yaml")
         if plots:
             from sim.report.plots import write_plots
@@ -136,6 +152,7 @@ def write_results(
         meta = {
             "scenario": results.scenario.name,
             "status": "interrupted" if results.interrupted else "complete",
+            "provenance": run_info,
             "simulated_time_s": sim_time,
             "seed": results.seed,
             "strategies": results.strategies,

@@ -70,8 +70,11 @@ class SweepPlan:
 
     def manifest(self) -> dict[str, Any]:
         """What ``sweep.json`` records (enough to read the results back without the scenario)."""
+        from sim.provenance import provenance
+
         return {
             "format": FORMAT,
+            "provenance": provenance(),
             "scenario": self.scenario_name,
             "scenario_file": self.scenario_file,
             "sweep": self.spec.model_dump(mode="json", by_alias=True),

@@ -88,6 +88,7 @@ def parquet_bytes(frame: pd.DataFrame) -> bytes:
 def execute_run(task: RunTask) -> RunOutput:
     """Resolve the task's scenario, run it with its seed, and return its tables."""
     import sim
+    from sim.provenance import provenance
     from sim.scenario.load import build_scenario
     from sim.sweep.identity import scenario_key
 
@@ -131,6 +132,7 @@ def execute_run(task: RunTask) -> RunOutput:
         "host": platform.node(),
         "pid": os.getpid(),
         "simulator": sim.__version__,
+        **{k: v for k, v in provenance().items() if k != "simulator_version"},
         "finished_at": datetime.now(UTC).isoformat(timespec="milliseconds"),
     }
     tables["run_info"] = parquet_bytes(pd.DataFrame([info]))
