@@ -19,16 +19,22 @@ class Periodic(Strict):
     """Frames at ``fps`` with a random phase per device and optional Gaussian jitter [s]."""
 
     kind: Literal["periodic"]
-    fps: PositiveFloat
-    jitter_s: NonNegFloat = 0.0
-    random_phase: bool = True
+    fps: PositiveFloat = Field(description="frames per second of each device [1/s]")
+    jitter_s: NonNegFloat = Field(
+        default=0.0, description="standard deviation of Gaussian jitter added to each frame time"
+    )
+    random_phase: bool = Field(
+        default=True,
+        description="each device starts at a random phase of the frame period (false: all at t = "
+        "0)",
+    )
 
 
 class Poisson(Strict):
     """Poisson arrivals at ``rate_hz``."""
 
     kind: Literal["poisson"]
-    rate_hz: PositiveFloat
+    rate_hz: PositiveFloat = Field(description="mean arrival rate of each device")
 
 
 class OnOff(Strict):
@@ -39,10 +45,12 @@ class OnOff(Strict):
     """
 
     kind: Literal["on_off"]
-    on_rate_hz: PositiveFloat
-    off_rate_hz: NonNegFloat = 0.0
-    mean_on_s: PositiveFloat
-    mean_off_s: PositiveFloat
+    on_rate_hz: PositiveFloat = Field(description="arrival rate in the on state")
+    off_rate_hz: NonNegFloat = Field(default=0.0, description="arrival rate in the off state")
+    mean_on_s: PositiveFloat = Field(description="mean holding time of the on state (exponential)")
+    mean_off_s: PositiveFloat = Field(
+        description="mean holding time of the off state (exponential)"
+    )
 
     @property
     def mean_rate_hz(self) -> float:
@@ -54,7 +62,10 @@ class Timestamps(Strict):
     """An explicit list of arrival times [s] (the same for every device of the group)."""
 
     kind: Literal["timestamps"]
-    times_s: list[NonNegFloat] = Field(min_length=1)
+    times_s: list[NonNegFloat] = Field(
+        min_length=1,
+        description="arrival times, non-decreasing, the same for every device of the group",
+    )
 
     @model_validator(mode="after")
     def _sorted(self) -> Timestamps:

@@ -46,7 +46,7 @@ class ConstantUplink(Strict):
     """c(t) = rate_bps."""
 
     kind: Literal["constant"]
-    rate_bps: PositiveFloat
+    rate_bps: PositiveFloat = Field(description="uplink capacity of each device")
 
 
 class SeriesUplink(Strict):
@@ -56,11 +56,21 @@ class SeriesUplink(Strict):
     """
 
     kind: Literal["series"]
-    times_s: list[NonNegFloat] = Field(min_length=1)
-    rates_bps: list[NonNegFloat] = Field(min_length=1)
-    period_s: PositiveFloat
-    loop: bool = True
-    random_offset: bool = False
+    times_s: list[NonNegFloat] = Field(
+        min_length=1, description="start time of each rate, from 0, strictly increasing"
+    )
+    rates_bps: list[NonNegFloat] = Field(
+        min_length=1, description="capacity from the matching time to the next"
+    )
+    period_s: PositiveFloat = Field(
+        description="length of one loop of the series (after the last time)"
+    )
+    loop: bool = Field(
+        default=True, description="repeat the series after period_s (false: the last rate holds)"
+    )
+    random_offset: bool = Field(
+        default=False, description="each device starts at a random point of the series"
+    )
 
     @model_validator(mode="after")
     def _shape(self) -> SeriesUplink:
@@ -86,10 +96,19 @@ class TraceUplink(Strict):
     """Replay of a throughput trace file, looped, from a random offset per device."""
 
     kind: Literal["trace"]
-    path: str
-    format: Literal["mahimahi", "time_mbps", "csv", "irish_5g", "fivegophers"]
-    bin_s: PositiveFloat = 0.1
-    time_column: str = "time_s"
+    path: str = Field(
+        description="trace file, relative to the scenario file (public sets live in "
+        "../shared/traces)",
+    )
+    format: Literal["mahimahi", "time_mbps", "csv", "irish_5g", "fivegophers"] = Field(
+        description="file format: mahimahi (delivery timestamps), time_mbps, csv, irish_5g, "
+        "fivegophers",
+    )
+    bin_s: PositiveFloat = Field(
+        default=0.1,
+        description="mahimahi: width of the bins the delivery opportunities are counted in",
+    )
+    time_column: str = Field(default="time_s", description="csv: name of the time column")
     rate_column: str | None = Field(
         default=None,
         description="default: 'throughput' (csv), 'DL_bitrate' (irish_5g), "
@@ -98,11 +117,23 @@ class TraceUplink(Strict):
     select: dict[str, str | int | float] | None = Field(
         default=None, description="fivegophers: keep rows whose columns equal these values"
     )
-    rate_unit: Literal["bps", "kbps", "Mbps", "Gbps"] = "Mbps"
-    time_unit: Literal["s", "ms"] = "s"
-    scale: PositiveFloat = 1.0
-    loop: bool = True
-    random_offset: bool = True
+    rate_unit: Literal["bps", "kbps", "Mbps", "Gbps"] = Field(
+        default="Mbps", description="csv: unit of the rate column (bps, kbps, Mbps, Gbps)"
+    )
+    time_unit: Literal["s", "ms"] = Field(
+        default="s", description="csv: unit of the time column (s, ms)"
+    )
+    scale: PositiveFloat = Field(
+        default=1.0,
+        description="factor applied to every rate of the trace (e.g. 0.1-0.2 to use a downlink "
+        "trace as an uplink) [1]",
+    )
+    loop: bool = Field(
+        default=True, description="replay the trace again from its start when it ends"
+    )
+    random_offset: bool = Field(
+        default=True, description="each device starts replaying at its own random offset"
+    )
 
     @model_validator(mode="after")
     def _select_only_fivegophers(self) -> TraceUplink:
@@ -115,8 +146,12 @@ class MarkovUplink(Strict):
     """Markov chain over capacity levels (exponential holding times)."""
 
     kind: Literal["markov"]
-    rates_bps: list[NonNegFloat] = Field(min_length=1)
-    mean_sojourn_s: list[PositiveFloat] = Field(min_length=1)
+    rates_bps: list[NonNegFloat] = Field(
+        min_length=1, description="capacity of each state of the chain"
+    )
+    mean_sojourn_s: list[PositiveFloat] = Field(
+        min_length=1, description="mean holding time of each state (one per rate)"
+    )
     jump: list[list[NonNegFloat]] | None = Field(
         default=None,
         description="row k: probabilities of the next state on leaving k (default uniform)",
@@ -156,10 +191,16 @@ class GilbertElliottUplink(Strict):
     """Two-state good/bad channel in continuous time (Gilbert-Elliott)."""
 
     kind: Literal["gilbert_elliott"]
-    good_rate_bps: PositiveFloat
-    bad_rate_bps: NonNegFloat = 0.0
-    mean_good_s: PositiveFloat
-    mean_bad_s: PositiveFloat
+    good_rate_bps: PositiveFloat = Field(description="capacity in the good state")
+    bad_rate_bps: NonNegFloat = Field(
+        default=0.0, description="capacity in the bad state (0: outage)"
+    )
+    mean_good_s: PositiveFloat = Field(
+        description="mean holding time of the good state (exponential)"
+    )
+    mean_bad_s: PositiveFloat = Field(
+        description="mean holding time of the bad state (exponential)"
+    )
     step_s: PositiveFloat | None = Field(
         default=None, description="discrete-time GE: geometric holding times on this grid [s]"
     )
@@ -191,26 +232,53 @@ UplinkConfig = Annotated[
 class CellConfig(Strict):
     """A radio cell or access point: its uplink capacity, sharing, radio power model, downlink."""
 
-    name: str = Field(min_length=1)
+    name: str = Field(min_length=1, description="cell name, referred to by devices[].cell")
     node: str = Field(min_length=1, description="topology node of the base station / access point")
-    radio: RadioKind | RadioPowerModel = "lte"
-    uplink: UplinkConfig
-    sharing: Literal["dedicated", "shared"] = "dedicated"
+    radio: RadioKind | RadioPowerModel = Field(
+        default="lte",
+        description="device radio power model: a preset (lte, wifi, nr, 3g, none) or a mapping of "
+        "its figures",
+    )
+    uplink: UplinkConfig = Field(
+        description="each device's uplink capacity process (kind: constant, series, trace, "
+        "markov, gilbert_elliott, physical)",
+    )
+    sharing: Literal["dedicated", "shared"] = Field(
+        default="dedicated",
+        description="dedicated: every device has its whole capacity; shared: active transfers "
+        "share the cell (scheduler)",
+    )
     scheduler: Scheduler = Field(
         default="round_robin", description="shared cells: round_robin or proportional_fair"
     )
     pf_mean_snr_db: float = Field(
         default=10.0, description="proportional_fair: mean SNR for the multiuser-diversity gain"
     )
-    channel_per_device: bool = True
-    downlink_bps: PositiveFloat = 50e6
-    propagation_s: NonNegFloat = 0.0
-    transfer_timeout_s: PositiveFloat | None = None
+    channel_per_device: bool = Field(
+        default=True,
+        description="each device has its own realisation of the uplink process (false: one "
+        "process for the whole cell)",
+    )
+    downlink_bps: PositiveFloat = Field(
+        default=50e6, description="downlink rate for the results (shared in a shared cell)"
+    )
+    propagation_s: NonNegFloat = Field(
+        default=0.0,
+        description="one-way air propagation and processing latency added to each transfer",
+    )
+    transfer_timeout_s: PositiveFloat | None = Field(
+        default=None,
+        description="an uplink transfer (retries included) not done after this long fails its "
+        "request (null: no limit)",
+    )
     errors: ErrorModelConfig | None = Field(
         default=None,
         description="block errors and HARQ (bler or gilbert_elliott); None: error-free",
     )
-    retry: RetryConfig = RetryConfig()
+    retry: RetryConfig = Field(
+        default=RetryConfig(),
+        description="application-level retries of a whole payload after HARQ gave up",
+    )
 
     def radio_model(self) -> RadioPowerModel:
         return RADIO_PRESETS[self.radio] if isinstance(self.radio, str) else self.radio

@@ -59,12 +59,16 @@ class BlerErrors(_Harq):
     """Independent block errors from a BLER waterfall, with chase combining."""
 
     kind: Literal["bler"]
-    first_bler: Probability = Field(default=0.1, description="BLER at the link-adaptation point")
+    first_bler: Probability = Field(
+        default=0.1, description="BLER at the link-adaptation point [1]"
+    )
     snr_margin_db: float = Field(default=0.0, description="SINR above the MCS switching point")
     slope_per_db: PositiveFloat = Field(
         default=2.0, description="waterfall steepness [1/dB] (assumed; turbo/LDPC order)"
     )
-    chase_combining: bool = True
+    chase_combining: bool = Field(
+        default=True, description="the k-th copy of a block sees +10 log10 k dB (chase combining)"
+    )
 
     def transmission_bler(self) -> np.ndarray:
         """BLER of transmission k = 1..max_transmissions."""
@@ -78,10 +82,14 @@ class GilbertElliottErrors(_Harq):
     """Bursty block errors: a GE chain stepping once per TTI."""
 
     kind: Literal["gilbert_elliott"]
-    p: Probability = Field(description="P(good -> bad) per TTI")
-    r: Annotated[float, Field(gt=0, le=1)] = Field(description="P(bad -> good) per TTI")
-    loss_good: Probability = 0.0
-    loss_bad: Probability = 1.0
+    p: Probability = Field(description="P(good -> bad) per TTI [1]")
+    r: Annotated[float, Field(gt=0, le=1)] = Field(description="P(bad -> good) per TTI [1]")
+    loss_good: Probability = Field(
+        default=0.0, description="block error probability in the good state [1]"
+    )
+    loss_bad: Probability = Field(
+        default=1.0, description="block error probability in the bad state [1]"
+    )
 
 
 ErrorModelConfig = Annotated[BlerErrors | GilbertElliottErrors, Field(discriminator="kind")]
@@ -90,8 +98,10 @@ ErrorModelConfig = Annotated[BlerErrors | GilbertElliottErrors, Field(discrimina
 class RetryConfig(Strict):
     """Application-level retry of a whole payload."""
 
-    max_retries: NonNegInt = 0
-    backoff_s: NonNegFloat = 0.1
+    max_retries: NonNegInt = Field(
+        default=0, description="application-level retries of a whole payload after HARQ gave up"
+    )
+    backoff_s: NonNegFloat = Field(default=0.1, description="wait before each retry")
     attempt_timeout_s: PositiveFloat | None = Field(
         default=None, description="give up an attempt after this long and retry [s]"
     )

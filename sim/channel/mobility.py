@@ -25,8 +25,8 @@ from sim.validation import NonNegFloat, PositiveFloat, Strict
 class Area(Strict):
     """A rectangle [m]."""
 
-    x_m: tuple[float, float]
-    y_m: tuple[float, float]
+    x_m: tuple[float, float] = Field(description="[low, high] x range")
+    y_m: tuple[float, float] = Field(description="[low, high] y range")
 
     @model_validator(mode="after")
     def _ordered(self) -> Area:
@@ -51,20 +51,26 @@ class StraightLineMobility(Strict):
     """Constant velocity; inside ``area_m`` the device is reflected at the edges."""
 
     kind: Literal["straight_line"]
-    speed_mps: PositiveFloat
+    speed_mps: PositiveFloat = Field(description="constant speed")
     heading_deg: float | None = Field(
         default=None, description="direction of travel, 0 = +x, counter-clockwise (None: random)"
     )
-    area_m: Area | None = None
+    area_m: Area | None = Field(
+        default=None, description="rectangle the device is reflected inside (null: unbounded)"
+    )
 
 
 class RandomWaypointMobility(Strict):
     """Random waypoint inside ``area_m``."""
 
     kind: Literal["random_waypoint"]
-    area_m: Area
-    speed_mps: tuple[PositiveFloat, PositiveFloat]
-    pause_s: tuple[NonNegFloat, NonNegFloat] = (0.0, 0.0)
+    area_m: Area = Field(description="rectangle the waypoints are drawn in")
+    speed_mps: tuple[PositiveFloat, PositiveFloat] = Field(
+        description="[low, high] range of the speed drawn for each leg (low > 0)"
+    )
+    pause_s: tuple[NonNegFloat, NonNegFloat] = Field(
+        default=(0.0, 0.0), description="[low, high] range of the pause at each waypoint"
+    )
 
     @model_validator(mode="after")
     def _ranges(self) -> RandomWaypointMobility:

@@ -109,9 +109,9 @@ class _Windows(NamedTuple):
 class BaseStation(Strict):
     """A base station or access point at (x_m, y_m) [m], antenna height [m]."""
 
-    name: str = Field(min_length=1)
-    x_m: float = 0.0
-    y_m: float = 0.0
+    name: str = Field(min_length=1, description="station name (reported on handover)")
+    x_m: float = Field(default=0.0, description="x position of the station")
+    y_m: float = Field(default=0.0, description="y position of the station")
     height_m: PositiveFloat | None = Field(
         default=None, description="default: the scenario's (UMa 25, UMi 10, InH 3, RMa 35 m)"
     )
@@ -120,7 +120,11 @@ class BaseStation(Strict):
 class FadingConfig(Strict):
     """Small-scale fading of the serving link."""
 
-    kind: Literal["sum_of_sinusoids", "ar1", "block", "none"] = "sum_of_sinusoids"
+    kind: Literal["sum_of_sinusoids", "ar1", "block", "none"] = Field(
+        default="sum_of_sinusoids",
+        description="fast fading: sum_of_sinusoids (Clarke/Jakes), ar1 (Gauss-Markov), block "
+        "(i.i.d. per coherence time) or none",
+    )
     sinusoids: PositiveInt = Field(
         default=32, description="sum-of-sinusoids paths (power tails deviate from Rayleigh by ~1/M)"
     )
@@ -141,9 +145,14 @@ class FadingConfig(Strict):
 class TruncatedShannon(Strict):
     """TR 36.942 Annex A parameters (defaults: LTE uplink)."""
 
-    alpha: PositiveFloat = 0.4
-    snr_min_db: float = -10.0
-    eff_max: PositiveFloat = 2.0
+    alpha: PositiveFloat = Field(
+        default=0.4,
+        description="attenuation factor of the truncated Shannon bound (TR 36.942 Annex A) [1]",
+    )
+    snr_min_db: float = Field(default=-10.0, description="SINR below which the rate is zero")
+    eff_max: PositiveFloat = Field(
+        default=2.0, description="maximum spectral efficiency [bit/s/Hz]"
+    )
 
 
 class PowerControl(Strict):
@@ -152,40 +161,60 @@ class PowerControl(Strict):
     p0_dbm: float = Field(
         default=-90.0, description="P_O_PUSCH per PRB [dBm] (common evaluation choice)"
     )
-    alpha: Probability = 0.8
+    alpha: Probability = Field(
+        default=0.8, description="fractional path-loss compensation factor (TS 36.213 §5.1.1.1) [1]"
+    )
 
 
 class LinkConfig(Strict):
     """Link budget and SINR -> rate mapping."""
 
     mapping: Literal["lte_cqi", "nr_cqi_256qam", "truncated_shannon", "shannon", "wifi_mcs"] = (
-        "lte_cqi"
+        Field(
+            default="lte_cqi",
+            description="SINR -> rate mapping: lte_cqi (TS 36.213), nr_cqi_256qam (TS 38.214), "
+            "truncated_shannon (TR 36.942), shannon (with a gap) or wifi_mcs (802.11n/ac)",
+        )
     )
-    bandwidth_hz: PositiveFloat = 10e6
+    bandwidth_hz: PositiveFloat = Field(
+        default=10e6, description="channel bandwidth (sets the PRB count for CQI mappings)"
+    )
     prbs: PositiveInt | None = Field(
         default=None, description="default: the standard count for bandwidth_hz (channels.md §B.5)"
     )
-    subcarrier_khz: Literal[15, 30, 60, 120] = 15
+    subcarrier_khz: Literal[15, 30, 60, 120] = Field(
+        default=15, description="NR subcarrier spacing (numerology)"
+    )
     overhead: Probability | None = Field(
         default=None,
         description="fraction lost to control and reference signals; default 0.25 for CQI and "
-        "Shannon mappings (channels.md §B.8), 0 for truncated Shannon and WiFi",
+        "Shannon mappings (channels.md §B.8), 0 for truncated Shannon and WiFi [1]",
     )
-    uplink_share: Probability = Field(default=1.0, description="TDD fraction of uplink slots")
+    uplink_share: Probability = Field(default=1.0, description="TDD fraction of uplink slots [1]")
     tx_power_dbm: float = Field(default=23.0, description="UE power class 3 (TS 36.101)")
-    power_control: PowerControl | None = None
-    antenna_gain_db: float = 0.0
+    power_control: PowerControl | None = Field(
+        default=None, description="fractional uplink power control (null: always tx_power_dbm)"
+    )
+    antenna_gain_db: float = Field(default=0.0, description="combined antenna gains of the link")
     noise_figure_db: float = Field(default=5.0, description="base station receiver (FR1)")
     interference_margin_db: NonNegFloat = Field(
         default=0.0, description="uplink interference over thermal [dB]"
     )
-    shannon_gap_db: float = 0.0
-    truncated: TruncatedShannon = TruncatedShannon()
-    wifi_width_mhz: Literal[20, 40, 80, 160] = 20
-    wifi_short_gi: bool = False
-    spatial_streams: PositiveInt = 1
+    shannon_gap_db: float = Field(default=0.0, description="shannon mapping: SNR gap to capacity")
+    truncated: TruncatedShannon = Field(
+        default=TruncatedShannon(), description="truncated_shannon mapping parameters"
+    )
+    wifi_width_mhz: Literal[20, 40, 80, 160] = Field(
+        default=20, description="wifi_mcs: channel width"
+    )
+    wifi_short_gi: bool = Field(
+        default=False, description="wifi_mcs: short guard interval (400 ns)"
+    )
+    spatial_streams: PositiveInt = Field(
+        default=1, description="wifi_mcs: number of spatial streams"
+    )
     mac_efficiency: Probability = Field(
-        default=0.6, description="WiFi MAC throughput / PHY rate (channels.md §B.6: 50-70 %)"
+        default=0.6, description="WiFi MAC throughput / PHY rate (channels.md §B.6: 50-70 %) [1]"
     )
 
     def resolved_prbs(self) -> int:
@@ -239,7 +268,10 @@ class LinkConfig(Strict):
 class HandoverConfig(Strict):
     """Handover to the strongest station (LTE event A3 with time-to-trigger)."""
 
-    hysteresis_db: NonNegFloat = 3.0
+    hysteresis_db: NonNegFloat = Field(
+        default=3.0,
+        description="A3 offset: a neighbour must be better by this much to trigger a handover",
+    )
     time_to_trigger_s: NonNegFloat = Field(default=0.16, description="TS 36.331 allows 0-5.12 s")
     interruption_s: NonNegFloat = Field(
         default=0.05, description="uplink gap while the device re-attaches [s] (assumed)"
@@ -249,8 +281,8 @@ class HandoverConfig(Strict):
 class BlockageConfig(Strict):
     """On/off blockage (bodies, vehicles) as a continuous-time two-state process."""
 
-    mean_clear_s: PositiveFloat
-    mean_blocked_s: PositiveFloat
+    mean_clear_s: PositiveFloat = Field(description="mean time between blockages (exponential)")
+    mean_blocked_s: PositiveFloat = Field(description="mean blockage duration (exponential)")
     loss_db: PositiveFloat = Field(
         default=20.0, description="extra loss while blocked [dB] (TR 38.901 §7.6.4 order)"
     )
@@ -260,12 +292,19 @@ class PhysicalUplink(Strict):
     """Uplink capacity from geometry, propagation, fading and link adaptation."""
 
     kind: Literal["physical"]
-    scenario: PathLossScenario = "uma"
-    carrier_ghz: PositiveFloat = 2.0
-    base_stations: list[BaseStation] = Field(
-        default_factory=lambda: [BaseStation(name="bs0")], min_length=1
+    scenario: PathLossScenario = Field(
+        default="uma",
+        description="3GPP TR 38.901 path-loss scenario: uma, umi (street canyon), inh (indoor "
+        "office), rma",
     )
-    ue_height_m: PositiveFloat = 1.5
+    carrier_ghz: PositiveFloat = Field(default=2.0, description="carrier frequency")
+    base_stations: list[BaseStation] = Field(
+        default_factory=lambda: [BaseStation(name="bs0")],
+        min_length=1,
+        description="stations of the cell; a device is served by the one with the least path loss "
+        "plus shadowing",
+    )
+    ue_height_m: PositiveFloat = Field(default=1.5, description="device antenna height")
     position_m: tuple[float, float] | None = Field(
         default=None, description="start position of every device [m] (else drawn)"
     )
@@ -274,9 +313,18 @@ class PhysicalUplink(Strict):
         description="start on a ring around the first station, uniform in area between "
         "the two radii [m]; default: uniform in the mobility area, else [50, 300] m",
     )
-    mobility: MobilityConfig = StaticMobility(kind="static")
-    los: Literal["probabilistic", "los", "nlos"] = "probabilistic"
-    shadowing: bool = True
+    mobility: MobilityConfig = Field(
+        default=StaticMobility(kind="static"),
+        description="how the devices move (kind: static, straight_line, random_waypoint)",
+    )
+    los: Literal["probabilistic", "los", "nlos"] = Field(
+        default="probabilistic",
+        description="line-of-sight state: probabilistic (TR 38.901 Table 7.4.2-1, spatially "
+        "consistent), los or nlos",
+    )
+    shadowing: bool = Field(
+        default=True, description="log-normal shadowing, correlated over the distance travelled"
+    )
     fading: FadingConfig = FadingConfig()
     link: LinkConfig = LinkConfig()
     handover: HandoverConfig = HandoverConfig()

@@ -51,20 +51,31 @@ def lauridsen_tx_rf_w(tx_power_dbm: float) -> float:
 class RadioPowerModel(Strict):
     """Power-state figures of one radio kind [W, s, W per Mbit/s]."""
 
-    promotion_w: NonNegFloat
-    promotion_s: NonNegFloat
+    promotion_w: NonNegFloat = Field(
+        description="power while the radio promotes from idle to connected"
+    )
+    promotion_s: NonNegFloat = Field(
+        description="promotion delay before a transfer that finds the radio idle"
+    )
     tx_base_w: NonNegFloat = Field(description="beta: power while transferring, at zero rate [W]")
     tx_w_per_mbps: NonNegFloat = Field(description="alpha_u: extra power per Mbit/s of uplink [W]")
-    tail_w: NonNegFloat
-    tail_s: NonNegFloat
+    tail_w: NonNegFloat = Field(description="power in the tail after the last transfer")
+    tail_s: NonNegFloat = Field(description="tail length (charged to the request before it)")
     tail2_w: NonNegFloat = Field(default=0.0, description="second tail stage (3G FACH) [W]")
     tail2_s: NonNegFloat = Field(default=0.0, description="second tail stage length [s]")
-    idle_w: NonNegFloat = 0.0
-    tx_rf: Literal["none", "lauridsen2014"] = "none"
+    idle_w: NonNegFloat = Field(
+        default=0.0, description="radio power when idle (counted in the board's idle power when 0)"
+    )
+    tx_rf: Literal["none", "lauridsen2014"] = Field(
+        default="none",
+        description="add the Tx-RF power of Lauridsen et al. 2014 at the device's transmit power",
+    )
     tx_power_dbm: float = Field(
         default=23.0, description="transmit power for tx_rf when the channel does not set it"
     )
-    source: str = ""
+    source: str = Field(
+        default="", description="where these figures come from (free text, reported in the results)"
+    )
 
     @property
     def tail_total_s(self) -> float:

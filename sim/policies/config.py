@@ -37,31 +37,45 @@ class LocalStrategy(Strict):
     """Run the whole model on the device."""
 
     kind: Literal["local"]
-    name: str | None = None
+    name: str | None = Field(
+        default=None, description="name the strategy is reported under (default: its kind)"
+    )
 
 
 class OffloadStrategy(Strict):
     """Send the input JPEG; the server runs the whole model."""
 
     kind: Literal["offload"]
-    name: str | None = None
+    name: str | None = Field(
+        default=None, description="name the strategy is reported under (default: its kind)"
+    )
 
 
 class SplitStrategy(Strict):
     """Always split with one variant (BottleFit, autoencoder or vanilla split)."""
 
     kind: Literal["split"]
-    variant: str = Field(min_length=1)
-    name: str | None = None
+    variant: str = Field(
+        min_length=1,
+        description="model variant to split with: bottlefit_c<C>, ae_c<C> or "
+        "split_<block>_<fp32|fp16|uint8>",
+    )
+    name: str | None = Field(
+        default=None, description="name the strategy is reported under (default: the variant)"
+    )
 
 
 class _Constrained(Strict):
     """Objective and constraints shared by the decision policies."""
 
-    objective: Objective = "latency"
+    objective: Objective = Field(
+        default="latency",
+        description="what the policy minimises: latency (expected end-to-end latency) or energy "
+        "(device energy per inference above idle)",
+    )
     min_accuracy: Probability | None = Field(
         default=None,
-        description="accuracy floor: only plans with expected top-1 >= this (fraction)",
+        description="accuracy floor: only plans with expected top-1 >= this [1]",
     )
     energy_budget_j: PositiveFloat | None = Field(
         default=None,
@@ -82,10 +96,14 @@ class StaticOptimumStrategy(_Constrained):
     """
 
     kind: Literal["static_optimum"]
-    name: str | None = None
+    name: str | None = Field(
+        default=None, description="name the strategy is reported under (default: its kind)"
+    )
     candidates: list[str] = Field(
         default_factory=lambda: ["local", "offload", "bottlefit", "autoencoder", "split"],
         min_length=1,
+        description="plans to choose from: local, offload, variant names, or families (bottlefit, "
+        "autoencoder, split)",
     )
     mean_rate_bps: PositiveFloat | None = Field(
         default=None,
@@ -105,7 +123,7 @@ class _Estimating(_Constrained):
     ewma_alpha: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)] = Field(
         default=0.3,
         description="weight of the newest sample in the throughput and server-wait EWMAs; after "
-        "a step change the estimate closes a fraction 1-(1-alpha)^k of the gap in k samples",
+        "a step change the estimate closes a fraction 1-(1-alpha)^k of the gap in k samples [1]",
     )
     initial_rate_bps: PositiveFloat | None = Field(
         default=None, description="throughput prior [bit/s]; default: the cell's long-run mean"
@@ -118,7 +136,7 @@ class _Estimating(_Constrained):
     overdue_factor: Annotated[float, Field(gt=1, allow_inf_nan=False)] = Field(
         default=3.0,
         description="a remote request still out after this many times its predicted latency "
-        "caps the throughput estimate at its payload / its age",
+        "caps the throughput estimate at its payload / its age [1]",
     )
 
 
@@ -135,14 +153,19 @@ class AdaptiveStrategy(_Estimating):
     """
 
     kind: Literal["adaptive"]
-    name: str | None = None
+    name: str | None = Field(
+        default=None, description="name the strategy is reported under (default: its kind)"
+    )
     candidates: list[str] = Field(
-        default_factory=lambda: ["local", "offload", "bottlefit", "autoencoder"], min_length=1
+        default_factory=lambda: ["local", "offload", "bottlefit", "autoencoder"],
+        min_length=1,
+        description="plans to choose from: local, offload, variant names, or families (bottlefit, "
+        "autoencoder, split)",
     )
     switch_margin: Annotated[float, Field(ge=0, lt=1, allow_inf_nan=False)] = Field(
         default=0.0,
         description="hysteresis: switch only when the best plan is expected to cost less than "
-        "(1 - switch_margin) x the current plan's cost",
+        "(1 - switch_margin) x the current plan's cost [1]",
     )
 
 
@@ -157,7 +180,9 @@ class DeadlineAwareStrategy(_Estimating):
     """
 
     kind: Literal["deadline_aware"]
-    name: str | None = None
+    name: str | None = Field(
+        default=None, description="name the strategy is reported under (default: its kind)"
+    )
     preferred: str | None = Field(
         default=None,
         description="plan to use when it meets the deadline; default: the model's BottleFit "
@@ -169,7 +194,7 @@ class DeadlineAwareStrategy(_Estimating):
         "(largest first), then local",
     )
     margin: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)] = Field(
-        default=0.9, description="aim to finish within margin x deadline_s"
+        default=0.9, description="aim to finish within margin x deadline_s [1]"
     )
 
     @model_validator(mode="after")

@@ -31,16 +31,24 @@ class Batching(Strict):
     """Dynamic batching: a batch starts when ``max_batch`` jobs of one part wait,
     or when the oldest has waited ``max_wait_s`` (Triton's max queue delay)."""
 
-    max_batch: PositiveInt = 1
-    max_wait_s: NonNegFloat = 0.0
+    max_batch: PositiveInt = Field(default=1, description="largest batch the server forms [jobs]")
+    max_wait_s: NonNegFloat = Field(
+        default=0.0,
+        description="longest the oldest waiting job is held back for a fuller batch (0: start at "
+        "once)",
+    )
 
 
 class ServiceVariability(Strict):
     """Random factor X (mean 1) multiplying the profile's service time S(b)."""
 
-    kind: Literal["deterministic", "exponential", "gamma", "lognormal"] = "deterministic"
+    kind: Literal["deterministic", "exponential", "gamma", "lognormal"] = Field(
+        default="deterministic",
+        description="law of the random factor X (mean 1) on each batch's service time: "
+        "deterministic (X = 1), exponential, gamma or lognormal",
+    )
     cv: PositiveFloat | None = Field(
-        default=None, description="coefficient of variation (gamma, lognormal)"
+        default=None, description="coefficient of variation (gamma, lognormal) [1]"
     )
 
     @model_validator(mode="after")
@@ -56,45 +64,92 @@ class BackgroundLoad(Strict):
     """Other tenants' jobs: Poisson arrivals of one model part at the server."""
 
     part: str = Field(min_length=3, description="'<model>/full' or '<model>/<variant>'")
-    rate_hz: PositiveFloat
+    rate_hz: PositiveFloat = Field(
+        description="mean arrival rate of the other tenants' jobs (Poisson)"
+    )
 
 
 class ServerConfig(Strict):
-    name: str = Field(min_length=1)
-    node: str = Field(min_length=1)
-    profile: str = Field(min_length=1)
-    workers: PositiveInt = 1
+    name: str = Field(
+        min_length=1, description="server name, referred to by devices[].server and in the outputs"
+    )
+    node: str = Field(min_length=1, description="topology node the server sits at (network.links)")
+    profile: str = Field(
+        min_length=1,
+        description="server profile: a shipped name (python -m sim profiles server), a path, or a "
+        "name found on the profile path",
+    )
+    workers: PositiveInt = Field(default=1, description="GPU workers serving batches in parallel")
     queue_capacity: PositiveInt | None = Field(
         default=None, description="jobs waiting (not in service); arrivals beyond are dropped"
     )
-    batching: Batching = Batching()
-    service_variability: ServiceVariability = ServiceVariability()
-    background: list[BackgroundLoad] = Field(default_factory=list)
+    batching: Batching = Field(
+        default=Batching(),
+        description="dynamic batching: a batch starts when max_batch jobs of one part wait or the "
+        "oldest has waited max_wait_s",
+    )
+    service_variability: ServiceVariability = Field(
+        default=ServiceVariability(), description="random factor on the profile's service time S(b)"
+    )
+    background: list[BackgroundLoad] = Field(
+        default_factory=list,
+        description="other tenants' jobs at this server (Poisson streams of one model part each)",
+    )
 
 
 class NetworkLink(Strict):
     """A wired link of the topology (undirected)."""
 
-    a: str = Field(min_length=1)
-    b: str = Field(min_length=1)
-    latency_s: NonNegFloat
-    capacity_bps: PositiveFloat = 10e9
+    a: str = Field(
+        min_length=1, description="one end: a cell's node or a server's node or any other node name"
+    )
+    b: str = Field(min_length=1, description="the other end")
+    latency_s: NonNegFloat = Field(
+        description="one-way propagation and processing latency of the link"
+    )
+    capacity_bps: PositiveFloat = Field(
+        default=10e9,
+        description="link rate; adds store-and-forward transmission time payload/capacity per hop",
+    )
 
 
 class Network(Strict):
-    links: list[NetworkLink] = Field(default_factory=list)
+    links: list[NetworkLink] = Field(
+        default_factory=list,
+        description="wired links of the topology (undirected); requests take the lowest-latency "
+        "path from the cell's node to the server's node",
+    )
 
 
 class DeviceGroup(Strict):
     """``count`` identical devices: profile, model, workload, deadline, policy, cell."""
 
-    name: str = Field(min_length=1)
-    count: PositiveInt = 1
-    device: str = Field(min_length=1)
-    model: str = Field(min_length=1)
-    workload: WorkloadConfig
-    deadline_s: PositiveFloat
-    cell: str = Field(min_length=1)
+    name: str = Field(
+        min_length=1,
+        description="group name, used in dotted keys (devices.<name>.count) and the outputs",
+    )
+    count: PositiveInt = Field(default=1, description="number of identical devices in the group")
+    device: str = Field(
+        min_length=1,
+        description="device profile: a shipped name (python -m sim profiles device), a path to a "
+        "YAML file, or a name found on the profile path (profile_path, "
+        "SPLITSIM_PROFILE_PATH)",
+    )
+    model: str = Field(
+        min_length=1,
+        description="model profile: a shipped name (densenet201, resnet152, ...) or a path",
+    )
+    workload: WorkloadConfig = Field(
+        description="how requests arrive at each device (kind: periodic, poisson, on_off, "
+        "timestamps)",
+    )
+    deadline_s: PositiveFloat = Field(
+        description="a request finishing later than this after its arrival is completed_late (a "
+        "miss)",
+    )
+    cell: str = Field(
+        min_length=1, description="name of the cell (cells[].name) the devices attach to"
+    )
     server: str | None = Field(default=None, description="default: the nearest server")
     policy: StrategyRef = Field(
         default="compare", description="'compare' follows the strategy being compared"
@@ -113,31 +168,63 @@ class DeviceGroup(Strict):
 
 
 class Outputs(Strict):
-    per_batch: bool = True
-    background: bool = True
-    csv: bool = False
-    plots: bool = True
+    per_batch: bool = Field(
+        default=True, description="write batches.parquet (one row per GPU batch)"
+    )
+    background: bool = Field(
+        default=True, description="write background.parquet (the other tenants' jobs)"
+    )
+    csv: bool = Field(
+        default=False, description="also write every table as CSV next to its Parquet file"
+    )
+    plots: bool = Field(default=True, description="write plots/*.png")
 
 
 class ScenarioSpec(Strict):
     """A whole scenario as written by the user."""
 
     name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.\-]+$")
-    description: str = ""
-    seed: NonNegInt = 0
-    duration_s: PositiveFloat
-    warmup_s: NonNegFloat = 0.0
+    description: str = Field(
+        default="", description="free text shown nowhere in the results; for the reader of the file"
+    )
+    seed: NonNegInt = Field(
+        default=0,
+        description="run seed: every random stream derives from it and a stable component name",
+    )
+    duration_s: PositiveFloat = Field(
+        description="simulated time during which requests arrive (warm-up included)"
+    )
+    warmup_s: NonNegFloat = Field(
+        default=0.0,
+        description="requests arriving before this time are simulated but left out of the summary",
+    )
     drain_s: NonNegFloat | None = Field(
         default=None,
         description="time after duration_s for in-flight requests (default 10 x max deadline)",
     )
-    compare: list[StrategyRef] = Field(min_length=1)
-    strategies: dict[str, StrategyConfig] = Field(default_factory=dict)
-    devices: list[DeviceGroup] = Field(default_factory=list)
-    cells: list[CellConfig] = Field(default_factory=list)
-    network: Network = Network()
-    servers: list[ServerConfig] = Field(default_factory=list)
-    outputs: Outputs = Outputs()
+    compare: list[StrategyRef] = Field(
+        min_length=1,
+        description="strategies to compare, each run on the same arrivals and channel: local, "
+        "offload, a variant name (bottlefit_c12, ae_c12, split_<block>_<dtype>), "
+        "static_optimum, adaptive, deadline_aware, or a name under strategies",
+    )
+    strategies: dict[str, StrategyConfig] = Field(
+        default_factory=dict,
+        description="named, tuned strategies (a mapping of name to a strategy with a kind) that "
+        "compare can list",
+    )
+    devices: list[DeviceGroup] = Field(default_factory=list, description="device groups")
+    cells: list[CellConfig] = Field(
+        default_factory=list, description="radio cells and access points"
+    )
+    network: Network = Field(
+        default=Network(), description="the wired topology between cells and servers"
+    )
+    servers: list[ServerConfig] = Field(default_factory=list, description="edge and cloud servers")
+    outputs: Outputs = Field(
+        default=Outputs(),
+        description="what a run writes besides requests, devices, servers, stages and summary",
+    )
     max_requests: PositiveInt = Field(
         default=20_000_000, description="refuse scenarios expected to exceed this many requests"
     )

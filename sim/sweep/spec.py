@@ -59,10 +59,19 @@ class RandomParam(Strict):
     """One randomly sampled key: ``uniform``/``loguniform``/``integers`` in [low, high]
     (``integers`` inclusive), or ``choice`` among ``values``."""
 
-    kind: Literal["uniform", "loguniform", "integers", "choice"]
-    low: float | None = None
-    high: float | None = None
-    values: list[Any] | None = Field(default=None, min_length=1)
+    kind: Literal["uniform", "loguniform", "integers", "choice"] = Field(
+        description="distribution: uniform, loguniform, integers (inclusive) in [low, high], or "
+        "choice among values",
+    )
+    low: float | None = Field(
+        default=None, description="lower bound, in the swept key's own unit [key's unit]"
+    )
+    high: float | None = Field(
+        default=None, description="upper bound, in the swept key's own unit [key's unit]"
+    )
+    values: list[Any] | None = Field(
+        default=None, min_length=1, description="choice: the values to pick from"
+    )
 
     @model_validator(mode="after")
     def _bounds(self) -> RandomParam:
@@ -88,9 +97,11 @@ class RandomParam(Strict):
 class RandomSamples(Strict):
     """``samples`` points, each key drawn from its own named stream of ``seed``."""
 
-    samples: PositiveInt
+    samples: PositiveInt = Field(description="number of random points")
     seed: NonNegInt | None = Field(default=None, description="default: the sweep's base seed")
-    params: dict[str, RandomParam] = Field(min_length=1)
+    params: dict[str, RandomParam] = Field(
+        min_length=1, description="dotted scenario key -> its distribution"
+    )
 
     @field_validator("params")
     @classmethod
@@ -103,10 +114,22 @@ class RandomSamples(Strict):
 class SweepSpec(Strict):
     """A sweep over dotted scenario keys, with replications."""
 
-    grid: dict[str, list[Any]] = Field(default_factory=dict)
-    zipped: list[dict[str, list[Any]]] = Field(default_factory=list, alias="zip")
-    random: RandomSamples | None = None
-    replications: PositiveInt = 1
+    grid: dict[str, list[Any]] = Field(
+        default_factory=dict,
+        description="dotted scenario key -> list of values; every key is a dimension (Cartesian "
+        "product)",
+    )
+    zipped: list[dict[str, list[Any]]] = Field(
+        default_factory=list,
+        alias="zip",
+        description="groups of keys walked together (equal-length lists); each group is one "
+        "dimension",
+    )
+    random: RandomSamples | None = Field(default=None, description="seeded random points")
+    replications: PositiveInt = Field(
+        default=1,
+        description="seeds per point (derived from the base seed, the same at every point)",
+    )
     seeds: list[NonNegInt] | None = Field(
         default=None, min_length=1, description="explicit seeds (replications = their number)"
     )
