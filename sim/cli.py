@@ -26,8 +26,7 @@ def _version_line() -> str:
     commit = info["git_commit"]
     where = f", commit {commit[:12]}{', dirty' if info['git_dirty'] else ''}" if commit else ""
     return (
-        f"splitsim {info['simulator_version']} "
-        f"(results revision {info['results_revision']}{where})"
+        f"splitsim {info['simulator_version']} (results revision {info['results_revision']}{where})"
     )
 
 
@@ -94,7 +93,9 @@ def _run(args: argparse.Namespace) -> int:
                 value=",".join(unknown),
                 allowed=", ".join(scenario.strategy_labels),
             )
-    out = args.out or Path("results") / scenario.name
+    from sim.output_target import check_output_target
+
+    out = check_output_target(args.out if args.out is not None else Path("results") / scenario.name)
     started = time.perf_counter()
     results = sim.run(scenario, strategies, progress=not args.quiet and sys.stderr.isatty())
     path = results.write(out, csv=args.csv or None, plots=False if args.no_plots else None)

@@ -3,6 +3,13 @@
 Everything is written into a hidden temporary folder next to the target and
 renamed into place at the end, so a crash or Ctrl-C leaves either no output
 folder or a complete one (whose summary says whether the run was interrupted).
+
+The tool never deletes what it did not write: an existing target is replaced
+only when it is empty or holds a run's output (the ``.splitsim-output`` marker
+lists every file the tool wrote there, and nothing else is in the folder).
+Anything else (a user's folder, a file, ``.``, ``/``, a symbolic link) is
+refused with a :class:`~sim.errors.SimInputError` before the run starts, and
+nothing is moved. New folders get the user's umask.
 """
 
 from __future__ import annotations
@@ -12,7 +19,7 @@ import math
 import os
 import platform
 import shutil
-import tempfile
+import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -20,7 +27,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sim.errors import SimInputError
+from sim.output_target import MARKER, check_output_target, marker_files
 from sim.yamlio import dump_yaml
+
+MARKER_FORMAT = "splitsim-run-output/1"
 
 
 def _jsonable(value: Any) -> Any:
@@ -120,13 +131,23 @@ def _write_frame(frame: pd.DataFrame, folder: Path, name: str, csv: bool) -> lis
 def write_results(
     results, out_dir: str | Path, *, csv: bool | None = None, plots: bool | None = None
 ) -> Path:
-    """Write everything about ``results`` to ``out_dir``; returns the folder."""
-    out_dir = Path(out_dir)
+    """Write everything about ``results`` to ``out_dir``; returns the folder.
+
+    Refuses (SimInputError, nothing changed) a target the tool may not replace:
+    see :func:`sim.output_target.check_output_target`.
+    """
+    out_dir = check_output_target(out_dir)
     outputs = results.scenario.spec.outputs
     csv = outputs.csv if csv is None else csv
     plots = outputs.plots if plots is None else plots
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
+    try:
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out_dir.parent / f".{out_dir.name}.tmp-{uuid.uuid4().hex[:12]}"
+        tmp.mkdir(mode=0o777)  # mode & ~umask, like any folder the user makes
+    except OSError as exc:
+        raise SimInputError(
+            f"cannot create the output folder: {exc.strerror}", file=out_dir
+        ) from None
     try:
         files: list[str] = []
         files += _write_frame(results.requests, tmp, "requests", csv)
@@ -139,32 +160,44 @@ def write_results(
         summary = results.summary
         files += _write_frame(summary, tmp, "summary", True)
         files += _write_frame(results.stages, tmp, "stages", csv)
-        run_info = run_provenance(results)
-        (tmp / "scenario.resolved.yaml").write_text(
-            dump_yaml(resolved_scenario(results, run_info))
-        )
+        (tmp / "scenario.resolved.yaml").write_text(dump_yaml(resolved_scenario(results)))
         files.append("scenario.resolved.yaml")
-        if plots:
+        measured = int(summary["requests"].sum()) if "requests" in summary else 0
+        notes = []
+        if measured == 0:
+            notes.append("no request arrived inside the measurement window")
+        if plots and measured:
             from sim.report.plots import write_plots
 
             files += [f"plots/{name}" for name in write_plots(results, tmp / "plots")]
+        elif plots:
+            notes.append("plots skipped: nothing to plot")
         sim_time = max((r.end_s for r in results.runs.values()), default=0.0)
-        meta = {
+        from sim.provenance import provenance
+
+        identity = {
             "scenario": results.scenario.name,
             "status": "interrupted" if results.interrupted else "complete",
-            "provenance": run_info,
-            "simulated_time_s": sim_time,
             "seed": results.seed,
             "strategies": results.strategies,
+            "written_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            **provenance(),
+        }
+        meta = {
+            **identity,
+            "simulated_time_s": sim_time,
             "wall_s": results.wall_s,
             "requests_simulated": len(results.requests),
-            "written_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "requests_in_window": measured,
+            "notes": notes,
             "host": platform.node(),
             "python": platform.python_version(),
             "summary": summary.to_dict(orient="records"),
-            "files": sorted([*files, "summary.json"]),
+            "files": sorted([*files, "summary.json", MARKER]),
         }
         (tmp / "summary.json").write_text(json.dumps(_jsonable(meta), indent=2) + "\n")
+        marker = {"format": MARKER_FORMAT, **identity, "files": meta["files"]}
+        (tmp / MARKER).write_text(json.dumps(_jsonable(marker), indent=2) + "\n")
         _replace_dir(tmp, out_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -173,11 +206,23 @@ def write_results(
 
 
 def _replace_dir(tmp: Path, out_dir: Path) -> None:
-    """Move ``tmp`` to ``out_dir``, replacing an old folder only once the new one is complete."""
-    if out_dir.exists():
-        trash = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
-        os.replace(out_dir, trash)
+    """Move ``tmp`` to ``out_dir``, replacing an old output folder only once the new one is
+    complete (and only one the tool wrote: checked again here, just before)."""
+    check_output_target(out_dir)
+    if out_dir.is_dir() and not any(out_dir.iterdir()):
+        os.replace(tmp, out_dir)  # rename(2) replaces an empty folder atomically
+        return
+    if not out_dir.exists():
         os.replace(tmp, out_dir)
-        shutil.rmtree(trash, ignore_errors=True)
-    else:
+        return
+    trash = out_dir.with_name(f".{out_dir.name}.old-{uuid.uuid4().hex[:12]}")
+    os.replace(out_dir, trash)
+    try:
         os.replace(tmp, out_dir)
+    except BaseException:
+        os.replace(trash, out_dir)  # put the old output back
+        raise
+    shutil.rmtree(trash, ignore_errors=True)
+
+
+__all__ = ["MARKER", "check_output_target", "marker_files", "write_results"]

@@ -40,6 +40,12 @@ class Strict(BaseModel):
     )
 
 
+_PATTERN_HELP = {
+    r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$": "a safe file name: letters, digits, '_', '-', '.', "
+    "not starting with '.' or '-'",
+}
+
+
 def _dotted(loc: tuple[Any, ...]) -> str:
     return ".".join(str(item) for item in loc)
 
@@ -186,6 +192,15 @@ def _problem_text(err: dict[str, Any]) -> tuple[str, str | None]:
         return "unknown kind", str(ctx.get("expected_tags", "")).replace("'", "")
     if kind == "union_tag_not_found":
         return "missing 'kind'", None
+    if kind == "string_pattern_mismatch":
+        pattern = str(ctx.get("pattern", ""))
+        if pattern in _PATTERN_HELP:
+            return "not a safe file name", _PATTERN_HELP[pattern]
+        return "text of the wrong form", f"text matching {pattern}"
+    if kind == "string_too_long":
+        return "too long", f"at most {ctx.get('max_length')} characters"
+    if kind == "string_too_short":
+        return "too short", f"at least {ctx.get('min_length')} character(s)"
     if kind == "too_short":
         return "too few items", f"at least {ctx.get('min_length')}"
     if kind == "too_long":

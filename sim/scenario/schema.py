@@ -12,6 +12,7 @@ from typing import Any, Literal
 from pydantic import Field, model_validator
 
 from sim.channel.config import CellConfig
+from sim.exits.source import ExitSource
 from sim.policies.config import StrategyConfig
 from sim.sweep.spec import SweepSpec
 from sim.validation import (
@@ -165,6 +166,11 @@ class DeviceGroup(Strict):
         default_factory=dict,
         description="override expected top-1 per variant ('local', 'bottlefit_c6', ...)",
     )
+    exits: ExitSource | None = Field(
+        default=None,
+        description="early-exit behaviour for progressive plans: a proxy table or a replay file "
+        "(docs/early_exits.md); default: the PORTEND EfficientNet-B0 proxy table",
+    )
 
 
 class Outputs(Strict):
@@ -183,7 +189,12 @@ class Outputs(Strict):
 class ScenarioSpec(Strict):
     """A whole scenario as written by the user."""
 
-    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.\-]+$")
+    name: str = Field(
+        min_length=1,
+        max_length=100,
+        pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$",
+        description="a safe file name (the default output folder is results/<name>)",
+    )
     description: str = Field(
         default="", description="free text shown nowhere in the results; for the reader of the file"
     )

@@ -83,7 +83,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, help="output folder (default results/sweeps/<name>)")
     p.add_argument(
         "--metrics",
-        default="latency_mean_s,deadline_miss_rate,energy_per_inference_j",
+        default="latency_mean_s,deadline_miss_rate,energy_whole_board_per_inference_j",
         help="comma-separated metrics to print and plot",
     )
     p.add_argument("--x", help="parameter on the plots' x axis (default: the first swept key)")
@@ -205,7 +205,7 @@ def command(args: argparse.Namespace) -> int:
             "not a swept key", file="--x", value=args.x, allowed=", ".join(plan.params)
         )
     store = SweepStore(args.out or default_out)
-    store.check_usable()
+    store.check_usable([r.run_id for r in plan.runs])
     todo = len(plan.missing(store))
     executor = None
     if todo:

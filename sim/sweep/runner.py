@@ -107,7 +107,7 @@ def execute_plan(
     executed = 0
     bar = None
     try:
-        store.check_usable()
+        store.check_usable([r.run_id for r in plan.runs])
         store.clean_temporary()
         store.write_manifest(plan.manifest(), plan.runs_frame())
         todo = [plan.tasks[run_id] for run_id in plan.missing(store)]
@@ -223,7 +223,7 @@ def sweep(
     )
     plan = plan_sweep(resolved, merged)
     store = SweepStore(out if out is not None else default)
-    store.check_usable()
+    store.check_usable([r.run_id for r in plan.runs])
     executor = (
         make_executor(workers, scheduler=scheduler, local_cluster=local_cluster, retries=retries)
         if plan.missing(store)

@@ -9,17 +9,27 @@ Layout::
     OUT/aggregate.parquet, aggregate.csv   mean and t-interval per point, strategy, metric
     OUT/plots/*.png
 
+    OUT/_runs/<id>.json                    the run's manifest: per table, bytes, rows, BLAKE2b
+
 Every file is written to a hidden temporary name in its final folder, flushed
 to disk and renamed into place, so a reader sees a whole file or none. Each
 partition holds exactly one file with a fixed name, so a run written twice
-(a resumed sweep redoing a run whose summary never landed) replaces itself
-and is never duplicated. The summary is written last: a run is complete
-exactly when ``summary/run_id=<id>/part-0.parquet`` exists. Hidden files are
-ignored by Parquet readers and removed when a sweep starts.
+(a resumed sweep redoing a run whose files never all landed) replaces itself
+and is never duplicated. The run's manifest is written last (the commit): a
+run is complete only when its manifest exists and every file it lists
+verifies (size, row count in the Parquet footer, checksum); anything else is
+recomputed on resume. Hidden and ``_`` files are ignored by Parquet readers;
+hidden temporary files are removed when a sweep starts.
+
+A folder holds one sweep: a sweep whose runs do not include every run stored
+there (another scenario, another spec) is refused, so reading
+``OUT/summary`` never mixes two sweeps. Resuming, or extending a sweep with
+more points or replications, is allowed.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import uuid
@@ -37,6 +47,20 @@ from sim.sweep.worker import COMMIT_TABLE, RunOutput, parquet_bytes
 PART = "part-0.parquet"
 MANIFEST = "sweep.json"
 RUNS = "runs.parquet"
+RUN_MANIFESTS = "_runs"
+RUN_MANIFEST_FORMAT = "splitsim-sweep-run/1"
+
+
+def _checksum(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def _file_checksum(path: Path) -> str:
+    digest = hashlib.blake2b(digest_size=16)
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -59,26 +83,69 @@ class SweepStore:
 
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
+        self._good: set[tuple[str, int, int]] = set()  # (file, size, mtime) verified whole
 
     def partition(self, table: str, run_id: str) -> Path:
         return self.root / table / f"run_id={run_id}" / PART
 
+    def run_manifest(self, run_id: str) -> Path:
+        return self.root / RUN_MANIFESTS / f"{run_id}.json"
+
+    def _verified(self, run_id: str) -> dict[str, Any] | None:
+        """The run's manifest if every file it lists is whole, else None."""
+        path = self.run_manifest(run_id)
+        try:
+            manifest = json.loads(path.read_text(encoding="utf-8"))
+            for table, entry in manifest["tables"].items():
+                part = self.partition(table, run_id)
+                stat = part.stat()
+                key = (str(part), stat.st_size, stat.st_mtime_ns)
+                if key in self._good:
+                    continue
+                if stat.st_size != entry["bytes"]:
+                    return None
+                if pq.read_metadata(part).num_rows != entry["rows"]:
+                    return None
+                if _file_checksum(part) != entry["blake2b"]:
+                    return None
+                self._good.add(key)
+        except (OSError, ValueError, KeyError, TypeError, pa.ArrowException):
+            return None
+        return manifest
+
     def completed(self, tables: Sequence[str] = (COMMIT_TABLE,)) -> set[str]:
-        """Ids of the runs stored with every one of ``tables`` (default: their summary)."""
-        done: set[str] | None = None
-        for table in tables:
-            folder = self.root / table
-            ids = (
-                {
+        """Ids of the runs stored whole with every one of ``tables`` (default: their summary).
+
+        Whole means: the run's manifest exists and each file it lists has its recorded
+        size, row count (Parquet footer) and checksum. An empty, truncated or altered
+        partition, or one without a manifest, does not count (a resume recomputes it).
+        """
+        folder = self.root / RUN_MANIFESTS
+        if not folder.is_dir():
+            return set()
+        done: set[str] = set()
+        for path in folder.glob("*.json"):
+            manifest = self._verified(path.stem)
+            if manifest is not None and all(t in manifest["tables"] for t in tables):
+                done.add(path.stem)
+        return done
+
+    def stored_ids(self) -> set[str]:
+        """Ids of every run with anything in the folder (whole or not)."""
+        ids: set[str] = set()
+        if not self.root.is_dir():
+            return ids
+        for table in self.root.iterdir():
+            if table.is_dir() and not table.name.startswith((".", "_")):
+                ids |= {
                     p.name.partition("=")[2]
-                    for p in folder.iterdir()
-                    if p.name.startswith("run_id=") and (p / PART).is_file()
+                    for p in table.iterdir()
+                    if p.name.startswith("run_id=")
                 }
-                if folder.is_dir()
-                else set()
-            )
-            done = ids if done is None else done & ids
-        return done or set()
+        folder = self.root / RUN_MANIFESTS
+        if folder.is_dir():
+            ids |= {p.stem for p in folder.glob("*.json")}
+        return ids
 
     def clean_temporary(self) -> int:
         """Remove temporary files a killed sweep left behind; returns how many."""
@@ -92,26 +159,70 @@ class SweepStore:
                     removed += 1
         return removed
 
-    def check_usable(self) -> None:
-        """Refuse a folder that exists, holds files and is not a sweep's (``--out .`` by mistake)."""
-        if self.root.exists() and not self.root.is_dir():
-            raise SimInputError("sweep output exists and is not a folder", file=self.root)
+    def check_usable(self, run_ids: Iterable[str] | None = None) -> None:
+        """Refuse a place that is not a sweep folder (``--out .`` or a user's folder by
+        mistake), and, given the planned ``run_ids``, a folder holding another sweep's runs."""
+        from sim.output_target import check_place
+
+        allowed = "a new or empty folder, or one this sweep wrote (to resume or extend it)"
+        if self.root.is_symlink() and self.root.is_dir():
+            pass  # a link to a scratch folder: the sweep only adds files inside it
+        else:
+            check_place(self.root, what="sweep output", allowed=allowed)
         if (
             self.root.is_dir()
             and not (self.root / MANIFEST).is_file()
-            and any(p.name != "plots" and not p.name.startswith(".") for p in self.root.iterdir())
+            and any(
+                p.name != "plots" and not p.name.startswith((".", "_")) for p in self.root.iterdir()
+            )
         ):
             raise SimInputError(
-                f"output folder holds other files and no {MANIFEST}",
+                f"output folder holds other files and no {MANIFEST}; nothing was changed",
                 file=self.root,
-                allowed="a new or empty folder, or one a sweep wrote",
+                allowed=allowed,
+            )
+        if run_ids is None or not (self.root / MANIFEST).is_file():
+            return
+        foreign = self.stored_ids() - set(run_ids)
+        if foreign:
+            try:
+                old = self.read_manifest()
+                what = f"scenario '{old.get('scenario')}', {len(old.get('runs', []))} runs"
+            except (OSError, ValueError):
+                what = "an unreadable sweep.json"
+            raise SimInputError(
+                f"output folder holds another sweep ({what}; {len(foreign)} stored runs are "
+                "not in this sweep); nothing was changed",
+                file=self.root,
+                allowed="another --out for this sweep, or the same sweep (same scenario and "
+                "spec, or more points or replications) to resume or extend it",
             )
 
     def write_run(self, output: RunOutput) -> None:
-        """Store a finished run's tables, the summary last (the commit)."""
+        """Store a finished run's tables, then its manifest (the commit).
+
+        A run written again (its earlier files did not verify) first loses its manifest
+        and any partition the new output does not replace."""
+        self.run_manifest(output.run_id).unlink(missing_ok=True)
+        if self.root.is_dir():
+            for table in self.root.iterdir():
+                if (
+                    table.is_dir()
+                    and table.name not in output.tables
+                    and not table.name.startswith((".", "_"))
+                ):
+                    (table / f"run_id={output.run_id}" / PART).unlink(missing_ok=True)
         names = [n for n in output.tables if n != COMMIT_TABLE]
+        entries = {}
         for name in [*names, COMMIT_TABLE]:
-            atomic_write_bytes(self.partition(name, output.run_id), output.tables[name])
+            data = output.tables[name]
+            atomic_write_bytes(self.partition(name, output.run_id), data)
+            rows = pq.read_metadata(pa.BufferReader(data)).num_rows
+            entries[name] = {"bytes": len(data), "rows": rows, "blake2b": _checksum(data)}
+        manifest = {"format": RUN_MANIFEST_FORMAT, "run_id": output.run_id, "tables": entries}
+        atomic_write_bytes(
+            self.run_manifest(output.run_id), (json.dumps(manifest, indent=1) + "\n").encode()
+        )
 
     def write_manifest(self, manifest: dict[str, Any], runs: pd.DataFrame) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
@@ -139,18 +250,16 @@ class SweepStore:
         )
 
     def read_table(self, table: str, run_ids: Iterable[str] | None = None) -> pd.DataFrame:
-        """One table across runs, with a leading ``run_id`` column (only stored runs).
+        """One table across runs, with a leading ``run_id`` column (only runs stored whole).
 
         Schemas are unified across partitions (a column missing in one run is
         null there), so runs whose tables differ slightly still read together.
         """
-        folder = self.root / table
+        whole = self.completed((table,))
         if run_ids is None:
-            ids = sorted(
-                p.name.partition("=")[2] for p in folder.glob("run_id=*") if (p / PART).is_file()
-            )
+            ids = sorted(whole)
         else:
-            ids = [r for r in run_ids if self.partition(table, r).is_file()]
+            ids = [r for r in run_ids if r in whole]
         pieces = []
         for rid in ids:
             piece = pq.read_table(self.partition(table, rid))
