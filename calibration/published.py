@@ -52,7 +52,10 @@ BOARDS: dict[str, Board] = {
         bytes_per_element=2,
         latency_ms={"alexnet": 22.1, "squeezenet1_0": 24.2, "squeezenet1_1": 14.0, "resnet18": 34.7,
                     "resnet34": 64.8, "resnet50": 81.7, "resnet101": 141.0, "densenet121": 84.5,
-                    "densenet169": 118.0, "densenet161": 247.0, "vgg11": 114.0, "vgg13": 156.0, "vgg16": 201.0},
+                    "densenet169": 118.0, "densenet161": 247.0, "vgg11": 114.0, "vgg13": 156.0, "vgg16": 201.0,
+                    # Added 2026-12-06 (devices.md §2.1); held back until then to test the cost model,
+                    # which predicted them +9 % and +11 % (high).
+                    "resnet152": 204.0, "densenet201": 141.0},
         latency_source=TORCH2TRT + " ('PyTorch' column: module and input in float16)",
         idle_w=NANO_IDLE,
         compute_w=Figure(7.2, "published", f"{DEV} §3.1: 7.08-7.28 W board power under continuous GPU inference "
@@ -66,7 +69,9 @@ BOARDS: dict[str, Board] = {
         bytes_per_element=2,
         latency_ms={"alexnet": 14.7, "squeezenet1_0": 7.6, "squeezenet1_1": 4.34, "resnet18": 11.4,
                     "resnet34": 20.2, "resnet50": 29.8, "resnet101": 51.1, "densenet121": 24.8,
-                    "densenet169": 31.2, "densenet161": 65.8, "vgg11": 55.1, "vgg13": 68.7, "vgg16": 85.1},
+                    "densenet169": 31.2, "densenet161": 65.8, "vgg11": 55.1, "vgg13": 68.7, "vgg16": 85.1,
+                    # Added 2026-12-06 (devices.md §2.1): predicted +6 % and +12 % before.
+                    "resnet152": 72.3, "densenet201": 40.8},
         latency_source=TORCH2TRT + " ('TensorRT' column: fp16_mode=True)",
         idle_w=NANO_IDLE,
         compute_w=Figure(7.08, "published", f"{DEV} §3.1: 7.08 W board power under continuous ONNX->TensorRT "

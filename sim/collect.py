@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -9,6 +10,7 @@ import pandas as pd
 
 from sim.channel.capacity import Capacity
 from sim.channel.link import Window
+from sim.exits.records import EXIT_COLUMNS, add_exit_columns
 
 OUTCOMES = ("completed", "completed_late", "dropped", "failed")
 REASONS = ("", "device_queue_full", "server_queue_full", "transfer_failed", "unfinished")
@@ -38,6 +40,7 @@ REQUEST_COLUMNS: dict = {
     "bytes_sent": np.float64,
     "e_compute_j": np.float64,
     "e_radio_j": np.float64,
+    **EXIT_COLUMNS,
 }
 """Columns written while the run goes; group, deadline and the plan's variant, kind,
 payload and accuracy are looked up from ``device`` and ``plan`` when collecting."""
@@ -121,7 +124,33 @@ def request_frame(run) -> pd.DataFrame:
             else np.zeros(0),
         }
     )
+    add_exit_columns(frame, run, cols)
     return frame
+
+
+def _warn_above_range(run) -> None:
+    """One warning per run when transfers went faster than their radio power model's fitted
+    range (their transfer power was capped at the range's top, sim/channel/radio.py)."""
+    above = sum(d.radio.above_fitted_range for d in run.devices)
+    if above:
+        models = sorted(
+            {
+                f"{d.radio.model.fitted_max_mbps:g} Mbit/s"
+                for d in run.devices
+                if d.radio.above_fitted_range
+            }
+        )
+        warnings.warn(
+            f"{run.scenario.spec.name} / {run.strategy}: {above} uplink transfers ran faster than "
+            f"their radio power model was fitted for (up to {', '.join(models)}); their transfer "
+            "power is capped at the top of the range (docs/energy.md)",
+            RadioRangeWarning,
+            stacklevel=2,
+        )
+
+
+class RadioRangeWarning(UserWarning):
+    """A radio power model was used above its fitted rate range (power capped)."""
 
 
 def collect(run, interrupted: bool) -> RunResult:
@@ -159,9 +188,12 @@ def collect(run, interrupted: bool) -> RunResult:
                 **{f"e_{k}_j": v for k, v in parts.items()},
                 "e_total_j": float(sum(parts.values())),
                 "window_s": window.end_s - window.start_s,
+                "board_idle_w": device.idle_w,
+                "radio_transfers_above_range": device.radio.above_fitted_range,
                 **{f"policy_{k}": v for k, v in device.policy.stats().items()},
             }
         )
+    _warn_above_range(run)
     server_rows = []
     window_len = window.end_s - window.start_s
     for name, server in run.servers.items():

@@ -2,9 +2,11 @@
 
 The processor is FIFO and each request's compute time is known when it is
 queued, so start and end times follow by arithmetic:
-start = max(now, free_at), end = start + t. Energy is whole-board power:
-``idle_w`` when the processor is idle, the plan's ``device_w`` while it
-computes; totals cover the measurement window only.
+start = max(now, free_at), end = start + t. Energy (docs/energy.md): the
+board draws ``idle_w`` all the time (its baseline) and ``device_w - idle_w``
+more while it computes; the radio's draw adds to both. Each request is charged
+what it adds above idle; the meter here totals the board over the measurement
+window only (whole board = baseline + compute above idle + radio).
 
 What the device learns when a request ends (its policy's feedback) is queued
 with the time it is learnt and handed to the policy before its next decision,
@@ -103,21 +105,28 @@ class Device:
             observe(heapq.heappop(queue)[2])
 
     def reserve(self, now_s: float, seconds: float, power_w: float) -> tuple[float, float, float]:
-        """Queue ``seconds`` of compute: (start [s], end [s], energy [J])."""
+        """Queue ``seconds`` of compute at board power ``power_w`` [W]:
+        (start [s], end [s], energy above the board's idle draw [J])."""
         start = max(now_s, self.free_at_s)
         end = start + seconds
         self.free_at_s = end
+        above_w = max(0.0, power_w - self.idle_w)
         inside = self.window.overlap(start, end)
         self.busy_window_s += inside
-        self.compute_window_j += power_w * inside
-        return start, end, power_w * seconds
+        self.compute_window_j += above_w * inside
+        return start, end, above_w * seconds
 
     def energy_components_j(self) -> dict[str, float]:
-        """Device energy inside the window by component [J]; their sum is the device total."""
+        """Device energy inside the window by component [J]; their sum is the whole board.
+
+        ``board_idle``: the baseline ``idle_w`` over the whole window; every other part is
+        drawn on top of it (``compute_above_idle``: ``device_w - idle_w`` while computing;
+        ``radio_*``: the radio power-state model, whose figures are above the radio's idle).
+        """
         length = self.window.end_s - self.window.start_s
         parts = {
-            "idle": self.idle_w * (length - self.busy_window_s),
-            "compute": self.compute_window_j,
+            "board_idle": self.idle_w * length,
+            "compute_above_idle": self.compute_window_j,
             "radio_idle": self.radio.idle_energy_j(),
         }
         parts.update(self.radio.energy_j)

@@ -1,7 +1,8 @@
 """From records to tidy tables: per-strategy summary, stage breakdown, confidence intervals.
 
 Only requests that arrive inside the measurement window [warmup_s, duration_s)
-count. Latency statistics use the requests that finished (on time or late);
+count. Device energy is given on two named bases (:data:`ENERGY_BASES`,
+docs/energy.md): ``whole_board`` and ``above_idle``, per finished inference. Latency statistics use the requests that finished (on time or late);
 the deadline-miss rate counts everything that did not finish on time
 (late, dropped, failed).
 """
@@ -13,6 +14,8 @@ import math
 import numpy as np
 import pandas as pd
 from scipy import stats
+
+from sim.exits.summary import exit_figures
 
 STAGES = (
     ("head", "t_arrival", "t_head_end"),
@@ -54,6 +57,46 @@ def batch_means_ci(
     means = usable.reshape(batches, -1).mean(axis=1)
     half = stats.t.ppf(0.5 + level / 2, batches - 1) * means.std(ddof=1) / math.sqrt(batches)
     return float(values.mean()), float(half)
+
+
+ENERGY_BASES = {
+    "whole_board": "everything the device draws over the measurement window (the board's idle "
+    "baseline included), divided by the inferences that finished; the idle draw is shared "
+    "equally by them",
+    "above_idle": "what requests add to the board's idle draw (compute above idle, radio "
+    "promotion, transfer and tail up to the next transfer or the window's end), divided by the "
+    "inferences that finished",
+}
+"""The two named energy bases of the summary (docs/energy.md)."""
+
+
+def _energy_figures(
+    req: pd.DataFrame, dev: pd.DataFrame, window_s: float, inferences: int
+) -> dict[str, float]:
+    """Device energy per finished inference on both bases, and mean device power [J, W].
+
+    Numerators: the per-request energies (above idle) of every request that arrived in the
+    window, whatever its outcome, plus, for the whole board, every device's idle draw over
+    the window (``e_board_idle_j``). The metered whole-board figure (devices.parquet's
+    ``e_total_j``, integrated over time) is given beside it: the two agree to the energy of
+    the requests that straddle the window's edges.
+    """
+    compute = float(req["e_compute_j"].sum())
+    radio = float(req["e_radio_j"].sum())
+    idle = float(dev["e_board_idle_j"].sum()) if "e_board_idle_j" in dev else math.nan
+    metered = float(dev["e_total_j"].sum())
+    per = (lambda joules: joules / inferences) if inferences else (lambda _j: math.nan)
+    board_s = window_s * max(len(dev), 1)
+    return {
+        "inferences": inferences,
+        "energy_whole_board_per_inference_j": per(compute + radio + idle),
+        "energy_above_idle_per_inference_j": per(compute + radio),
+        "energy_above_idle_compute_per_inference_j": per(compute),
+        "energy_above_idle_radio_per_inference_j": per(radio),
+        "energy_whole_board_metered_per_inference_j": per(metered),
+        "device_power_whole_board_w": metered / board_s,
+        "device_power_above_idle_w": (metered - idle) / board_s,
+    }
 
 
 def stage_breakdown(requests: pd.DataFrame) -> pd.DataFrame:
@@ -107,7 +150,8 @@ def summarize(
             if len(batches)
             else batches
         )
-        e_req = (done["e_compute_j"] + done["e_radio_j"]).to_numpy()
+        inferences = len(done)
+        energy = _energy_figures(req, dev, window, inferences)
         rows.append(
             {
                 "strategy": strategy,
@@ -123,18 +167,9 @@ def summarize(
                 "latency_p95_s": float(np.percentile(lat, 95)) if lat.size else math.nan,
                 "latency_p99_s": float(np.percentile(lat, 99)) if lat.size else math.nan,
                 "deadline_miss_rate": 1.0 - on_time / n if n else math.nan,
-                "energy_per_inference_j": float(e_req.mean()) if e_req.size else math.nan,
-                "compute_energy_per_inference_j": float(done["e_compute_j"].mean())
-                if len(done)
-                else math.nan,
-                "radio_energy_per_inference_j": float(done["e_radio_j"].mean())
-                if len(done)
-                else math.nan,
-                "device_power_w": float(dev["e_total_j"].sum() / (window * max(len(dev), 1))),
-                "device_energy_per_inference_j": float(dev["e_total_j"].sum() / len(done))
-                if len(done)
-                else math.nan,
+                **energy,
                 "accuracy": float(done["accuracy"].mean()) if len(done) else math.nan,
+                **exit_figures(req),
                 "on_time_accuracy": float(
                     req.loc[req["outcome"] == "completed", "accuracy"].sum() / n
                 )

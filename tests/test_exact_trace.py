@@ -48,8 +48,9 @@ def test_every_timestamp_of_three_requests():
             assert req.loc[i, column] == pytest.approx(value, abs=1e-12), (i, column)
     assert list(req["batch_size"]) == [1, 1, 1]
     assert list(req["bytes_sent"]) == [1000.0] * 3
-    # Compute energy: 5 W x 20 ms per request; no radio energy with radio 'none'.
-    assert req["e_compute_j"].tolist() == pytest.approx([0.1] * 3)
+    # Compute energy above the board's idle: (5 W - 1 W idle) x 20 ms per request; no radio
+    # energy with radio 'none'.
+    assert req["e_compute_j"].tolist() == pytest.approx([0.08] * 3)
     assert req["e_radio_j"].tolist() == pytest.approx([0.0] * 3)
 
 

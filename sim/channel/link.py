@@ -53,8 +53,15 @@ class TransferResult(NamedTuple):
 class RadioMeter:
     """Radio power states of one device; energy by state inside the window.
 
+    What is charged when (docs/energy.md): promotion power for the promotion;
+    from the end of the promotion to the end of the transfer, beta for the whole
+    time (also while the transfer waits for its share of a shared cell, during
+    HARQ round trips and retry back-offs: the radio is connected and listening)
+    plus alpha_u per bit actually sent, retransmissions included; then the tail.
     The tail after a transfer is charged to that transfer's request once it is
-    known how long it lasted (cut short by the next transfer, or complete).
+    known how long it lasted: up to the next transfer, the end of the tail or
+    the end of the measurement window, whichever comes first, so a request's
+    energy does not depend on how long the run goes on after the window.
     ``tx_power_dbm(t)`` gives the device's transmit power when the radio model
     has a transmit-power term (Lauridsen) and the channel knows it.
     """
@@ -73,6 +80,7 @@ class RadioMeter:
         self.last_end_s = -math.inf
         self.last_row = -1
         self.energy_j = {"radio_promotion": 0.0, "radio_tx": 0.0, "radio_tail": 0.0}
+        self.above_fitted_range = 0  # transfers whose mean rate was above the model's range
         # Fixed per run: looked up once, not per transfer.
         self._tail_total_s = model.tail_total_s
         self._tail_stages = [(a, b, w) for a, b, w in model.tail_power_w() if b > a]
@@ -98,6 +106,8 @@ class RadioMeter:
         if self.model.tx_rf != "none" and self.tx_power_dbm is not None:
             power_dbm = self.tx_power_dbm(tx_start_s)
         energy = self.model.transfer_energy_j(duration, bits, power_dbm)
+        if duration > 0 and bits / duration > self.model.fitted_max_bps:
+            self.above_fitted_range += 1  # power capped at the fitted range (radio.py)
         if duration > 0:
             self.energy_j["radio_tx"] += energy * self.window.overlap(tx_start_s, end_s) / duration
         self.last_end_s = end_s
@@ -105,21 +115,24 @@ class RadioMeter:
         return energy
 
     def _close_tail(self, tail_s: float) -> None:
+        """The last transfer's tail lasted ``tail_s``: meter it, and charge its request the
+        part before the window's end."""
         start = self.last_end_s
         overlap = self.window.overlap
+        window_end = self.window.end_s
         in_window = 0.0
-        total = 0.0
+        charged = 0.0
         for a, b, watts in self._tail_stages:
             stage_end = min(b, tail_s)
             if stage_end > a:
                 in_window += watts * overlap(start + a, start + stage_end)
-                total += watts * (stage_end - a)
+                charged += watts * max(0.0, min(start + stage_end, window_end) - (start + a))
         self.energy_j["radio_tail"] += in_window
-        self.charge_tail(self.last_row, total)
+        self.charge_tail(self.last_row, charged)
         self.last_row = -1
 
     def close(self) -> None:
-        """End of run: the last tail runs its full length."""
+        """End of run: the last tail runs to its end (charged up to the window's end)."""
         if self.last_row >= 0:
             self._close_tail(self._tail_total_s)
 

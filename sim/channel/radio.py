@@ -23,10 +23,21 @@ beta was measured at an unknown transmit power, so with the term on, absolute
 levels are an upper estimate; use it to compare cell-edge and cell-centre
 devices. The pieces as tabulated do not meet at 11.4 dBm (239 vs 617 mW):
 check the original before relying on mid-range powers.
+
+Range: each preset carries the uplink rate its linear fit covers
+(``fitted_max_mbps``). Above it the simulator **caps** (the alpha_u term is
+taken at the range's top: P = beta + alpha_u x min(R, R_max)) and **warns**
+once per run with the number of transfers affected (:func:`sim.collect.collect`);
+it never extrapolates the line (Huang's LTE line at 100 Mbit/s would give a
+45 W modem). The ranges are not tabulated in channels.md §B.10: they are
+ASSUMED from the paper's setting (a 2011-12 phone on AT&T LTE; 4GTest's median
+LTE uplink 6 Mbit/s, channels.md §B.8) and should be checked against the
+original's power-throughput figure.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Literal
 
 from pydantic import Field
@@ -66,6 +77,12 @@ class RadioPowerModel(Strict):
     idle_w: NonNegFloat = Field(
         default=0.0, description="radio power when idle (counted in the board's idle power when 0)"
     )
+    fitted_max_mbps: float | None = Field(
+        default=None,
+        gt=0,
+        description="highest uplink rate the transfer-power fit covers [Mbit/s]; above it the "
+        "alpha_u term is capped at this rate (and the run warns); null: no cap (a model you give)",
+    )
     tx_rf: Literal["none", "lauridsen2014"] = Field(
         default="none",
         description="add the Tx-RF power of Lauridsen et al. 2014 at the device's transmit power",
@@ -92,11 +109,27 @@ class RadioPowerModel(Strict):
         """Energy of the first ``duration_s`` of the tail [J]."""
         return sum(w * max(0.0, min(duration_s, b) - a) for a, b, w in self.tail_power_w())
 
+    @property
+    def fitted_max_bps(self) -> float:
+        """Top of the fitted uplink range [bit/s] (inf when the model carries none)."""
+        return math.inf if self.fitted_max_mbps is None else self.fitted_max_mbps * 1e6
+
+    def transfer_power_w(self, rate_bps: float) -> float:
+        """Transfer power at uplink rate ``rate_bps`` [W], capped at the fitted range (no tx_rf)."""
+        return self.tx_base_w + self.tx_w_per_mbps * min(rate_bps, self.fitted_max_bps) / 1e6
+
     def transfer_energy_j(
         self, duration_s: float, bits: float, tx_power_dbm: float | None = None
     ) -> float:
-        """beta d + alpha_u B/1e6 (+ P_TxRF(S) d with ``tx_rf``) [J]."""
-        energy = self.tx_base_w * duration_s + self.tx_w_per_mbps * bits / 1e6
+        """beta d + alpha_u min(B/1e6, R_max d) (+ P_TxRF(S) d with ``tx_rf``) [J].
+
+        At a mean rate inside the fitted range this is Huang's beta d + alpha_u B; above it the
+        rate term stops growing (capped at ``fitted_max_mbps``).
+        """
+        megabits = bits / 1e6
+        if self.fitted_max_mbps is not None:
+            megabits = min(megabits, self.fitted_max_mbps * max(duration_s, 0.0))
+        energy = self.tx_base_w * duration_s + self.tx_w_per_mbps * megabits
         if self.tx_rf == "lauridsen2014":
             power = self.tx_power_dbm if tx_power_dbm is None else tx_power_dbm
             energy += lauridsen_tx_rf_w(power) * duration_s
@@ -104,6 +137,14 @@ class RadioPowerModel(Strict):
 
 
 HUANG = "Huang et al. MobiSys'12 (channels.md §B.10)"
+RANGE_NOTE = "(ASSUMED range, see sim/channel/radio.py)"
+LTE_FITTED_MAX_MBPS = 10.0
+"""Top of the LTE fit's uplink range [Mbit/s], ASSUMED: above 4GTest's 6 Mbit/s median uplink,
+within a 2012 LTE phone's reach (UE category 3: 51 Mbit/s peak, rarely reached)."""
+WIFI_FITTED_MAX_MBPS = 10.0
+"""Top of the WiFi fit's uplink range [Mbit/s], ASSUMED (an 802.11g/n phone of 2012)."""
+G3_FITTED_MAX_MBPS = 2.0
+"""Top of the 3G fit's uplink range [Mbit/s], ASSUMED (HSUPA phones of 2012 rarely passed 2)."""
 
 RADIO_PRESETS: dict[str, RadioPowerModel] = {
     "lte": RadioPowerModel(
@@ -114,8 +155,10 @@ RADIO_PRESETS: dict[str, RadioPowerModel] = {
         tail_w=1.060,
         tail_s=11.576,
         idle_w=0.0,
+        fitted_max_mbps=LTE_FITTED_MAX_MBPS,
         source=f"{HUANG}: LTE beta 1288.04 mW, alpha_u 438.39 mW/Mbps, promotion 1210.7 mW 260.1 ms, "
-        "tail 1060 mW 11.576 s",
+        f"tail 1060 mW 11.576 s; uplink range 0-{LTE_FITTED_MAX_MBPS:g} Mbit/s "
+        f"{RANGE_NOTE}",
     ),
     "wifi": RadioPowerModel(
         promotion_w=0.124,
@@ -125,7 +168,9 @@ RADIO_PRESETS: dict[str, RadioPowerModel] = {
         tail_w=0.119,
         tail_s=0.238,
         idle_w=0.0,
-        source=f"{HUANG}: WiFi beta 132.86 mW, alpha_u 283.17 mW/Mbps, promotion 124 mW 79 ms, tail 119 mW 238 ms",
+        fitted_max_mbps=WIFI_FITTED_MAX_MBPS,
+        source=f"{HUANG}: WiFi beta 132.86 mW, alpha_u 283.17 mW/Mbps, promotion 124 mW 79 ms, tail 119 mW "
+        f"238 ms; uplink range 0-{WIFI_FITTED_MAX_MBPS:g} Mbit/s {RANGE_NOTE}",
     ),
     # No public 5G NR model was verified; channels.md suggests the LTE model with beta x1.2-1.5.
     "nr": RadioPowerModel(
@@ -136,7 +181,9 @@ RADIO_PRESETS: dict[str, RadioPowerModel] = {
         tail_w=1.060 * 1.3,
         tail_s=11.576,
         idle_w=0.0,
-        source=f"ASSUMED: {HUANG} LTE figures with power x1.3 (channels.md §B.10, 5G NR note)",
+        fitted_max_mbps=LTE_FITTED_MAX_MBPS,
+        source=f"ASSUMED: {HUANG} LTE figures with power x1.3 (channels.md §B.10, 5G NR note); "
+        f"capped at the LTE fit's range 0-{LTE_FITTED_MAX_MBPS:g} Mbit/s",
     ),
     "3g": RadioPowerModel(
         promotion_w=0.659,
@@ -148,8 +195,10 @@ RADIO_PRESETS: dict[str, RadioPowerModel] = {
         tail2_w=0.601,
         tail2_s=0.824,
         idle_w=0.0,
+        fitted_max_mbps=G3_FITTED_MAX_MBPS,
         source=f"{HUANG}: 3G beta 817.88 mW, alpha_u 868.98 mW/Mbps, promotion 659 mW 582 ms, "
-        "DCH tail 804 mW 8.1 s, FACH tail 601 mW 824 ms",
+        f"DCH tail 804 mW 8.1 s, FACH tail 601 mW 824 ms; uplink range 0-{G3_FITTED_MAX_MBPS:g} Mbit/s "
+        f"{RANGE_NOTE}",
     ),
     "none": RadioPowerModel(
         promotion_w=0.0,

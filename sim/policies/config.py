@@ -30,7 +30,8 @@ until the model profile carries AE variants)."""
 
 Objective = Literal["latency", "energy"]
 """What a decision policy minimises: expected end-to-end latency [s] or expected device
-energy per inference (compute + radio) [J]."""
+energy per inference above the board's idle draw (compute above idle + radio) [J]
+(docs/energy.md)."""
 
 
 class LocalStrategy(Strict):
@@ -79,7 +80,8 @@ class _Constrained(Strict):
     )
     energy_budget_j: PositiveFloat | None = Field(
         default=None,
-        description="energy budget: only plans expected to cost <= this per inference [J]",
+        description="energy budget: only plans expected to cost <= this per inference, above the "
+        "board's idle draw [J]",
     )
 
 

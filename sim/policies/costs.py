@@ -10,10 +10,14 @@ request's life with the same arithmetic the engine applies to it
             + server wait + S(1)
             + wired path(result) + propagation + result / downlink
 
-    energy  = device_w x device_s                       (compute, board power)
+    energy  = (device_w - idle_w) x device_s            (compute above the board's idle)
             + promotion_w x promotion_s                  (if the radio has gone idle)
             + beta x bits / rate + alpha_u x bits / 1e6  (transfer; Huang et al. MobiSys'12)
             + tail energy until the next transfer or the end of the tail
+
+Energy is on the *above idle* basis (docs/energy.md): what a request adds to the
+board's idle draw. Over a window of fixed length the idle draw is the same for
+every plan, so minimising it also minimises the whole-board energy.
 
 With a constant channel, an idle server, deterministic service and no queueing
 on the device, these are exactly what the engine produces (tested in
@@ -173,7 +177,9 @@ def gap_samples_s(ctx: GroupContext) -> tuple[np.ndarray, bool]:
     Periodic: the frame interval. Poisson: 256 quantiles of the exponential law.
     On/off (MMPP-2): treated as Poisson at its mean rate (an approximation).
     Timestamps: the actual gaps, with an infinite gap before the first request
-    (it always finds the radio idle) and after the last (its tail runs in full).
+    (it always finds the radio idle) and after the last (its tail runs in full; the engine
+    charges a tail only up to the measurement window's end, so the two agree when the
+    window outlasts the last tail).
     """
     runtime = ctx.runtime
     if runtime is None:
@@ -231,6 +237,7 @@ class CostModel:
             runtime.cell.radio_model() if runtime is not None else RADIO_PRESETS["none"]
         )
         self.tail_total_s = _tail_total_s(self.radio)
+        self.idle_w = float(ctx.device.power.idle_w.value)
         self.server_name: str | None = None
         if runtime is not None:
             self.server_name = runtime.server or (
@@ -341,8 +348,9 @@ class CostModel:
         )
 
     def energy_j(self, cost: PlanCost, rate_bps: float, *, promoted: float, tail_j: float) -> float:
-        """Expected device energy of one inference [J]: compute, promotion, transfer, tail."""
-        compute = cost.plan.device_w * cost.plan.device_s
+        """Expected device energy of one inference above the board's idle draw [J]: compute,
+        promotion, transfer, tail."""
+        compute = max(0.0, cost.plan.device_w - self.idle_w) * cost.plan.device_s
         if not cost.remote:
             return compute
         air = self.transfer_s(cost, rate_bps)

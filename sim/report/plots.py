@@ -67,21 +67,38 @@ def stage_bars(results, ax) -> None:
 
 
 def energy_bars(results, ax) -> None:
+    """Energy per finished inference on both bases (docs/energy.md): bars above idle (compute
+    + radio), the board's idle share on top of them, so the full bar is the whole board."""
     summary = results.summary.set_index("strategy").reindex(results.strategies)
     x = np.arange(len(summary))
-    compute = summary["compute_energy_per_inference_j"].fillna(0).to_numpy()
-    radio = summary["radio_energy_per_inference_j"].fillna(0).to_numpy()
-    ax.bar(x, compute, label="compute (board power while computing)", color="#4C72B0")
-    ax.bar(x, radio, bottom=compute, label="radio (promotion + transfer + tail)", color="#DD8452")
+    compute = summary["energy_above_idle_compute_per_inference_j"].fillna(0).to_numpy()
+    radio = summary["energy_above_idle_radio_per_inference_j"].fillna(0).to_numpy()
+    whole = summary["energy_whole_board_per_inference_j"].fillna(0).to_numpy()
+    idle = np.clip(whole - compute - radio, 0.0, None)
+    ax.bar(x, compute, label="above idle: compute", color="#4C72B0")
+    ax.bar(
+        x,
+        radio,
+        bottom=compute,
+        label="above idle: radio (promotion, transfer, tail)",
+        color="#DD8452",
+    )
+    ax.bar(
+        x,
+        idle,
+        bottom=compute + radio,
+        label="board idle draw (shared per inference)",
+        color="#C8C8C8",
+    )
     ax.plot(
         x,
-        summary["device_energy_per_inference_j"],
+        summary["energy_whole_board_metered_per_inference_j"],
         "kD",
-        label="device total incl. idle / inferences",
+        label="whole board, metered over the window",
     )
     ax.set_xticks(x, summary.index, rotation=15)
-    ax.set_ylabel("energy per inference [J]")
-    ax.set_title("Device energy per inference")
+    ax.set_ylabel("device energy per finished inference [J]")
+    ax.set_title("Device energy per inference: whole board (full bar) and above idle (coloured)")
     ax.legend(fontsize=8)
     ax.grid(axis="y", alpha=0.3)
 

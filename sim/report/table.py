@@ -14,8 +14,9 @@ COLUMNS = (
     ("latency_p95_s", "p95 ms", "{:.1f}"),
     ("latency_p99_s", "p99 ms", "{:.1f}"),
     ("deadline_miss_rate", "miss %", "{:.1f}"),
-    ("energy_per_inference_j", "J/inf", "{:.3f}"),
-    ("device_power_w", "dev W", "{:.2f}"),
+    ("energy_whole_board_per_inference_j", "J/inf board", "{:.3f}"),
+    ("energy_above_idle_per_inference_j", "J/inf >idle", "{:.3f}"),
+    ("device_power_whole_board_w", "board W", "{:.2f}"),
     ("accuracy", "top-1 %", "{:.2f}"),
     ("server_utilisation", "GPU util %", "{:.0f}"),
 )
@@ -30,8 +31,15 @@ SCALE = {
 }
 
 
-def format_summary(summary: pd.DataFrame) -> str:
-    """A fixed-width table of the key figures, one line per strategy."""
+ENERGY_LEGEND = (
+    "J/inf board: the whole board's energy over the window (idle draw included) per finished "
+    "inference; J/inf >idle: what the requests add above the idle draw; board W: mean board "
+    "power (docs/energy.md)"
+)
+
+
+def format_summary(summary: pd.DataFrame, legend: bool = True) -> str:
+    """A fixed-width table of the key figures, one line per strategy (and the energy legend)."""
     header = [title for _, title, _ in COLUMNS]
     rows = []
     for _, record in summary.iterrows():
@@ -62,4 +70,6 @@ def format_summary(summary: pd.DataFrame) -> str:
                 for i, (c, w) in enumerate(zip(cells, widths, strict=True))
             )
         )
+    if legend:
+        lines.append(ENERGY_LEGEND)
     return "\n".join(lines)

@@ -21,7 +21,7 @@ def sweep_args(out, *extra: str) -> list[str]:
 
 def test_sweep_prints_the_table_and_writes_aggregate_and_plots(tmp_path, capsys):
     out = tmp_path / "out"
-    metrics = "--metrics=latency_mean_s,energy_per_inference_j"
+    metrics = "--metrics=latency_mean_s,energy_whole_board_per_inference_j"
     assert main(sweep_args(out, metrics, "--workers=0")) == 0
     printed = capsys.readouterr().out
     assert "2 points x 2 replications = 4 runs (0 stored, 4 to run on this process)" in printed
@@ -30,7 +30,7 @@ def test_sweep_prints_the_table_and_writes_aggregate_and_plots(tmp_path, capsys)
     assert len(rows) == 2 * 3 and all("offload" in r or "local" in r or "bottle" in r for r in rows)
     aggregate = pd.read_csv(out / "aggregate.csv")
     assert set(aggregate["n"]) == {2} and RATE_KEY in aggregate.columns
-    for metric in ("latency_mean_s", "energy_per_inference_j"):
+    for metric in ("latency_mean_s", "energy_whole_board_per_inference_j"):
         assert (out / "plots" / f"{metric}_vs_{RATE_KEY}.png").stat().st_size > 5000
     # Again: nothing to run, the same table.
     assert main(sweep_args(out, metrics)) == 0
