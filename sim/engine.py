@@ -45,6 +45,7 @@ from sim.collect import (
     collect,
 )
 from sim.device import Device
+from sim.exits.draws import exit_draws
 from sim.plans import Plan
 from sim.policies.base import DeviceView, Feedback
 from sim.records import Table
@@ -208,6 +209,8 @@ class Run:
         self.requests.n = times.size
         self.requests.columns["t_arrival"][: times.size] = self._arrival_times
         self.requests.columns["device"][: times.size] = self._arrival_devices
+        self._exit_draws = exit_draws(self, counts, order)  # progressive plans only
+        self._exit_work: dict[int, float] = {}  # row -> share of the server tail it needs
         self.env.process(self._arrivals())
 
     def _build_background(self) -> None:
@@ -302,11 +305,14 @@ class Run:
         if max_pending is not None and pending >= max_pending:
             self._finish(row, now, DROPPED, "device_queue_full", device, plan)
             return
-        start, head_end, energy = device.reserve(now, plan.device_s, plan.device_w)
+        device_s, exit_here = plan.device_s, False
+        if plan.exits is not None:
+            device_s, exit_here = self._decide_exit(row, plan, group)
+        start, head_end, energy = device.reserve(now, device_s, plan.device_w)
         cols["t_head_start"][row] = start
         cols["t_head_end"][row] = head_end
         cols["e_compute_j"][row] = energy
-        if plan.kind == "local":
+        if plan.kind == "local" or exit_here:
             device.hold_until(head_end)
             self._finish(row, head_end, None, "", device, plan)
             return
@@ -319,6 +325,18 @@ class Run:
             device.hold_until(None)
             if head_end < self.end_s:
                 self._at(head_end, self._start_shared, row, device, group, plan, code)
+
+    def _decide_exit(self, row: int, plan: Plan, group: GroupRuntime) -> tuple[float, bool]:
+        """A progressive plan: where the request leaves (sim/exits/plan.py); (device s, local)."""
+        assert plan.exits is not None and self._exit_draws is not None
+        u, seq = self._exit_draws
+        decision = plan.exits.decide(float(u[row]), int(seq[row]), group.model.accuracy_top1.value)
+        cols = self.requests.columns
+        cols["exit"][row] = decision.index
+        cols["exit_accuracy"][row] = decision.accuracy
+        if not decision.on_device:
+            self._exit_work[row] = decision.work_fraction
+        return decision.device_s, decision.on_device
 
     def _start_shared(
         self, row: int, device: Device, group: GroupRuntime, plan: Plan, code: int
@@ -362,6 +380,8 @@ class Run:
         self.requests.columns["t_server_arrival"][row] = now
         assert plan.server is not None
         job = Job(plan.server.key, now, self._served, row, (device, plan, route, uplink_s))
+        if self._exit_work:
+            job.work_fraction = self._exit_work.pop(row, 1.0)
         if not route.server.submit(job):
             self._finish(row, now, DROPPED, "server_queue_full", device, plan, uplink_s)
 

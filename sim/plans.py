@@ -14,7 +14,7 @@ expected accuracy. Variant names:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from sim.errors import SimInputError, did_you_mean, list_choices
 from sim.profiles.schema import (
@@ -25,6 +25,9 @@ from sim.profiles.schema import (
     ServerProfile,
 )
 from sim.profiles.service import HingeFit, PowerCurve, ServiceModel, fit_hinge
+
+if TYPE_CHECKING:
+    from sim.exits.plan import ExitPlan
 
 PlanKind = Literal["local", "offload", "split"]
 
@@ -52,6 +55,7 @@ class Plan:
     server: ServerPart | None
     accuracy: float
     device_provenance: str
+    exits: ExitPlan | None = None  # progressive plans only (sim/exits/plan.py)
 
 
 def variant_names(model: ModelProfile) -> list[str]:
@@ -138,9 +142,17 @@ def build_plan(
     *,
     accuracy_override: float | None = None,
     where: tuple[str | None, str] = (None, "variant"),
+    exits: object | None = None,
 ) -> Plan:
-    """Resolve a plan, or raise a SimInputError naming ``where`` = (file, dotted key)."""
+    """Resolve a plan, or raise a SimInputError naming ``where`` = (file, dotted key).
+
+    ``exits``: the device group's exit source for progressive plans (sim/exits/source.py).
+    """
     file, key = where
+    if variant.startswith("progressive_"):
+        from sim.exits.plan import build_progressive_plan
+
+        return build_progressive_plan(variant, model, device, exits, where=where)  # type: ignore[arg-type]
     power = device_power_w(device, model)
     top1 = model.accuracy_top1.value
     last = len(model.blocks) - 1

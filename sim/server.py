@@ -38,6 +38,7 @@ class Job:
     batch_size: int = 0
     batch_id: int = -1
     queue_len_at_start: int = -1
+    work_fraction: float = 1.0  # share of the part's work it needs (early exits; sim/exits/plan.py)
 
 
 def variability_sampler(
@@ -173,7 +174,9 @@ class EdgeServer:
         jobs = [queue.popleft() for _ in range(size)]
         self.waiting -= size
         service = self.services[part]
-        duration = service.service_s(size) * self._factor()
+        # The batch runs until its deepest sample has exited (1 unless early exits).
+        depth = max(job.work_fraction for job in jobs)
+        duration = service.service_s(size) * self._factor() * depth
         now = self.env.now
         end = now + duration
         batch_id = self.batch_count
@@ -199,11 +202,13 @@ class EdgeServer:
         if duration > 0:
             self.energy_window_j += energy * inside / duration
         done = self.env.timeout(duration)
-        done.callbacks.append(lambda _e: self._finish(worker, jobs, end))
+        done.callbacks.append(lambda _e: self._finish(worker, jobs, end, depth))
 
-    def _finish(self, worker: int, jobs: list[Job], end_s: float) -> None:
+    def _finish(self, worker: int, jobs: list[Job], end_s: float, depth: float = 1.0) -> None:
         for job in jobs:
             job.end_s = end_s
+            if job.work_fraction < depth:  # left at an earlier exit of the batch
+                job.end_s = job.start_s + (end_s - job.start_s) * job.work_fraction / depth
             job.on_done(job)
         self._free_workers.append(worker)
         self._free_workers.sort()

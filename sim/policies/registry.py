@@ -92,6 +92,7 @@ def _fixed(config: StrategyConfig, ctx: GroupContext) -> PolicyFactory:
         ctx.device,
         accuracy_override=ctx.accuracy_overrides.get(override_key),
         where=(ctx.file, f"{ctx.key}.variant" if kind == "split" else ctx.key),
+        exits=ctx.runtime.spec.exits if ctx.runtime is not None else None,
     )
     return PolicyFactory(label, (plan,), _Maker(FixedPolicy, (label, plan)))
 

@@ -90,6 +90,17 @@ class Variant(Strict):
     source: str = Field(min_length=1)
 
 
+class ExitHead(Strict):
+    """An early-exit head after a block: pooling + one linear layer (calibration/zoo/early_exit.py)."""
+
+    after: str = Field(min_length=1)
+    macs: NonNegFloat
+    params: NonNegInt
+    flops_fraction: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)] = Field(
+        description="backbone MACs up to the end of ``after`` / all backbone MACs"
+    )
+
+
 class ModelProfile(Strict):
     schema_id: Literal["model-profile/1"] = Field(alias="schema")
     name: str = Field(min_length=1)
@@ -101,6 +112,21 @@ class ModelProfile(Strict):
     blocks_provenance: Section
     blocks: list[Block] = Field(min_length=1)
     variants: dict[str, Variant] = Field(default_factory=dict)
+    exits: dict[str, ExitHead] = Field(
+        default_factory=dict, description="early-exit heads (sim/exits, docs/early_exits.md)"
+    )
+    exits_provenance: Section | None = None
+
+    @model_validator(mode="after")
+    def _check_exits(self) -> ModelProfile:
+        names = [b.name for b in self.blocks]
+        for ename, head in self.exits.items():
+            if head.after not in names[:-1]:
+                raise ValueError(
+                    f"exit '{ename}' after '{head.after}' is not a block before the last"
+                    f"; allowed: {', '.join(names[:-1])}"
+                )
+        return self
 
     @model_validator(mode="after")
     def _check_blocks(self) -> ModelProfile:

@@ -12,6 +12,7 @@ from typing import Any, Literal
 from pydantic import Field, model_validator
 
 from sim.channel.config import CellConfig
+from sim.exits.source import ExitSource
 from sim.policies.config import StrategyConfig
 from sim.sweep.spec import SweepSpec
 from sim.validation import (
@@ -164,6 +165,11 @@ class DeviceGroup(Strict):
     accuracy: dict[str, Probability] = Field(
         default_factory=dict,
         description="override expected top-1 per variant ('local', 'bottlefit_c6', ...)",
+    )
+    exits: ExitSource | None = Field(
+        default=None,
+        description="early-exit behaviour for progressive plans: a proxy table or a replay file "
+        "(docs/early_exits.md); default: the PORTEND EfficientNet-B0 proxy table",
     )
 
 

@@ -1,0 +1,203 @@
+"""Early-exit heads for the split backbones (ResNet-152, DenseNet-201, MobileNetV2).
+
+Placement, after Shallow-Deep Networks (Kaya et al., ICML 2019,
+``yigitcankaya/Shallow-Deep-Networks``): internal classifiers at about 15, 30,
+45, 60, 75 and 90 % of the backbone's multiply-accumulates. The simulator can
+split and exit only at the natural blocks of the model profiles, so each target
+fraction goes to the natural block whose cumulative MAC fraction is nearest
+(ties to the earlier block); a block within 10 % of the MACs of an exit already
+chosen is skipped (DenseNet-201's transitions sit 2-7 % after their dense
+blocks), and the last block (the classifier) is never an exit. ResNet-152's blocks are coarse (layer3 alone
+is 70 % of the MACs), so its exits land at 6.8, 23.3 and 93.0 %.
+
+Head: global average pooling + one linear layer to the 1,000 ImageNet classes,
+the backbone's own classifier design (as PORTEND's exits, a copy of the
+classifier; ``instance_folder/codes/EfficientNet.py``). SDN's head pools to
+4 x 4 (kernel = feature size / 4) with a learnable max/avg mix; with 1,000
+classes that is a 16 x C x 1,000 linear layer: 0.4 M parameters after
+MobileNetV2's features.2 up to 28.7 M after DenseNet-201's denseblock3 (16.4 M
+after ResNet-152's layer3), several times MobileNetV2's whole 3.5 M, so the
+global pool is used instead.
+
+Cost of a head on C input channels, counted as ``torch.utils.flop_counter``
+counts it (conv and linear MACs; pooling is not counted):
+MACs = C x 1000, parameters = C x 1000 + 1000.
+
+Run as a script (``python calibration/zoo/early_exit.py [--write] [--time]``):
+prints the placement and costs, ``--write`` puts an ``exits:`` section into
+``sim/profiles/data/models/<model>.yaml`` (replacing one already there),
+``--time`` times each head on this machine's CPU with torch (skipped without it).
+Board latency comes from the simulator's device cost model
+(``sim/profiles/data/devices/*.yaml`` ``cost_model``, fitted by
+calibration/cost_model.py) when a plan is resolved.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+SDN_FRACTIONS = (0.15, 0.30, 0.45, 0.60, 0.75, 0.90)
+"""Kaya et al., ICML 2019: internal classifiers at these fractions of the network's FLOPs."""
+
+MIN_GAP = 0.10
+"""Exits closer than this fraction of the MACs add a head's cost for almost no new exits (nested)."""
+
+EXIT_MODELS = ("resnet152", "densenet201", "mobilenet_v2")
+CLASSES = 1000
+REPO = Path(__file__).resolve().parents[2]
+MODELS_DIR = REPO / "sim" / "profiles" / "data" / "models"
+
+
+@dataclass(frozen=True)
+class ExitSpec:
+    """One exit head after block ``after`` with ``channels`` input channels."""
+
+    after: str
+    channels: int
+    macs: float
+    params: int
+    flops_fraction: float
+
+
+def head_cost(channels: int, classes: int = CLASSES) -> tuple[float, int]:
+    """(MACs, parameters) of global-average-pool + Linear(channels, classes)."""
+    return float(channels * classes), channels * classes + classes
+
+
+def place_exits(
+    blocks: list[tuple[str, float, int]],
+    fractions: tuple[float, ...] = SDN_FRACTIONS,
+    min_gap: float = MIN_GAP,
+) -> list[ExitSpec]:
+    """Exits for ``blocks`` = [(name, MACs, output channels)], the last being the classifier.
+
+    A block nearer than ``min_gap`` (in MAC fraction) to an exit already chosen is skipped.
+    """
+    total = sum(m for _, m, _ in blocks)
+    cumulative = []
+    running = 0.0
+    for _, macs, _ in blocks:
+        running += macs
+        cumulative.append(running / total)
+    candidates = range(len(blocks) - 1)
+    chosen: list[int] = []
+    for target in fractions:
+        best = min(candidates, key=lambda i: (abs(cumulative[i] - target), i))
+        if all(abs(cumulative[best] - cumulative[c]) >= min_gap for c in chosen):
+            chosen.append(best)
+    exits = []
+    for i in sorted(chosen):
+        name, _, channels = blocks[i]
+        macs, params = head_cost(channels)
+        exits.append(ExitSpec(name, channels, macs, params, round(cumulative[i], 6)))
+    return exits
+
+
+def profile_blocks(model: str) -> list[tuple[str, float, int]]:
+    """[(block, MACs, output channels)] read from the shipped model profile."""
+    import yaml
+
+    data = yaml.safe_load((MODELS_DIR / f"{model}.yaml").read_text(encoding="utf-8"))
+    return [(b["name"], float(b["macs"]), int(b["out_shape"][0])) for b in data["blocks"]]
+
+
+def exits_yaml(exits: list[ExitSpec]) -> str:
+    """The ``exits:`` section of a model profile (appended last)."""
+    lines = [
+        "exits_provenance: {provenance: derived, source: 'calibration/zoo/early_exit.py: global "
+        "average pool + Linear(C, 1000) after the natural block nearest each SDN FLOP fraction "
+        "(15-90 %); MACs = C x 1000, params = C x 1000 + 1000 (closed form, as "
+        "torch.utils.flop_counter counts linear layers)'}",
+        "exits:",
+    ]
+    for e in exits:
+        lines.append(
+            f"  {e.after}: {{after: {e.after}, macs: {e.macs:.1f}, params: {e.params}, "
+            f"flops_fraction: {e.flops_fraction}}}"
+        )
+    return "\n".join(lines) + "\n"
+
+
+_SECTION = re.compile(r"^exits_provenance:.*?(?=^\S|\Z)|^exits:\n(?:^[ \t].*\n?)*", re.M | re.S)
+
+
+def write_exits(model: str, exits: list[ExitSpec]) -> Path:
+    """Replace (or append) the ``exits`` section of the model's profile."""
+    path = MODELS_DIR / f"{model}.yaml"
+    text = _SECTION.sub("", path.read_text(encoding="utf-8"))
+    if not text.endswith("\n"):
+        text += "\n"
+    path.write_text(text + exits_yaml(exits), encoding="utf-8")
+    return path
+
+
+def exit_head(channels: int, classes: int = CLASSES):
+    """The head as a torch module (needs torch)."""
+    from torch import nn
+
+    return nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(1), nn.Linear(channels, classes))
+
+
+def time_head_s(channels: int, height: int, width: int, repeats: int = 50) -> float:
+    """Median CPU time of one head at batch 1 [s] (needs torch)."""
+    import time
+
+    import torch
+
+    head = exit_head(channels).eval()
+    x = torch.randn(1, channels, height, width)
+    times = []
+    with torch.inference_mode():
+        for _ in range(5):
+            head(x)
+        for _ in range(repeats):
+            start = time.perf_counter()
+            head(x)
+            times.append(time.perf_counter() - start)
+    times.sort()
+    return times[len(times) // 2]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--write", action="store_true", help="write exits into the profiles")
+    parser.add_argument("--time", action="store_true", help="time each head on this CPU (torch)")
+    args = parser.parse_args(argv)
+    for model in EXIT_MODELS:
+        blocks = profile_blocks(model)
+        exits = place_exits(blocks)
+        print(f"{model}:")
+        for e in exits:
+            line = (
+                f"  after {e.after:<14} C={e.channels:<5} {e.macs / 1e6:8.3f} M MACs "
+                f"{e.params:>9,} params  at {100 * e.flops_fraction:5.1f} % of the MACs"
+            )
+            if args.time:
+                try:
+                    shape = _out_shape(model, e.after)
+                    line += f"  CPU {1e6 * time_head_s(*shape):8.1f} us"
+                except ImportError:
+                    line += "  (no torch: not timed)"
+            print(line)
+        if args.write:
+            print(f"  wrote {write_exits(model, exits)}")
+    return 0
+
+
+def _out_shape(model: str, block: str) -> tuple[int, int, int]:
+    import yaml
+
+    data = yaml.safe_load((MODELS_DIR / f"{model}.yaml").read_text(encoding="utf-8"))
+    for b in data["blocks"]:
+        if b["name"] == block:
+            c, h, w = b["out_shape"]
+            return int(c), int(h), int(w)
+    raise KeyError(block)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

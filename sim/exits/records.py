@@ -1,0 +1,49 @@
+"""Per-request exit columns of the request table (added by :func:`sim.collect.request_frame`).
+
+``exit``: the exit a request of a progressive plan left at (an exit name, or
+``final``); empty for other plans. ``exit_on_device``: whether it was answered
+on the device (no transfer). ``accuracy``: for progressive plans, the expected
+top-1 of the exit taken (the proxy table's accuracy of the samples that leave
+there, or the replayed sample's 0/1 correctness), replacing the plan's mean.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+EXIT_COLUMNS = {"exit": np.int8, "exit_accuracy": np.float64}
+"""Written by the engine: exit index (-1: no exits in the plan) and the request's accuracy."""
+
+
+def add_exit_columns(frame: pd.DataFrame, run, cols: dict[str, np.ndarray]) -> None:
+    """Add ``exit`` and ``exit_on_device`` to ``frame`` and set progressive rows' ``accuracy``."""
+    plans = run.plans
+    n = len(frame)
+    index = cols["exit"].astype(np.int64)
+    plan = cols["plan"].astype(np.int64)
+    labels: list[str] = [""]
+    codes = np.zeros(n, dtype=np.int64)
+    on_device = np.zeros(n, dtype=bool)
+    for p_code, p in enumerate(plans):
+        exits = getattr(p, "exits", None)
+        if exits is None:
+            continue
+        names = exits.exit_names()
+        mine = (plan == p_code) & (index >= 0)
+        for k, name in enumerate(names):
+            rows = mine & (index == k)
+            if not rows.any():
+                continue
+            if name not in labels:
+                labels.append(name)
+            codes[rows] = labels.index(name)
+            if k < len(exits.on_device) and exits.on_device[k]:
+                on_device[rows] = True
+    frame["exit"] = pd.Categorical.from_codes(codes, categories=labels)
+    frame["exit_on_device"] = on_device
+    given = ~np.isnan(cols["exit_accuracy"])
+    if given.any():
+        accuracy = frame["accuracy"].to_numpy(dtype=float, copy=True)
+        accuracy[given] = cols["exit_accuracy"][given]
+        frame["accuracy"] = accuracy

@@ -1,0 +1,159 @@
+"""Published early-exit tables (proxies): exit share and accuracy versus confidence threshold.
+
+A table lists exits of some network, each at a position (cumulative fraction of
+the network's multiply-accumulates, ``flops_fraction``) with points
+``c: [share, accuracy]``: at confidence threshold ``c`` a fraction ``share`` of
+all samples would leave at that exit if it were the only one, and those
+samples are ``accuracy`` top-1 correct. Between thresholds both are linear in
+``c``; an exit of another network is placed by its own FLOP fraction and
+interpolated linearly between the table's two neighbouring exits (clamped at
+the ends). Shipped tables live in ``sim/exits/data/`` with their provenance;
+none is SPINN's own (its per-exit figures are not public), so each carries a
+label "SPINN-style (proxy figures from ...)".
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+from pydantic import Field, model_validator
+
+from sim.errors import SimInputError, list_choices
+from sim.validation import Probability, Provenance, Strict, validate_data
+from sim.yamlio import read_yaml
+
+DATA_DIR = Path(__file__).parent / "data"
+
+
+class TableExit(Strict):
+    """One exit of a published table."""
+
+    name: str = Field(min_length=1)
+    flops_fraction: Probability
+    points: dict[Probability, tuple[Probability, Probability]] = Field(min_length=2)
+
+    @model_validator(mode="after")
+    def _grid(self) -> TableExit:
+        cs = sorted(self.points)
+        if cs[0] != 0.0 or cs[-1] != 1.0:
+            raise ValueError("points must include thresholds 0.0 (forced exit) and 1.0")
+        shares = [self.points[c][0] for c in cs]
+        if any(b > a + 1e-12 for a, b in itertools.pairwise(shares)):
+            raise ValueError("the exit share must not grow with the threshold")
+        if shares[0] != 1.0 or shares[-1] != 0.0:
+            raise ValueError("share must be 1.0 at threshold 0.0 and 0.0 at threshold 1.0")
+        return self
+
+
+class ExitTableSpec(Strict):
+    """A whole proxy table file (``schema: exit-table/1``)."""
+
+    schema_id: Literal["exit-table/1"] = Field(alias="schema")
+    name: str = Field(min_length=1)
+    label: str = Field(min_length=1)
+    provenance: Provenance
+    source: str = Field(min_length=1)
+    confidence: str = Field(min_length=1)
+    correlation: Literal["nested"] = "nested"
+    final_accuracy: Probability
+    exits: list[TableExit] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _order(self) -> ExitTableSpec:
+        fractions = [e.flops_fraction for e in self.exits]
+        if fractions != sorted(fractions):
+            raise ValueError("exits must be listed in increasing flops_fraction")
+        return self
+
+
+@dataclass(frozen=True)
+class ExitCurve:
+    """Share and accuracy of one exit versus threshold ``c`` (grid ascending in ``c``)."""
+
+    thresholds: np.ndarray
+    shares: np.ndarray
+    accuracies: np.ndarray
+
+    @classmethod
+    def from_points(cls, points: dict[float, tuple[float, float]]) -> ExitCurve:
+        cs = np.array(sorted(points), dtype=float)
+        return cls(
+            cs,
+            np.array([points[c][0] for c in cs], dtype=float),
+            np.array([points[c][1] for c in cs], dtype=float),
+        )
+
+    def share(self, threshold: float) -> float:
+        """Fraction of samples whose confidence here is >= ``threshold``."""
+        return float(np.interp(threshold, self.thresholds, self.shares))
+
+    def accuracy(self, threshold: float) -> float:
+        """Top-1 of the samples that leave here at ``threshold``."""
+        return float(np.interp(threshold, self.thresholds, self.accuracies))
+
+
+@dataclass(frozen=True)
+class ExitTable:
+    """A loaded proxy table."""
+
+    spec: ExitTableSpec
+    path: Path
+
+    @property
+    def label(self) -> str:
+        return self.spec.label
+
+    def curve_at(self, flops_fraction: float) -> ExitCurve:
+        """The curve of an exit placed at ``flops_fraction`` of its own network's MACs.
+
+        Linear in the FLOP fraction between the table's neighbouring exits, on a common
+        threshold grid; clamped to the first or last exit outside their span.
+        """
+        exits = self.spec.exits
+        grid = np.array(sorted({c for e in exits for c in e.points}), dtype=float)
+        curves = [ExitCurve.from_points(e.points) for e in exits]
+        xs = np.array([e.flops_fraction for e in exits], dtype=float)
+        shares = np.stack([np.interp(grid, c.thresholds, c.shares) for c in curves])
+        accs = np.stack([np.interp(grid, c.thresholds, c.accuracies) for c in curves])
+        x = float(np.clip(flops_fraction, xs[0], xs[-1]))
+        share = np.array([np.interp(x, xs, shares[:, j]) for j in range(grid.size)])
+        acc = np.array([np.interp(x, xs, accs[:, j]) for j in range(grid.size)])
+        return ExitCurve(grid, share, acc)
+
+
+def shipped_tables() -> list[str]:
+    """Names of the proxy tables shipped in ``sim/exits/data``."""
+    return sorted(p.stem for p in DATA_DIR.glob("*.yaml"))
+
+
+@cache
+def _load(path: Path) -> ExitTable:
+    doc = read_yaml(path)
+    spec = validate_data(ExitTableSpec, doc.data, file=str(path), doc=doc)
+    return ExitTable(spec, path)
+
+
+def load_table(
+    name_or_path: str, *, base_dir: Path | None = None, file: str | None = None, key: str = ""
+) -> ExitTable:
+    """A shipped table by name, or a user's table file (relative to ``base_dir``)."""
+    shipped = DATA_DIR / f"{name_or_path}.yaml"
+    if shipped.is_file():
+        return _load(shipped)
+    path = Path(name_or_path)
+    if not path.is_absolute() and base_dir is not None:
+        path = base_dir / path
+    if path.suffix.lower() in (".yaml", ".yml") and path.is_file():
+        return _load(path.resolve())
+    raise SimInputError(
+        "unknown exit table",
+        file=file,
+        key=key,
+        value=name_or_path,
+        allowed=list_choices(shipped_tables()) + " or a path to an exit-table/1 YAML file",
+    )
