@@ -104,7 +104,7 @@ def _pick(override: float | None, default: float) -> float:
 
 
 def _worst(provenances: set[str]) -> str:
-    for level in ("assumed", "derived", "published", "measured"):
+    for level in ("assumed", "given", "derived", "published", "measured"):
         if level in provenances:
             return level
     return "measured"

@@ -18,7 +18,8 @@ from sim.yamlio import YamlDocument
 
 M = TypeVar("M", bound=BaseModel)
 
-Provenance = Literal["measured", "published", "derived", "assumed"]
+Provenance = Literal["measured", "published", "derived", "given", "assumed"]
+"""given: a number a user typed in (a command-line option, a hand-written profile)."""
 
 PositiveFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 NonNegFloat = Annotated[float, Field(ge=0, allow_inf_nan=False)]

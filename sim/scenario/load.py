@@ -177,7 +177,7 @@ def build_scenario(
             allowed="at least one device group or a server with background load",
         )
 
-    library = ProfileLibrary(base_dir)
+    library = ProfileLibrary(base_dir, spec.profile_path)
     # Strategies compared.
     defined = dict(spec.strategies)
     strategies: list[StrategyConfig] = []

@@ -236,6 +236,12 @@ class ScenarioSpec(Strict):
         default=Outputs(),
         description="what a run writes besides requests, devices, servers, stages and summary",
     )
+    profile_path: list[str] = Field(
+        default_factory=list,
+        description="folders searched for profiles named without a path (device: my_board finds "
+        "<folder>/devices/my_board.yaml), relative to the scenario file, before "
+        "$SPLITSIM_PROFILE_PATH and the shipped profiles",
+    )
     max_requests: PositiveInt = Field(
         default=20_000_000, description="refuse scenarios expected to exceed this many requests"
     )
