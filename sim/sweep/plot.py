@@ -1,5 +1,8 @@
 """Metric versus a swept parameter: one line per strategy, a band for its confidence interval.
 
+Bands are clipped to the metric's physical range (:func:`~sim.sweep.aggregate.metric_bounds`):
+a miss rate's band stays in [0, 1], a latency's above 0.
+
 When other parameters vary too, each combination of their values gets its own
 panel (or fix them with ``where``).
 """
@@ -13,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.sweep.aggregate import AGG_COLUMNS
+from sim.sweep.aggregate import AGG_COLUMNS, metric_bounds
 
 
 def _auto_log(values: np.ndarray) -> bool:
@@ -87,6 +90,7 @@ def plot_metric(
     xs_all = pd.to_numeric(rows[x], errors="coerce").to_numpy(dtype=float)
     use_log = _auto_log(xs_all) if logx is None else logx
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    bounds = metric_bounds(metric, rows["mean"])
     for panel, (key, part) in zip(axes_list, groups, strict=False):
         for k, strategy in enumerate(names):
             line = part[part["strategy"] == strategy].sort_values(x)
@@ -96,9 +100,10 @@ def plot_metric(
             panel.plot(line[x], line["mean"], marker="o", ms=4, color=color, label=strategy)
             band = line.dropna(subset=["half_width"])
             if not band.empty:
-                panel.fill_between(
-                    band[x], band["ci_low"], band["ci_high"], color=color, alpha=0.2, lw=0
-                )
+                low, high = band["ci_low"], band["ci_high"]
+                if bounds is not None:  # a band never leaves the metric's physical range
+                    low, high = low.clip(lower=bounds[0]), high.clip(upper=bounds[1])
+                panel.fill_between(band[x], low, high, color=color, alpha=0.2, lw=0)
         _x_ticks(panel, xs_all, use_log)
         panel.set_xlabel(xlabel or x)
         panel.grid(True, alpha=0.3)

@@ -19,7 +19,7 @@ class SweepResult:
 
     ``runs``: one row per run (point, replication, seed, parameters, ``done``);
     ``summary``: one row per run and strategy with the parameters;
-    :meth:`aggregate`: mean and t-interval across replications; :meth:`plot`.
+    :meth:`aggregate`: mean and interval across replications (:mod:`sim.stats`); :meth:`plot`.
     """
 
     def __init__(
@@ -92,7 +92,8 @@ class SweepResult:
     def aggregate(
         self, metrics: Sequence[str] | None = None, *, level: float = 0.95
     ) -> pd.DataFrame:
-        """Mean and ``level`` t-interval across replications, per point, strategy and metric."""
+        """Mean and ``level`` interval across replications, per point, strategy and metric
+        (bounded for proportions; see :mod:`sim.sweep.aggregate`)."""
         return aggregate(self.summary, self.params, metrics, level=level)
 
     def wide(self, metrics: Sequence[str] | None = None, *, level: float = 0.95) -> pd.DataFrame:
@@ -103,7 +104,7 @@ class SweepResult:
         return wide(self.aggregate(chosen, level=level), self.params, chosen)
 
     def format(self, metrics: Sequence[str] | None = None, *, level: float = 0.95) -> str:
-        """Text table of mean ± half-width per point and strategy."""
+        """Text table of mean and interval per point and strategy."""
         from sim.sweep.aggregate import DEFAULT_METRICS
 
         chosen = list(metrics) if metrics is not None else list(DEFAULT_METRICS)
@@ -114,10 +115,14 @@ class SweepResult:
         x = x or self._first_param()
         return plot_metric(self.aggregate([metric]), metric, x, **kwargs)
 
-    def crossovers(self, metric: str, x: str | None = None, *, logx: bool = False) -> pd.DataFrame:
-        """Where strategies' mean ``metric`` curves cross along ``x``."""
+    def crossovers(
+        self, metric: str, x: str | None = None, *, logx: bool = False, level: float = 0.95
+    ) -> pd.DataFrame:
+        """Where strategies' mean ``metric`` curves cross along ``x``, with an interval for
+        the crossing point from the replications' own crossings (or a note why none)."""
         x = x or self._first_param()
-        return crossovers(self.aggregate([metric]), metric, x, logx=logx)
+        agg = self.aggregate([metric], level=level)
+        return crossovers(agg, metric, x, logx=logx, summary=self.summary, level=level)
 
     def _first_param(self) -> str:
         if not self.params:
