@@ -75,6 +75,9 @@ def _parser() -> argparse.ArgumentParser:
     from sim.sweep.cli import add_parser as add_sweep_parser
 
     add_sweep_parser(sub)
+    from sim.analysis.cli import add_parsers as add_analysis_parsers
+
+    add_analysis_parsers(sub)
     return parser
 
 
@@ -156,9 +159,12 @@ def _sweep(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    handler = {"run": _run, "validate": _validate, "profiles": _profiles, "sweep": _sweep}[
-        args.command
-    ]
+    handler = (
+        getattr(args, "handler", None)
+        or {"run": _run, "validate": _validate, "profiles": _profiles, "sweep": _sweep}[
+            args.command
+        ]
+    )
     try:
         return handler(args)
     except SimInputError as exc:

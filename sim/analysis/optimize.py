@@ -1,0 +1,504 @@
+"""Constrained configuration search with Optuna, each trial a sweep of one point.
+
+A trial's configuration runs with ``replications`` seeds, the same seeds in
+every trial (common random numbers, so noise does not pick the winner), through
+the sweep machinery: its runs land in ``OUT/runs/<config hash>/`` under their
+run identity, so a configuration tried twice, or a trial cut short and retried,
+reuses every run already stored. Objectives and constraints read the mean over
+the replications.
+
+Samplers: TPE for one objective, NSGA-II for several (a Pareto front); both
+take the constraints (Optuna's ``constraints_func``: a trial is feasible when
+every ``metric - bound`` is <= 0). The study lives in an Optuna storage:
+SQLite in ``OUT/study.db`` by default, or any SQLAlchemy URL (a PostgreSQL
+URL for drivers on several machines). Several processes pointed at the same
+storage and study name share it; each runs trials until the study holds
+``trials`` complete ones. Running the same command again resumes: complete
+trials are kept, a trial that was interrupted (Ctrl-C) is retried with the same
+configuration, and a driver killed outright is detected by the storage's
+heartbeat and its trial retried the same way.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from sim.analysis.evaluate import Execution, claim_study_folder, point_key, run_points
+from sim.analysis.metrics import (
+    Constraint,
+    Objective,
+    parse_constraint,
+    parse_objective,
+    split_list,
+)
+from sim.analysis.params import STRATEGY, Choice, Param, Range, check_params, parse_param
+from sim.analysis.params import overrides as point_overrides
+from sim.errors import SimInputError
+
+HEARTBEAT_S = 30
+"""Seconds between a running trial's heartbeats; a trial silent for 4 heartbeats is failed
+and retried (Optuna's RDB heartbeat)."""
+MAX_FAILED_IN_A_ROW = 3
+
+
+@dataclass
+class OptimizeResult:
+    """The study's complete trials as a table, its Pareto front, and the files written."""
+
+    study_name: str
+    storage: str
+    params: list[Param]
+    objectives: list[Objective]
+    constraints: list[Constraint]
+    trials: pd.DataFrame
+    out: Path
+    best_file: Path | None = None
+    files: list[Path] = field(default_factory=list)
+
+    @property
+    def feasible(self) -> pd.DataFrame:
+        return self.trials[self.trials["feasible"]]
+
+    @property
+    def pareto(self) -> pd.DataFrame:
+        """Feasible trials no other feasible trial dominates (one objective: the best)."""
+        return self.trials[self.trials["pareto"]]
+
+    @property
+    def best(self) -> pd.Series | None:
+        """The best feasible trial (several objectives: the front's best in the first)."""
+        front = self.pareto
+        if front.empty:
+            return None
+        first = self.objectives[0]
+        order = front[first.metric].sort_values(ascending=not first.maximise, kind="stable")
+        return front.loc[order.index[0]]
+
+    def plot(self) -> Any:
+        from sim.analysis.plots import plot_pareto
+
+        return plot_pareto(
+            self.trials, [o.metric for o in self.objectives], [o.maximise for o in self.objectives]
+        )
+
+    def format(self) -> str:
+        """The Pareto front (or best trial) as a text table."""
+        columns = ["trial", *[p.key for p in self.params]]
+        for metric in dict.fromkeys(
+            [o.metric for o in self.objectives] + [c.metric for c in self.constraints]
+        ):
+            columns += [metric, f"{metric}_ci"]
+        front = self.pareto[[c for c in columns if c in self.pareto.columns]]
+        return front.to_string(index=False, float_format=lambda v: f"{v:.4g}")
+
+
+def default_storage(out: Path) -> str:
+    return f"sqlite:///{(out / 'study.db').resolve()}"
+
+
+def open_storage(url: str) -> Any:
+    """An Optuna RDB storage with heartbeats; stale trials are retried once."""
+    import warnings
+
+    import optuna
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return optuna.storages.RDBStorage(
+                url,
+                heartbeat_interval=HEARTBEAT_S,
+                grace_period=4 * HEARTBEAT_S,
+                heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(
+                    max_retry=1
+                ),
+            )
+    except Exception as exc:  # bad URL, missing driver, unreachable database
+        raise SimInputError(
+            f"cannot open the study storage ({type(exc).__name__}: {str(exc).splitlines()[0]})",
+            file="--storage",
+            value=url,
+            allowed="sqlite:///path/study.db or postgresql://user@host/db",
+        ) from None
+
+
+def _suggest(trial: Any, param: Param) -> Any:
+    """The trial's value of ``param`` (Optuna's suggest API: enqueued values are honoured)."""
+    if isinstance(param, Choice):
+        return trial.suggest_categorical(param.key, [_storable(v) for v in param.values])
+    if param.integer:
+        return trial.suggest_int(param.key, int(param.low), int(param.high), log=param.log)
+    return trial.suggest_float(param.key, param.low, param.high, log=param.log)
+
+
+def _storable(value: Any) -> Any:
+    """Optuna stores categorical choices as None, bool, int, float or str: others as YAML text."""
+    from sim.sweep.expand import yaml_text
+
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return yaml_text(value)
+
+
+def _restore(param: Param, value: Any) -> Any:
+    """The parameter value a stored Optuna value stands for."""
+    if isinstance(param, Choice):
+        for choice in param.values:
+            if _storable(choice) == value:
+                return choice
+        return value
+    return int(value) if param.integer else float(value)
+
+
+def config_folder(out: Path, point: dict[str, Any]) -> Path:
+    """``OUT/runs/<16 hex>``: one sweep store per configuration."""
+    digest = hashlib.blake2b(point_key(point).encode("utf-8"), digest_size=8).hexdigest()
+    return out / "runs" / digest
+
+
+def _signature(
+    scenario: Any, params: Sequence[Param], objectives: Sequence[Objective],
+    constraints: Sequence[Constraint], replications: int, seed: int,
+) -> dict[str, Any]:
+    from sim.sweep.identity import scenario_key
+
+    return {
+        "scenario": scenario.name,
+        "scenario_key": scenario_key(scenario),
+        "params": [p.label for p in params],
+        "objectives": [f"{o.direction}:{o.metric}" for o in objectives],
+        "constraints": [c.label for c in constraints],
+        "replications": replications,
+        "seed": seed,
+    }
+
+
+def _check_signature(study: Any, signature: dict[str, Any], name: str, url: str) -> None:
+    stored = study.user_attrs.get("signature")
+    if stored is None:
+        study.set_user_attr("signature", signature)
+        return
+    changed = [k for k in signature if stored.get(k) != signature[k]]
+    if changed:
+        raise SimInputError(
+            f"study '{name}' in this storage was made with other {', '.join(changed)} "
+            f"(stored: {', '.join(f'{k}={stored.get(k)}' for k in changed)})",
+            file="--study",
+            value=name,
+            allowed=f"the same settings to resume it, or a new --study name (storage {url})",
+        )
+
+
+def _retry_interrupted(study: Any) -> int:
+    """Enqueue, with the same parameters, each failed trial nobody retried yet."""
+    from optuna.storages import RetryHeartbeatStaleTrialCallback
+    from optuna.trial import TrialState
+
+    trials = study.get_trials(deepcopy=False)
+    covered = {t.user_attrs.get("retry_of") for t in trials}
+    covered |= {RetryHeartbeatStaleTrialCallback.retried_trial_number(t) for t in trials}
+    queued = 0
+    for trial in trials:
+        if trial.state == TrialState.FAIL and trial.number not in covered and trial.params:
+            study.enqueue_trial(trial.params, user_attrs={"retry_of": trial.number})
+            queued += 1
+    return queued
+
+
+def _count_complete(study: Any) -> int:
+    from optuna.trial import TrialState
+
+    return len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
+
+
+def optimize(
+    scenario: Any,
+    params: Sequence[Param | str],
+    *,
+    objectives: Sequence[str] | str = ("energy_above_idle_per_inference_j",),
+    constraints: Sequence[str] | str = (),
+    trials: int = 50,
+    replications: int = 3,
+    seed: int | None = None,
+    strategy: str | None = None,
+    overrides: Sequence[str] = (),
+    storage: str | None = None,
+    study: str | None = None,
+    out: str | Path | None = None,
+    population: int | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    progress: bool = True,
+    plots: bool = True,
+    announce: Callable[[str], None] | None = None,
+) -> OptimizeResult:
+    """Search ``params`` for the configuration that optimises ``objectives`` under ``constraints``.
+
+    ``params``: :class:`~sim.analysis.params.Range`/``Choice`` objects or
+    ``'key=LOW:HIGH[:log][:int]'`` / ``'key=a,b,c'`` (``strategy=a,b`` picks the
+    strategy; when no strategy is given and the scenario compares several, the
+    search chooses among them). ``objectives``: metric names (minimised, or
+    ``max:NAME``); ``constraints``: ``'metric<=bound'``. ``trials``: complete
+    trials the study must hold (a resumed study runs only the rest).
+    Writes ``OUT/trials.{parquet,csv}``, ``OUT/pareto.csv``,
+    ``OUT/plots/pareto.png`` and ``OUT/best.yaml`` (a ready scenario).
+    """
+    import optuna
+    from tqdm.auto import tqdm
+
+    from sim.sweep.runner import open_target
+
+    base = [*overrides, *([f"compare=[{strategy}]"] if strategy else [])]
+    resolved, _, _ = open_target(scenario, base)
+    space = [p if not isinstance(p, str) else parse_param(p) for p in params]
+    goals = [parse_objective(o) for o in split_list(objectives)]
+    if not goals:
+        raise SimInputError("no objective given", file="--objective")
+    if len({o.metric for o in goals}) != len(goals):
+        raise SimInputError("an objective is given twice", file="--objective")
+    limits = [parse_constraint(c) for c in split_list(constraints)]
+    if trials < 1:
+        raise SimInputError("trials must be >= 1", file="--trials", value=trials)
+    if replications < 1:
+        raise SimInputError("replications must be >= 1", file="--replications", value=replications)
+    if not any(p.key == STRATEGY for p in space) and len(resolved.strategy_labels) > 1:
+        space.append(Choice(STRATEGY, tuple(resolved.strategy_labels)))
+    check_params(resolved, space)
+    base_seed = seed if seed is not None else resolved.spec.seed
+    folder = Path(out) if out is not None else Path("results") / "optimize" / resolved.name
+    claim_study_folder(folder, "optimize")
+    url = storage or default_storage(folder)
+    name = study or resolved.name
+    rdb = open_storage(url)
+    constraint_func = (lambda t: t.user_attrs.get("constraint", [math.inf] * len(limits))) if limits else None
+    if len(goals) == 1:
+        sampler: Any = optuna.samplers.TPESampler(
+            seed=base_seed, constraints_func=constraint_func, multivariate=True,
+            n_startup_trials=min(10, max(2, trials // 4)),
+        )
+    else:
+        size = population or min(50, max(6, trials // 5))
+        sampler = optuna.samplers.NSGAIISampler(
+            population_size=size, seed=base_seed, constraints_func=constraint_func
+        )
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    the_study = optuna.create_study(
+        storage=rdb, study_name=name, sampler=sampler,
+        directions=[g.direction for g in goals], load_if_exists=True,
+    )
+    _check_signature(
+        the_study, _signature(resolved, space, goals, limits, replications, base_seed), name, url
+    )
+    _retry_interrupted(the_study)
+    metrics = list(dict.fromkeys([g.metric for g in goals] + [c.metric for c in limits]))
+    execution = Execution(workers, scheduler, progress=False)
+
+    def objective(trial: Any) -> Any:
+        values = [_restore(p, _suggest(trial, p)) for p in space]
+        point = point_overrides(space, values)
+        run_folder = config_folder(folder, point)
+        trial.set_user_attr("runs", str(run_folder.relative_to(folder)))
+        rows = evaluate_config(resolved, point, metrics, run_folder, replications, base_seed, execution)
+        means = {}
+        for metric in metrics:
+            stats = _t(rows[metric].to_numpy(dtype=float))
+            means[metric] = stats["mean"]
+            trial.set_user_attr(metric, stats["mean"])
+            trial.set_user_attr(f"{metric}_ci", stats["half_width"])
+        trial.set_user_attr("strategy", str(rows["strategy"].iloc[0]))
+        if limits:
+            trial.set_user_attr("constraint", [c.violation(means[c.metric]) for c in limits])
+        results = [means[g.metric] for g in goals]
+        return results[0] if len(results) == 1 else results
+
+    done = _count_complete(the_study)
+    if announce is not None:
+        announce(
+            f"optimize {resolved.name}: {len(goals)} objective(s) "
+            f"({', '.join(f'{g.direction} {g.metric}' for g in goals)}), "
+            f"constraints: {', '.join(c.label for c in limits) or 'none'}; "
+            f"{len(space)} parameters ({', '.join(p.label for p in space)}); "
+            f"{done}/{trials} trials complete, {replications} replication(s) each; "
+            f"study '{name}' in {url}"
+        )
+    bar = tqdm(total=trials, initial=min(done, trials), unit="trial", desc=f"optimize {name}",
+               disable=not progress)
+    failed_in_a_row = 0
+    try:
+        while done < trials:
+            from sim.sweep.runner import SweepFailed
+
+            before = _count_complete(the_study)
+            the_study.optimize(objective, n_trials=1, catch=(SweepFailed,))
+            done = _count_complete(the_study)
+            if done == before:
+                failed_in_a_row += 1
+                if failed_in_a_row >= MAX_FAILED_IN_A_ROW:
+                    raise RuntimeError(
+                        f"{MAX_FAILED_IN_A_ROW} trials in a row failed; see the runs under "
+                        f"{folder / 'runs'} (the study is kept: fix the cause and run again)"
+                    )
+            else:
+                failed_in_a_row = 0
+            bar.update(min(done, trials) - bar.n)
+    finally:
+        bar.close()
+    table = trials_table(the_study, space, goals, limits)
+    result = OptimizeResult(name, url, space, goals, limits, table, folder)
+    write_outputs(result, resolved, base, plots=plots)
+    return result
+
+
+def _t(values: Any) -> dict[str, float]:
+    from sim.sweep.aggregate import t_interval
+
+    return t_interval(values)
+
+
+def evaluate_config(
+    scenario: Any, point: dict[str, Any], metrics: Sequence[str], folder: Path,
+    replications: int, seed: int, execution: Execution,
+) -> pd.DataFrame:
+    """One configuration with ``replications`` seeds: one row per replication (its strategy's)."""
+    from sim.sweep.runner import SweepFailed
+    from sim.sweep.worker import RunInterrupted
+
+    from sim.sweep.expand import yaml_text
+
+    rest = {k: v for k, v in point.items() if k != "compare"}
+    if "compare" in point:  # the strategy: part of the scenario the one-point sweep varies
+        scenario = scenario.with_overrides([f"compare={yaml_text(point['compare'])}"])
+    try:
+        rows = run_points(
+            scenario, [rest], metrics=metrics, out=folder, replications=replications,
+            seed=seed, execution=execution,
+        )
+    except SweepFailed as exc:
+        if any(isinstance(e, RunInterrupted) for _, e in exc.failures):
+            raise KeyboardInterrupt from exc  # Ctrl-C reached an in-process run
+        raise
+    strategies = rows["strategy"].unique()
+    if len(strategies) != 1:
+        raise RuntimeError(f"a trial must run one strategy; it ran {list(strategies)}")
+    return rows
+
+
+def trials_table(
+    study: Any, space: Sequence[Param], goals: Sequence[Objective], limits: Sequence[Constraint]
+) -> pd.DataFrame:
+    """One row per complete trial: parameters, metric means and half-widths, feasibility,
+    Pareto membership."""
+    import numpy as np
+    from optuna.trial import TrialState
+
+    from sim.analysis.plots import pareto_mask
+
+    rows = []
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
+        row: dict[str, Any] = {"trial": trial.number}
+        for p in space:
+            value = _restore(p, trial.params[p.key])
+            row[p.key] = value if not isinstance(value, list | dict) else _storable(value)
+        row["strategy_run"] = trial.user_attrs.get("strategy")
+        for key, value in trial.user_attrs.items():
+            if key not in ("constraint", "runs", "strategy", "retry_of"):
+                row[key] = value
+        violations = trial.user_attrs.get("constraint", [])
+        for c, v in zip(limits, violations, strict=False):
+            row[f"violation:{c.label}"] = v
+        row["feasible"] = all(v <= 0 for v in violations)
+        row["runs"] = trial.user_attrs.get("runs")
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    if table.empty:
+        table = pd.DataFrame(columns=["trial", *[p.key for p in space], "feasible", "pareto"])
+        return table
+    table["pareto"] = False
+    feasible = table["feasible"].to_numpy(dtype=bool)
+    if feasible.any():
+        values = table.loc[feasible, [g.metric for g in goals]].to_numpy(dtype=float)
+        mask = pareto_mask(values, [g.maximise for g in goals])
+        table.loc[np.flatnonzero(feasible)[mask], "pareto"] = True
+    return table.sort_values("trial").reset_index(drop=True)
+
+
+def write_outputs(
+    result: OptimizeResult, scenario: Any, base: Sequence[str], *, plots: bool = True
+) -> None:
+    """Tables, the plot, and the best configuration (and each Pareto member) as scenarios."""
+    from sim.analysis.plots import save_figure
+    from sim.analysis.scenario_file import write_scenario
+    from sim.sweep.store import atomic_write_bytes
+    from sim.sweep.worker import parquet_bytes
+
+    out = result.out
+    table = result.trials
+    for name, frame in (("trials", table), ("pareto", result.pareto)):
+        text = frame.copy()
+        atomic_write_bytes(out / f"{name}.csv", text.to_csv(index=False).encode("utf-8"))
+        result.files.append(out / f"{name}.csv")
+    atomic_write_bytes(out / "trials.parquet", parquet_bytes(_parquet_safe(table)))
+    result.files.append(out / "trials.parquet")
+    if plots and not table.empty:
+        result.files.append(save_figure(result.plot(), out / "plots" / "pareto.png"))
+    best = result.best
+    if best is None:
+        return
+    members = [best] if len(result.objectives) == 1 else [r for _, r in result.pareto.iterrows()]
+    for row in members:
+        values = [row[p.key] for p in result.params]
+        point = point_overrides(result.params, [_parse_back(p, v) for p, v in zip(result.params, values, strict=True)])
+        header = _header(result, row)
+        if row["trial"] == best["trial"]:
+            result.best_file = write_scenario(
+                scenario, point, out / "best.yaml", header=header, suffix="best"
+            )
+            result.files.append(result.best_file)
+        if len(result.objectives) > 1:
+            result.files.append(
+                write_scenario(
+                    scenario, point, out / "pareto" / f"trial-{int(row['trial'])}.yaml",
+                    header=header, suffix=f"trial{int(row['trial'])}",
+                )
+            )
+
+
+def _parse_back(param: Param, value: Any) -> Any:
+    if isinstance(param, Range):
+        return int(value) if param.integer else float(value)
+    return _restore(param, value)
+
+
+def _header(result: OptimizeResult, row: pd.Series) -> list[str]:
+    lines = [
+        f"Trial {int(row['trial'])} of study '{result.study_name}' ({result.storage}).",
+        "Objectives (mean ± 95 % half-width over the replications): "
+        + "; ".join(
+            f"{o.direction} {o.metric} = {row[o.metric]:.6g} ± {row.get(o.metric + '_ci', math.nan):.2g}"
+            for o in result.objectives
+        ),
+    ]
+    if result.constraints:
+        lines.append(
+            "Constraints: "
+            + "; ".join(f"{c.label} (got {row[c.metric]:.6g})" for c in result.constraints)
+        )
+    lines.append("Parameters: " + ", ".join(f"{p.key}={row[p.key]}" for p in result.params))
+    return lines
+
+
+def _parquet_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """Mixed-type columns (categorical values of several types) as text for Parquet."""
+    out = frame.copy()
+    for column in out.columns:
+        kinds = {type(v) for v in out[column] if v is not None}
+        if len(kinds) > 1 and not kinds <= {int, float}:
+            out[column] = out[column].map(str)
+    return out
