@@ -8,6 +8,7 @@ summary says ``interrupted``), 1 some runs of a sweep failed.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -53,6 +54,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     run.add_argument(
+        "--no-preflight", action="store_true", help="do not print the pre-flight warnings"
+    )
+    run.add_argument(
         "--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS
     )
 
@@ -62,6 +66,9 @@ def _parser() -> argparse.ArgumentParser:
         "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE"
     )
     validate.add_argument(
+        "--no-preflight", action="store_true", help="only check, no warnings or predictions"
+    )
+    validate.add_argument(
         "--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS
     )
 
@@ -69,6 +76,21 @@ def _parser() -> argparse.ArgumentParser:
     profiles.add_argument("kind", nargs="?", choices=["model", "device", "server"])
     profiles.add_argument("name", nargs="?", help="profile name or path")
     profiles.add_argument(
+        "--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS
+    )
+
+    schema = sub.add_parser(
+        "schema", help="the scenario reference (every key), or a JSON Schema for editors"
+    )
+    schema.add_argument("key", nargs="?", default="", help="dotted key, e.g. cells.uplink")
+    schema.add_argument(
+        "--json",
+        nargs="?",
+        const="-",
+        metavar="FILE",
+        help="write the JSON Schema to FILE (default: standard output)",
+    )
+    schema.add_argument(
         "--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS
     )
 
@@ -99,14 +121,22 @@ def _run(args: argparse.Namespace) -> int:
     from sim.output_target import check_output_target
 
     out = check_output_target(args.out if args.out is not None else Path("results") / scenario.name)
+    if not args.no_preflight:
+        _print_preflight(scenario, predictions=False)
     started = time.perf_counter()
     results = sim.run(scenario, strategies, progress=not args.quiet and sys.stderr.isatty())
     path = results.write(out, csv=args.csv or None, plots=False if args.no_plots else None)
-    wall = time.perf_counter() - started
+    write_s = time.perf_counter() - started - results.wall_s
+    spec = scenario.spec
     print(
         f"{scenario.name}: {len(results.requests):,} requests simulated "
-        f"({scenario.spec.duration_s:g} s x {len(results.strategies)} strategies, seed {results.seed}) "
-        f"in {wall:.1f} s"
+        f"({spec.duration_s:g} s x {len(results.strategies)} strategies, seed {results.seed}) "
+        f"in {results.wall_s:.1f} s (+{write_s:.1f} s writing the outputs)"
+    )
+    print(
+        f"reqs: requests arriving in the measurement window [{spec.warmup_s:g} s, "
+        f"{spec.duration_s:g} s) per strategy; late results count as misses "
+        "(columns: docs/outputs.md)"
     )
     print(format_summary(results.summary))
     print(f"results: {path}/  (requests.parquet, summary.json, plots/)")
@@ -125,6 +155,44 @@ def _validate(args: argparse.Namespace) -> int:
         f"{args.scenario}: ok — {len(scenario.groups)} device groups ({devices} devices), "
         f"{len(scenario.spec.servers)} servers, strategies: {', '.join(scenario.strategy_labels)}"
     )
+    if not args.no_preflight:
+        _print_preflight(scenario, predictions=True)
+    return 0
+
+
+def _print_preflight(scenario, *, predictions: bool) -> None:
+    """Pre-flight warnings on stderr, one line each; with ``predictions`` the cost model's table."""
+    from sim.preflight import check, format_predictions
+
+    findings, predicted = check(scenario)
+    if predictions and predicted:
+        print(format_predictions(predicted))
+    for finding in findings:
+        print(f"warning: {finding.line()}", file=sys.stderr)
+
+
+def _schema(args: argparse.Namespace) -> int:
+    from sim.schema_doc import format_text, lookup, write_json_schema
+
+    if args.json is not None:
+        if args.json == "-":
+            sys.stdout.write(write_json_schema(None))
+        else:
+            write_json_schema(args.json)
+            print(
+                f"wrote {args.json}; first line of a scenario for editor completion: "
+                f"# yaml-language-server: $schema={args.json}"
+            )
+        return 0
+    docs = lookup(args.key)
+    if not docs:
+        from sim.schema_doc import reference
+
+        top = sorted({d.path.split(".")[0].split("[")[0] for d in reference()})
+        raise SimInputError(
+            "unknown scenario key", file="schema", value=args.key, allowed=", ".join(top)
+        )
+    sys.stdout.write(format_text(docs))
     return 0
 
 
@@ -161,9 +229,13 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     handler = (
         getattr(args, "handler", None)
-        or {"run": _run, "validate": _validate, "profiles": _profiles, "sweep": _sweep}[
-            args.command
-        ]
+        or {
+            "run": _run,
+            "validate": _validate,
+            "profiles": _profiles,
+            "sweep": _sweep,
+            "schema": _schema,
+        }[args.command]
     )
     try:
         return handler(args)
@@ -177,6 +249,12 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print("interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (``| head``): stop quietly. Point stdout at devnull so the
+        # interpreter's final flush does not raise again (Python docs, "Note on SIGPIPE").
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
 
 
 if __name__ == "__main__":
