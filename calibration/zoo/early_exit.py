@@ -142,17 +142,21 @@ def exit_head(channels: int, classes: int = CLASSES):
     return nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(1), nn.Linear(channels, classes))
 
 
-def time_head_s(channels: int, height: int, width: int, repeats: int = 50) -> float:
-    """Median CPU time of one head at batch 1 [s] (needs torch)."""
+def time_head_s(channels: int, height: int, width: int, repeats: int = 200) -> float:
+    """Median CPU time of one head at batch 1, one thread [s] (needs torch).
+
+    One thread: a head is tiny, and on a shared machine more threads only add waiting.
+    """
     import time
 
     import torch
 
+    torch.set_num_threads(1)
     head = exit_head(channels).eval()
     x = torch.randn(1, channels, height, width)
     times = []
     with torch.inference_mode():
-        for _ in range(5):
+        for _ in range(20):
             head(x)
         for _ in range(repeats):
             start = time.perf_counter()

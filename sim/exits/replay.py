@@ -28,9 +28,17 @@ from sim.exits.behaviour import ExitBehaviour
 MAX_ROWS = 5_000_000
 
 
-@cache
 def _read(path: Path) -> tuple[tuple[str, ...], np.ndarray]:
-    """(header, values as float array (rows, columns)); checked once per file."""
+    """(header, values as float array (rows, columns)); read again only if the file changed."""
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        raise SimInputError("confidence file not found", file=path) from None
+    return _read_version(path, stat.st_mtime_ns, stat.st_size)
+
+
+@cache
+def _read_version(path: Path, _mtime_ns: int, _size: int) -> tuple[tuple[str, ...], np.ndarray]:
     try:
         with path.open(newline="", encoding="utf-8") as handle:
             reader = csv.reader(handle)

@@ -18,7 +18,7 @@ import itertools
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import numpy as np
 from pydantic import Field, model_validator
@@ -35,7 +35,9 @@ class TableExit(Strict):
 
     name: str = Field(min_length=1)
     flops_fraction: Probability
-    points: dict[Probability, tuple[Probability, Probability]] = Field(min_length=2)
+    points: dict[Probability, Annotated[list[Probability], Field(min_length=2, max_length=2)]] = (
+        Field(min_length=2, description="confidence threshold -> [share, accuracy]")
+    )
 
     @model_validator(mode="after")
     def _grid(self) -> TableExit:
