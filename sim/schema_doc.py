@@ -56,6 +56,71 @@ def unit_of(key: str, description: str | None) -> str | None:
     return None
 
 
+EXTRA_EXAMPLES: dict[str, Any] = {
+    "drain_s": 5.0,
+    "strategies.variant|split": "bottlefit_c6",
+    "strategies.energy_budget_j": 0.5,
+    "strategies.candidates": ["local", "offload", "bottlefit"],
+    "strategies.mean_rate_bps": 5.0e6,
+    "strategies.server_wait_s": 0.01,
+    "strategies.initial_rate_bps": 2.0e6,
+    "strategies.preferred": "bottlefit_c12",
+    "strategies.fallbacks": ["bottlefit_c3", "local"],
+    "devices.workload.rate_hz|poisson": 2.0,
+    "devices.workload.on_rate_hz|on_off": 10.0,
+    "devices.workload.off_rate_hz|on_off": 0.5,
+    "devices.workload.mean_on_s|on_off": 2.0,
+    "devices.workload.mean_off_s|on_off": 8.0,
+    "devices.workload.times_s|timestamps": [0.0, 0.1, 0.5, 2.0],
+    "devices.server": "gpu0",
+    "devices.accuracy": {"bottlefit_c6": 0.74},
+    "cells.radio.promotion_w": 1.211,
+    "cells.radio.promotion_s": 0.26,
+    "cells.radio.tx_base_w": 1.288,
+    "cells.radio.tx_w_per_mbps": 0.438,
+    "cells.radio.tail_w": 1.06,
+    "cells.radio.tail_s": 11.6,
+    "cells.radio.fitted_max_mbps": 10.0,
+    "cells.uplink.times_s|series": [0.0, 5.0],
+    "cells.uplink.rates_bps|series": [20.0e6, 0.5e6],
+    "cells.uplink.period_s|series": 8.0,
+    "cells.uplink.rate_column|trace": "Verizon_throughput_mbps",
+    "cells.uplink.select|trace": {"carrier": "VERIZON", "run_num": 81},
+    "cells.uplink.step_s|markov": 0.5,
+    "cells.uplink.step_s|gilbert_elliott": 0.01,
+    "cells.uplink.position_m|physical": [120.0, 40.0],
+    "cells.uplink.mobility.speed_mps|straight_line": 8.33,
+    "cells.uplink.mobility.heading_deg|straight_line": 90.0,
+    "cells.uplink.mobility.area_m": {"x_m": [-300.0, 300.0], "y_m": [-300.0, 300.0]},
+    "cells.uplink.mobility.area_m.x_m": [-300.0, 300.0],
+    "cells.uplink.mobility.area_m.y_m": [-300.0, 300.0],
+    "cells.uplink.mobility.speed_mps|random_waypoint": [1.0, 15.0],
+    "cells.uplink.fading.rician_k_db": 9.0,
+    "cells.uplink.fading.block_s": 0.02,
+    "cells.uplink.link.prbs": 50,
+    "cells.uplink.link.overhead": 0.25,
+    "cells.uplink.link.power_control": {"p0_dbm": -90.0, "alpha": 0.8},
+    "cells.errors.p|gilbert_elliott": 0.01,
+    "cells.errors.r|gilbert_elliott": 0.3,
+    "cells.retry.attempt_timeout_s": 1.0,
+    "sweep": {"grid": {"devices.pi.count": [10, 20, 30]}, "replications": 5},
+    "sweep.grid": {"devices.pi.workload.fps": [1, 2, 5]},
+    "sweep.zip": [{"devices.pi.deadline_s": [1.0, 0.4], "devices.pi.max_pending": [5, 3]}],
+    "sweep.random": {"samples": 20, "params": {"devices.pi.count": {"kind": "integers", "low": 5, "high": 40}}},
+    "sweep.random.samples": 20,
+    "sweep.random.seed": 3,
+    "sweep.random.params": {"servers.gpu0.background.0.rate_hz": {"kind": "loguniform", "low": 100, "high": 5000}},
+    "sweep.random.params.kind": "loguniform",
+    "sweep.random.params.low": 100,
+    "sweep.random.params.high": 5000,
+    "sweep.random.params.values": ["lte", "wifi"],
+    "sweep.seeds": [11, 12, 13],
+    "sweep.seed": 7,
+    "sweep.strategies": ["local", "bottlefit_c12"],
+}
+"""Examples for keys that no shipped scenario sets (``|kind``: inside a mapping of that kind)."""
+
+
 @dataclass
 class KeyDoc:
     """One key of the scenario file."""
@@ -76,6 +141,11 @@ class KeyDoc:
     def lookup(self) -> str:
         """The path without list markers, as typed after ``sim schema`` (``devices.workload.fps``)."""
         return self.path.replace("[]", "").replace("{name}", "")
+
+
+def _clean(description: str) -> str:
+    """One line, Markdown code marks instead of reST's double backquotes."""
+    return " ".join(description.split()).replace("``", "`")
 
 
 def _resolve(schema: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
@@ -200,7 +270,7 @@ def _walk(
             required=key in required,
             unit=unit_of(key, description),
             range=_range(prop),
-            description=" ".join(description.split()),
+            description=_clean(description),
             numeric=_is_numeric(prop),
         )
         out.append(doc)
@@ -250,23 +320,27 @@ def json_schema() -> dict[str, Any]:
 
 
 def _scenario_examples(root: Path) -> dict[str, Any]:
-    """normalised dotted key -> first value found in the shipped scenarios."""
+    """normalised dotted key (``|kind`` inside a mapping with that kind) -> first value found
+    in the shipped scenarios."""
     import yaml
 
     found: dict[str, Any] = {}
 
     def visit(value: Any, path: str) -> None:
-        if path:
-            found.setdefault(path, value)
         if isinstance(value, dict):
+            kind = value.get("kind")
             for k, v in value.items():
-                visit(v, f"{path}.{k}" if path else str(k))
+                key = f"{path}.{k}" if path else str(k)
+                found.setdefault(key, v)
+                if isinstance(kind, str):
+                    found.setdefault(f"{key}|{kind}", v)
+                visit(v, key)
         elif isinstance(value, list):
             for item in value:
                 if isinstance(item, dict):
                     visit(item, path)
 
-    for file in sorted(root.glob("*.yaml")):
+    for file in sorted([*root.glob("*.yaml"), *root.glob("*/*.yaml")]):
         try:
             data = yaml.safe_load(file.read_text())
         except (OSError, yaml.YAMLError):
@@ -287,16 +361,30 @@ def reference() -> tuple[KeyDoc, ...]:
     out: list[KeyDoc] = []
     _walk(schema, schema.get("$defs", {}), "", None, out, ("ScenarioSpec",))
     examples = _scenario_examples(_scenarios_dir())
+    for key, value in EXTRA_EXAMPLES.items():
+        examples.setdefault(key, value)
     for doc in out:
-        # strategies.{name} keys are written under the strategy's own name
+        kind = doc.variant.split("kind: ")[-1] if doc.variant and "kind: " in doc.variant else None
+        if doc.path.endswith(".kind") and kind:
+            doc.example = kind
+            continue
         lookup = doc.lookup
-        value = examples.get(lookup)
-        if value is None and ".." in lookup:
-            head, _, tail = lookup.partition("..")
-            value = next(
-                (v for k, v in examples.items() if k.startswith(head + ".") and k.endswith("." + tail)),
-                None,
-            )
+        candidates = [f"{lookup}|{kind}", lookup] if kind else [lookup]
+        value = None
+        for wanted in candidates:
+            if ".." in wanted:
+                # strategies.{name}.x is written under the strategy's own name
+                head, _, tail = wanted.partition("..")
+                value = next(
+                    (v for k, v in examples.items() if k.startswith(head + ".") and k.endswith("." + tail)),
+                    None,
+                )
+            else:
+                value = examples.get(wanted)
+            if value is not None:
+                break
+        if value is None and kind is not None and lookup in examples:
+            value = None  # a value of another kind's key of the same name is no example
         doc.example = value if value is not None else doc.default
     return tuple(out)
 
@@ -335,6 +423,14 @@ def _value(value: Any) -> str:
     if isinstance(value, str):
         return value if value else '""'
     return json.dumps(value, separators=(", ", ": "))
+
+
+def write_json_schema(path: str | Path | None) -> str:
+    """The JSON Schema as text; written to ``path`` when given."""
+    text = json.dumps(json_schema(), indent=2) + "\n"
+    if path is not None:
+        Path(path).write_text(text)
+    return text
 
 
 def format_text(docs: list[KeyDoc]) -> str:
