@@ -37,7 +37,9 @@ def _common(p: argparse.ArgumentParser) -> None:
         help="override a dotted key for every run (repeatable), e.g. --set duration_s=20",
     )
     p.add_argument("--replications", type=int, help="seeds per point, the same at every point")
-    p.add_argument("--seed", type=int, help="base seed of design and replications (default: scenario's)")
+    p.add_argument(
+        "--seed", type=int, help="base seed of design and replications (default: scenario's)"
+    )
     where = p.add_mutually_exclusive_group()
     where.add_argument(
         "--workers", type=int, help="local worker processes (default: CPUs; 0: this process)"
@@ -189,11 +191,15 @@ def optimize_command(args: argparse.Namespace) -> int:
         return EXIT_INTERRUPTED
     title = "Pareto front (feasible)" if len(result.objectives) > 1 else "best feasible trial"
     if result.pareto.empty:
-        print(f"no feasible trial among {len(result.trials)}: loosen the constraints or widen the ranges")
+        print(
+            f"no feasible trial among {len(result.trials)}: loosen the constraints or widen the ranges"
+        )
     else:
         print(f"{title}:")
         print(result.format())
     if result.best_file is not None:
         print(f"best configuration: {result.best_file}  (python -m sim run {result.best_file})")
-    print(f"results: {result.out}/  (trials.csv, pareto.csv, plots/, runs/; study {result.storage})")
+    print(
+        f"results: {result.out}/  (trials.csv, pareto.csv, plots/, runs/; study {result.storage})"
+    )
     return 0

@@ -74,9 +74,7 @@ def resolve_metric(name: str, option: str = "--metric") -> str:
         return matches[0]
     matches = matches or [m for m in known if name and name in m]
     hint = f"; '{name}' could be {', '.join(matches)}" if matches else did_you_mean(name, known)
-    raise SimInputError(
-        f"unknown metric{hint}", file=option, value=name, allowed=", ".join(known)
-    )
+    raise SimInputError(f"unknown metric{hint}", file=option, value=name, allowed=", ".join(known))
 
 
 def resolve_metrics(metrics: Sequence[Metric], option: str = "--metric") -> list[Metric]:

@@ -164,8 +164,12 @@ def config_folder(out: Path, point: dict[str, Any]) -> Path:
 
 
 def _signature(
-    scenario: Any, params: Sequence[Param], objectives: Sequence[Objective],
-    constraints: Sequence[Constraint], replications: int, seed: int,
+    scenario: Any,
+    params: Sequence[Param],
+    objectives: Sequence[Objective],
+    constraints: Sequence[Constraint],
+    replications: int,
+    seed: int,
 ) -> dict[str, Any]:
     from sim.sweep.identity import scenario_key
 
@@ -277,10 +281,14 @@ def optimize(
     url = storage or default_storage(folder)
     name = study or resolved.name
     rdb = open_storage(url)
-    constraint_func = (lambda t: t.user_attrs.get("constraint", [math.inf] * len(limits))) if limits else None
+    constraint_func = (
+        (lambda t: t.user_attrs.get("constraint", [math.inf] * len(limits))) if limits else None
+    )
     if len(goals) == 1:
         sampler: Any = optuna.samplers.TPESampler(
-            seed=base_seed, constraints_func=constraint_func, multivariate=True,
+            seed=base_seed,
+            constraints_func=constraint_func,
+            multivariate=True,
             n_startup_trials=min(10, max(2, trials // 4)),
         )
     else:
@@ -290,8 +298,11 @@ def optimize(
         )
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     the_study = optuna.create_study(
-        storage=rdb, study_name=name, sampler=sampler,
-        directions=[g.direction for g in goals], load_if_exists=True,
+        storage=rdb,
+        study_name=name,
+        sampler=sampler,
+        directions=[g.direction for g in goals],
+        load_if_exists=True,
     )
     _check_signature(
         the_study, _signature(resolved, space, goals, limits, replications, base_seed), name, url
@@ -305,7 +316,9 @@ def optimize(
         point = point_overrides(space, values)
         run_folder = config_folder(folder, point)
         trial.set_user_attr("runs", str(run_folder.relative_to(folder)))
-        rows = evaluate_config(resolved, point, metrics, run_folder, replications, base_seed, execution)
+        rows = evaluate_config(
+            resolved, point, metrics, run_folder, replications, base_seed, execution
+        )
         means = {}
         for metric in metrics:
             stats = _t(rows[metric].to_numpy(dtype=float))
@@ -328,8 +341,13 @@ def optimize(
             f"{done}/{trials} trials complete, {replications} replication(s) each; "
             f"study '{name}' in {url}"
         )
-    bar = tqdm(total=trials, initial=min(done, trials), unit="trial", desc=f"optimize {name}",
-               disable=not progress)
+    bar = tqdm(
+        total=trials,
+        initial=min(done, trials),
+        unit="trial",
+        desc=f"optimize {name}",
+        disable=not progress,
+    )
     failed_in_a_row = 0
     try:
         while done < trials:
@@ -363,22 +381,31 @@ def _t(values: Any) -> dict[str, float]:
 
 
 def evaluate_config(
-    scenario: Any, point: dict[str, Any], metrics: Sequence[str], folder: Path,
-    replications: int, seed: int, execution: Execution,
+    scenario: Any,
+    point: dict[str, Any],
+    metrics: Sequence[str],
+    folder: Path,
+    replications: int,
+    seed: int,
+    execution: Execution,
 ) -> pd.DataFrame:
     """One configuration with ``replications`` seeds: one row per replication (its strategy's)."""
+    from sim.sweep.expand import yaml_text
     from sim.sweep.runner import SweepFailed
     from sim.sweep.worker import RunInterrupted
-
-    from sim.sweep.expand import yaml_text
 
     rest = {k: v for k, v in point.items() if k != "compare"}
     if "compare" in point:  # the strategy: part of the scenario the one-point sweep varies
         scenario = scenario.with_overrides([f"compare={yaml_text(point['compare'])}"])
     try:
         rows = run_points(
-            scenario, [rest], metrics=metrics, out=folder, replications=replications,
-            seed=seed, execution=execution,
+            scenario,
+            [rest],
+            metrics=metrics,
+            out=folder,
+            replications=replications,
+            seed=seed,
+            execution=execution,
         )
     except SweepFailed as exc:
         if any(isinstance(e, RunInterrupted) for _, e in exc.failures):
@@ -454,7 +481,9 @@ def write_outputs(
     members = [best] if len(result.objectives) == 1 else [r for _, r in result.pareto.iterrows()]
     for row in members:
         values = [row[p.key] for p in result.params]
-        point = point_overrides(result.params, [_parse_back(p, v) for p, v in zip(result.params, values, strict=True)])
+        point = point_overrides(
+            result.params, [_parse_back(p, v) for p, v in zip(result.params, values, strict=True)]
+        )
         header = _header(result, row)
         if row["trial"] == best["trial"]:
             result.best_file = write_scenario(
@@ -464,8 +493,11 @@ def write_outputs(
         if len(result.objectives) > 1:
             result.files.append(
                 write_scenario(
-                    scenario, point, out / "pareto" / f"trial-{int(row['trial'])}.yaml",
-                    header=header, suffix=f"trial{int(row['trial'])}",
+                    scenario,
+                    point,
+                    out / "pareto" / f"trial-{int(row['trial'])}.yaml",
+                    header=header,
+                    suffix=f"trial{int(row['trial'])}",
                 )
             )
 

@@ -66,7 +66,7 @@ class Range:
         """The value written at ``key`` for a sampled number."""
         if self.encode is not None:
             return self.encode(number)
-        return int(round(number)) if self.integer else float(number)
+        return round(number) if self.integer else float(number)
 
 
 @dataclass(frozen=True)
@@ -118,12 +118,7 @@ def parse_param(text: str, *, allow_choice: bool = True, allow_int: bool = True)
             raise SimInputError(str(exc), file="--param", value=text) from None
     if "," in rest or key == STRATEGY:
         if not allow_choice:
-            raise SimInputError(
-                "categorical parameters are for optimize; sensitivity takes numeric ranges",
-                file="--param",
-                value=text,
-                allowed="KEY=LOW:HIGH[:log]",
-            )
+            raise SimInputError("categorical values not allowed here", file="--param", value=text)
         items = split_values(rest)
         if any(item == "" for item in items):
             raise SimInputError("empty value in list", file="--param", key=key, value=rest)

@@ -42,7 +42,7 @@ def plot_indices(indices: pd.DataFrame, method: str, metric: str) -> Any:
     strategies = list(dict.fromkeys(rows["strategy"]))
     shown = ("S1", "ST") if method == "sobol" else ("mu_star", "sigma")
     params = list(dict.fromkeys(rows["param"]))
-    fig = _figure(max(5.0, 1.2 + 1.1 * len(params)) , 1.0 + 2.6 * len(strategies))
+    fig = _figure(max(5.0, 1.2 + 1.1 * len(params)), 1.0 + 2.6 * len(strategies))
     axes = fig.subplots(len(strategies), 1, squeeze=False, sharex=True)[:, 0]
     width = 0.8 / len(shown)
     xs = np.arange(len(params))
@@ -86,9 +86,7 @@ def pareto_mask(values: np.ndarray, maximise: Sequence[bool]) -> np.ndarray:
     return mask
 
 
-def plot_pareto(
-    trials: pd.DataFrame, objectives: Sequence[str], maximise: Sequence[bool]
-) -> Any:
+def plot_pareto(trials: pd.DataFrame, objectives: Sequence[str], maximise: Sequence[bool]) -> Any:
     """Two objectives: every trial (infeasible ones hollow), the feasible Pareto front joined.
 
     One objective: the objective per trial and the best feasible so far.
@@ -101,13 +99,21 @@ def plot_pareto(
         y = trials[name].to_numpy(dtype=float)
         x = trials["trial"].to_numpy()
         ax.scatter(x[feasible], y[feasible], s=18, label="feasible trial")
-        ax.scatter(x[~feasible], y[~feasible], s=18, facecolors="none", edgecolors="grey",
-                   label="infeasible trial")
+        ax.scatter(
+            x[~feasible],
+            y[~feasible],
+            s=18,
+            facecolors="none",
+            edgecolors="grey",
+            label="infeasible trial",
+        )
         best = np.full(len(y), math.nan)
         current = math.nan
         for i in range(len(y)):
-            if feasible[i] and math.isfinite(y[i]) and (
-                math.isnan(current) or (y[i] > current if maximise[0] else y[i] < current)
+            if (
+                feasible[i]
+                and math.isfinite(y[i])
+                and (math.isnan(current) or (y[i] > current if maximise[0] else y[i] < current))
             ):
                 current = y[i]
             best[i] = current
@@ -118,14 +124,25 @@ def plot_pareto(
         a, b = objectives[:2]
         values = trials[[a, b]].to_numpy(dtype=float)
         ax.scatter(values[feasible, 0], values[feasible, 1], s=18, label="feasible trial")
-        ax.scatter(values[~feasible, 0], values[~feasible, 1], s=18, facecolors="none",
-                   edgecolors="grey", label="infeasible trial")
+        ax.scatter(
+            values[~feasible, 0],
+            values[~feasible, 1],
+            s=18,
+            facecolors="none",
+            edgecolors="grey",
+            label="infeasible trial",
+        )
         front = np.zeros(len(values), dtype=bool)
         if feasible.any():
             front[np.flatnonzero(feasible)] = pareto_mask(values[feasible], maximise[:2])
         order = np.argsort(values[front, 0])
-        ax.plot(values[front, 0][order], values[front, 1][order], "o-", color="C3",
-                label="Pareto front (feasible)")
+        ax.plot(
+            values[front, 0][order],
+            values[front, 1][order],
+            "o-",
+            color="C3",
+            label="Pareto front (feasible)",
+        )
         ax.set_xlabel(f"{a} ({'max' if maximise[0] else 'min'})")
         ax.set_ylabel(f"{b} ({'max' if maximise[1] else 'min'})")
     ax.legend(fontsize=8)

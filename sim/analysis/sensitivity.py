@@ -28,7 +28,7 @@ import pandas as pd
 
 from sim.analysis.evaluate import Execution, claim_study_folder, point_means, run_points
 from sim.analysis.metrics import Metric, metric_name, resolve_metrics
-from sim.analysis.params import Param, Range, check_params
+from sim.analysis.params import Choice, Param, Range, check_params
 from sim.analysis.params import overrides as point_overrides
 from sim.errors import SimInputError
 
@@ -37,16 +37,20 @@ INDEX_COLUMNS = ("strategy", "metric", "param", "index", "value", "conf", "ci_lo
 MORRIS_LEVELS = 4
 
 
-def problem(params: Sequence[Range]) -> dict[str, Any]:
-    """SALib's problem dict; log parameters in natural-log space."""
-    bounds = [
-        [math.log(p.low), math.log(p.high)] if p.log else [p.low, p.high] for p in params
-    ]
+def problem(params: Sequence[Range | Choice]) -> dict[str, Any]:
+    """SALib's problem dict; log parameters in natural-log space, a categorical one as
+    [0, number of choices) (each choice equally likely)."""
+    bounds = []
+    for p in params:
+        if isinstance(p, Choice):
+            bounds.append([0.0, float(len(p.values))])
+        else:
+            bounds.append([math.log(p.low), math.log(p.high)] if p.log else [p.low, p.high])
     return {"num_vars": len(params), "names": [p.key for p in params], "bounds": bounds}
 
 
 def design(
-    params: Sequence[Range], method: Method, samples: int, seed: int
+    params: Sequence[Range | Choice], method: Method, samples: int, seed: int
 ) -> tuple[dict[str, Any], np.ndarray]:
     """(SALib problem, design matrix in SALib's space [points x params])."""
     prob = problem(params)
@@ -59,11 +63,16 @@ def design(
     return prob, morris.sample(prob, samples, num_levels=MORRIS_LEVELS, seed=seed)
 
 
-def to_values(params: Sequence[Range], row: np.ndarray) -> list[float]:
-    """One design row in parameter units (log parameters exponentiated)."""
-    return [
-        float(math.exp(x)) if p.log else float(x) for p, x in zip(params, row, strict=True)
-    ]
+def to_values(params: Sequence[Range | Choice], row: np.ndarray) -> list[Any]:
+    """One design row in parameter units (log parameters exponentiated, a categorical
+    parameter's choice number ``floor(x)``)."""
+    values: list[Any] = []
+    for p, x in zip(params, row, strict=True):
+        if isinstance(p, Choice):
+            values.append(p.values[min(math.floor(x), len(p.values) - 1)])
+        else:
+            values.append(float(math.exp(x)) if p.log else float(x))
+    return values
 
 
 def analyse(
@@ -79,7 +88,9 @@ def analyse(
     """Indices of one output ``y`` (one value per design row): rows param, index, value, conf."""
     names = prob["names"]
     rows = []
-    if not np.isfinite(y).all():
+    # A NaN output (a strategy finished nothing) has no indices; a constant one has no
+    # variance to share out (Sobol' indices are 0/0): both come out NaN.
+    if not np.isfinite(y).all() or (method == "sobol" and np.ptp(y) == 0):
         for name in names:
             for index in ("S1", "ST") if method == "sobol" else ("mu_star", "sigma", "mu"):
                 rows.append({"param": name, "index": index, "value": math.nan, "conf": math.nan})
@@ -123,7 +134,9 @@ def analyse(
                     "conf": res["mu_star_conf"][i],
                 }
             )
-            rows.append({"param": name, "index": "sigma", "value": res["sigma"][i], "conf": math.nan})
+            rows.append(
+                {"param": name, "index": "sigma", "value": res["sigma"][i], "conf": math.nan}
+            )
             rows.append({"param": name, "index": "mu", "value": res["mu"][i], "conf": math.nan})
     frame = pd.DataFrame(rows)
     frame["value"] = frame["value"].astype(float)
@@ -136,7 +149,7 @@ class SensitivityResult:
     """Indices (tidy), the design with its per-point means, and where they are stored."""
 
     method: Method
-    params: list[Range]
+    params: list[Range | Choice]
     metrics: list[str]
     strategies: list[str]
     indices: pd.DataFrame
@@ -231,22 +244,38 @@ def sensitivity(
     from sim.sweep.runner import open_target
 
     resolved, _, _ = open_target(scenario, overrides)
-    ranges = [parse_param(p, allow_choice=False, allow_int=False) if isinstance(p, str) else p for p in params]
+    ranges = [parse_param(p, allow_int=False) if isinstance(p, str) else p for p in params]
     for p in ranges:
-        if not isinstance(p, Range) or p.integer:
+        if isinstance(p, Range) and p.integer:
             raise SimInputError(
-                "sensitivity takes continuous ranges", file="--param", key=p.key,
-                allowed="KEY=LOW:HIGH[:log]",
+                "sensitivity takes continuous ranges or categorical choices",
+                file="--param",
+                key=p.key,
+                allowed="KEY=LOW:HIGH[:log] or KEY=A,B,C",
+            )
+        if p.key == "strategy":
+            raise SimInputError(
+                "sensitivity reports indices per compared strategy and cannot vary the "
+                "strategy; vary a named strategy's settings instead",
+                file="--param",
+                value=p.label,
+                allowed="e.g. compare.1.variant=bottlefit_c1,bottlefit_c12 with a named split",
             )
     if method not in ("sobol", "morris"):
-        raise SimInputError("unknown method", file="--method", value=method, allowed="sobol, morris")
+        raise SimInputError(
+            "unknown method", file="--method", value=method, allowed="sobol, morris"
+        )
     if samples < 2:
         raise SimInputError("too few samples", file="--samples", value=samples, allowed=">= 2")
     if replications < 1:
         raise SimInputError("replications must be >= 1", file="--replications", value=replications)
-    chosen = resolve_metrics(split_list(metrics) if isinstance(metrics, str) else [
-        m for item in metrics for m in (split_list(item) if isinstance(item, str) else [item])
-    ])
+    chosen = resolve_metrics(
+        split_list(metrics)
+        if isinstance(metrics, str)
+        else [
+            m for item in metrics for m in (split_list(item) if isinstance(item, str) else [item])
+        ]
+    )
     check_params(resolved, ranges)
     labels = list(strategies) if strategies is not None else resolved.strategy_labels
     base_seed = seed if seed is not None else resolved.spec.seed
@@ -298,9 +327,7 @@ def sensitivity(
     indices["samples"] = samples
     indices["replications"] = replications
     indices["conf_level"] = conf_level
-    result = SensitivityResult(
-        method, ranges, names, labels, indices, means, runs, out=folder
-    )
+    result = SensitivityResult(method, ranges, names, labels, indices, means, runs, out=folder)
     write_outputs(result, folder, plots=plots)
     return result
 
