@@ -1,4 +1,4 @@
-"""Policy comparison report: per-request choices over time against the channel, and a table.
+"""Policy comparison of the BottleFit reproduction: per-request choices over time against the channel, and a table.
 
 One figure: the top panel is the uplink capacity c(t) one device saw [Mbit/s]
 (the same under every strategy: common random numbers); below it one panel per
@@ -12,12 +12,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+
+from reproductions.bottlefit.claims import frame_markdown
+from reproductions.bottlefit.data import SCENARIOS
 
 POLICY_SCENARIOS = ("policy_congested", "policy_erratic")
 """The policy-comparison scenarios under ``scenarios/``."""
@@ -52,7 +53,8 @@ def choices_over_time(
     """Draw (and write to ``path`` if given) the choices of ``device`` under each strategy.
 
     ``start_s`` defaults to the end of the warm-up and ``span_s`` to the rest of the run.
-    Returns the matplotlib Figure.
+    Returns the :class:`matplotlib.figure.Figure` (no pyplot state: show it by returning it
+    from a notebook cell).
     """
     spec = results.scenario.spec
     strategies = list(strategies) if strategies is not None else results.strategies
@@ -64,10 +66,10 @@ def choices_over_time(
     order = plan_order(req) if len(req) else []
     row_of = {v: i for i, v in enumerate(order)}
 
-    fig, axes = plt.subplots(
+    fig = Figure(figsize=(11, 1.8 + 0.35 * max(len(order), 2) * len(strategies)))
+    axes = fig.subplots(
         len(strategies) + 1,
         1,
-        figsize=(11, 1.8 + 0.35 * max(len(order), 2) * len(strategies)),
         sharex=True,
         squeeze=False,
         gridspec_kw={"height_ratios": [1.2] + [0.25 * max(len(order), 2)] * len(strategies)},
@@ -102,8 +104,7 @@ def choices_over_time(
         ax.set_title(strategy, fontsize=9, loc="left")
         ax.grid(alpha=0.3)
     handles = [
-        plt.Line2D([], [], marker=m, color=c, ls="", label=lab)
-        for m, c, lab in OUTCOME_STYLE.values()
+        Line2D([], [], marker=m, color=c, ls="", label=lab) for m, c, lab in OUTCOME_STYLE.values()
     ]
     axes[0, 0].legend(handles=handles, fontsize=7, ncol=4, loc="upper right")
     axes[-1, 0].set_xlabel("arrival time [s]")
@@ -147,7 +148,6 @@ def policy_table(results) -> pd.DataFrame:
 def policy_report(out: Path, overrides: dict[str, list[str]] | None = None) -> str:
     """Run the policy-comparison scenarios; write ``policies.md`` and the choice plots."""
     import sim
-    from sim.report.bottlefit_table import SCENARIOS, frame_markdown
 
     parts = []
     for name in POLICY_SCENARIOS:
@@ -164,11 +164,13 @@ def policy_report(out: Path, overrides: dict[str, list[str]] | None = None) -> s
             }
         )
         for column in table.columns[6:]:  # the policies' counters: whole numbers
-            table[column] = table[column].astype("Int64")
+            values = table[column].dropna()
+            if len(values) and (values == values.round()).all():
+                table[column] = table[column].astype("Int64")
         table.to_csv(out / f"{name}_policies.csv")
         parts.append(f"**{name}** ({scenario.spec.duration_s:g} s, seed {results.seed}):\n\n")
         parts.append(frame_markdown(table.astype(object).fillna("")) + "\n\n")
-        fig = choices_over_time(
+        choices_over_time(
             results,
             [s for s in POLICY_PLOTTED if s in results.strategies],
             device=0,
@@ -176,7 +178,6 @@ def policy_report(out: Path, overrides: dict[str, list[str]] | None = None) -> s
             span_s=30.0,
             path=out / f"{name}_choices.png",
         )
-        plt.close(fig)
     text = "".join(parts)
     (out / "policies.md").write_text(text)
     return text
