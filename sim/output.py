@@ -160,7 +160,8 @@ def write_results(
         summary = results.summary
         files += _write_frame(summary, tmp, "summary", True)
         files += _write_frame(results.stages, tmp, "stages", csv)
-        (tmp / "scenario.resolved.yaml").write_text(dump_yaml(resolved_scenario(results)))
+        run_info = run_provenance(results)  # version, revision, commit, scenario hash
+        (tmp / "scenario.resolved.yaml").write_text(dump_yaml(resolved_scenario(results, run_info)))
         files.append("scenario.resolved.yaml")
         measured = int(summary["requests"].sum()) if "requests" in summary else 0
         notes = []
@@ -173,15 +174,13 @@ def write_results(
         elif plots:
             notes.append("plots skipped: nothing to plot")
         sim_time = max((r.end_s for r in results.runs.values()), default=0.0)
-        from sim.provenance import provenance
-
         identity = {
             "scenario": results.scenario.name,
             "status": "interrupted" if results.interrupted else "complete",
             "seed": results.seed,
             "strategies": results.strategies,
             "written_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            **provenance(),
+            **run_info,
         }
         meta = {
             **identity,
