@@ -8,8 +8,15 @@ state (predicted from what it sent). It takes the candidate of least expected
 latency (or energy) subject to an accuracy floor or an energy budget, with
 hysteresis: it leaves its current plan only for one expected to be better by
 more than ``switch_margin``. While it computes locally its estimates freeze;
-after ``probe_after_s`` without sending it sends one request remotely (a probe)
-if the prior rate would favour a remote plan.
+after ``probe_after_s`` without sending (from the start of the run when it has
+never sent) it sends one request remotely (a probe), whatever its stale
+estimates say: estimates that were never tested cannot rule a plan out (an
+idle radio's promotion, predicted for every remote request of a device that
+never sends, would otherwise keep it local for ever). With the latency
+objective it also counts its own processor's queue: a plan is charged the
+backlog its device time leaves to the device's next frame
+(:meth:`AdaptivePolicy.carry_s`), so a plan the processor cannot sustain at the
+frame rate loses to one it can even when, request by request, it looks faster.
 
 Related designs: Neurosurgeon's runtime partitioning from measured bandwidth
 (Kang et al., ASPLOS 2017) made per request; DeepDecision (Ran et al., INFOCOM
@@ -21,6 +28,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from dataclasses import replace
 
 from sim.plans import Plan
 from sim.policies.base import DeviceView, Feedback, Policy
@@ -121,7 +129,8 @@ class EstimatingPolicy(Policy):
         )
 
     def should_probe(self, view: DeviceView, chosen: Plan) -> bool:
-        """Whether the estimates are stale enough to send this request remotely instead."""
+        """Whether the estimates are stale enough to send this request remotely instead:
+        nothing sent for ``probe_after_s`` (counted from the start when nothing was ever sent)."""
         if chosen.kind != "local" or self.probe_after_s is None:
             return False
         return self.estimates.stale_for_s(view.now_s) >= self.probe_after_s
@@ -161,16 +170,31 @@ class AdaptivePolicy(EstimatingPolicy):
         self.switch_margin = switch_margin
         self.current: str | None = None
         self.switches = 0
-        self._prior_prefers_remote: bool | None = None
+
+    def carry_s(self, view: DeviceView, cost: PlanCost) -> float:
+        """Processor backlog [s] that ``cost`` leaves to the device's next frame, expected one
+        mean inter-arrival time from now (0 when the workload's rate is unknown)."""
+        rate_hz = self.model.arrival_rate_hz
+        if rate_hz <= 0:
+            return 0.0
+        head_end = max(view.now_s, view.processor_free_at_s) + cost.plan.device_s
+        return max(0.0, head_end - (view.now_s + 1.0 / rate_hz))
 
     def choose(self, view: DeviceView) -> Plan:
         rate, backlog = self.situation(view)
         predicted = [self.predict(view, cost, rate, backlog) for cost in self.costs]
         estimates = [p[0] for p in predicted]
-        pick = self._best(estimates)
-        index = estimates.index(pick)
+        ranked = estimates
+        if self.objective == "latency":
+            # Rank with the backlog each plan hands on; report the request's own latency.
+            ranked = [
+                replace(e, latency_s=e.latency_s + self.carry_s(view, c))
+                for e, c in zip(estimates, self.costs, strict=True)
+            ]
+        pick = self._best(ranked)
+        index = ranked.index(pick)
         if self.current is not None and pick.plan.name != self.current:
-            for i, e in enumerate(estimates):
+            for i, e in enumerate(ranked):
                 if e.plan.name == self.current:
                     if e.feasible and pick.cost(self.objective) >= e.cost(self.objective) * (
                         1.0 - self.switch_margin
@@ -180,36 +204,15 @@ class AdaptivePolicy(EstimatingPolicy):
         if self.current is not None and estimates[index].plan.name != self.current:
             self.switches += 1
         self.current = estimates[index].plan.name
-        if self.should_probe(view, estimates[index].plan) and self._prior_remote(view):
+        remote = [i for i, e in enumerate(estimates) if e.plan.kind != "local"]
+        if remote and self.should_probe(view, estimates[index].plan):
             # A probe refreshes the estimates; it is not a switch of the current plan.
-            remote = [i for i, e in enumerate(estimates) if e.plan.kind != "local"]
             index = min(
-                remote, key=lambda i: (not estimates[i].feasible, estimates[i].cost(self.objective))
+                remote, key=lambda i: (not ranked[i].feasible, ranked[i].cost(self.objective))
             )
             self.probes += 1
         chosen, start, end = predicted[index]
         return self.commit(view, chosen, start, end)
-
-    def _prior_remote(self, view: DeviceView) -> bool:
-        """Whether, at the prior rate on an idle device, a remote plan would be chosen (cached)."""
-        if self._prior_prefers_remote is None:
-            idle = DeviceView(0.0, view.device, 0, 0.0, 0.0)
-            saved = self.estimates
-            fresh = DeviceEstimates(
-                saved.alpha,
-                self.prior_rate_bps,
-                self.model.idle_server_wait_s + self.model.background_wait_s,
-                saved.overdue_factor,
-            )
-            self.estimates = fresh
-            try:
-                pick = self._best(
-                    [self.predict(idle, c, self.prior_rate_bps)[0] for c in self.costs]
-                )
-            finally:
-                self.estimates = saved
-            self._prior_prefers_remote = pick.plan.kind != "local"
-        return self._prior_prefers_remote
 
     def stats(self) -> dict[str, float]:
         return {"switches": float(self.switches), **self.base_stats()}
