@@ -13,9 +13,9 @@ import math
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from sim.exits.summary import exit_figures
+from sim.stats import batch_means_interval, batch_proportion_interval
 
 STAGES = (
     ("head", "t_arrival", "t_head_end"),
@@ -45,18 +45,19 @@ def latency_s(requests: pd.DataFrame) -> pd.Series:
 def batch_means_ci(
     values: np.ndarray, batches: int = 10, level: float = 0.95
 ) -> tuple[float, float]:
-    """(mean, half-width) of a t-interval over ``batches`` consecutive batch means.
+    """(mean, half-width) of a t-interval over ``batches`` consecutive batch means
+    (:func:`sim.stats.batch_means_interval`: honest for correlated requests of one run)."""
+    return batch_means_interval(values, batches, level)
 
-    Batch means make the interval honest for correlated observations of one run
-    (consecutive requests share queues and channel states).
-    """
-    values = np.asarray(values, dtype=float)
-    if values.size < 2 * batches:
-        return (float(values.mean()) if values.size else math.nan), math.nan
-    usable = values[: values.size - values.size % batches]
-    means = usable.reshape(batches, -1).mean(axis=1)
-    half = stats.t.ppf(0.5 + level / 2, batches - 1) * means.std(ddof=1) / math.sqrt(batches)
-    return float(values.mean()), float(half)
+
+def _miss_interval(req: pd.DataFrame) -> dict[str, float]:
+    """95 % interval of one run's deadline-miss rate, in [0, 1]: misses in arrival order,
+    ten consecutive batches as clusters (:func:`sim.stats.batch_proportion_interval`), so
+    misses that come in bursts widen it; Wilson's for fewer than 20 requests."""
+    order = np.argsort(req["t_arrival"].to_numpy(), kind="stable")
+    missed = (req["outcome"].to_numpy() != "completed")[order].astype(float)
+    low, high = batch_proportion_interval(missed)
+    return {"deadline_miss_rate_ci95_low": low, "deadline_miss_rate_ci95_high": high}
 
 
 ENERGY_BASES = {
@@ -167,6 +168,7 @@ def summarize(
                 "latency_p95_s": float(np.percentile(lat, 95)) if lat.size else math.nan,
                 "latency_p99_s": float(np.percentile(lat, 99)) if lat.size else math.nan,
                 "deadline_miss_rate": 1.0 - on_time / n if n else math.nan,
+                **_miss_interval(req),
                 **energy,
                 "accuracy": float(done["accuracy"].mean()) if len(done) else math.nan,
                 **exit_figures(req),

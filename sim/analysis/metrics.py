@@ -25,7 +25,14 @@ MAXIMISED = frozenset(
     {"accuracy", "on_time_accuracy", "throughput_rps", "completed", "server_utilisation"}
 )
 """Summary metrics where more is better (the default direction of an objective on them)."""
-NOT_METRICS = frozenset({"strategy", "latency_mean_ci95_s"})
+NOT_METRICS = frozenset(
+    {
+        "strategy",
+        "latency_mean_ci95_s",
+        "deadline_miss_rate_ci95_low",
+        "deadline_miss_rate_ci95_high",
+    }
+)
 
 
 @dataclass(frozen=True)
