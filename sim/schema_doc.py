@@ -117,6 +117,10 @@ EXTRA_EXAMPLES: dict[str, Any] = {
     "sweep.seeds": [11, 12, 13],
     "sweep.seed": 7,
     "sweep.strategies": ["local", "bottlefit_c12"],
+    "profile_path": ["my_board"],
+    "strategies.splits": ["layer2", "layer3"],
+    "strategies.thresholds": [0.6, 0.8, 0.9],
+    "devices.exits.file|replay": "confidences.csv",
 }
 """Examples for keys that no shipped scenario sets (``|kind``: inside a mapping of that kind)."""
 
