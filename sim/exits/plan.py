@@ -8,6 +8,10 @@ others send the split tensor (``dtype``: fp32, fp16 or uint8, default uint8,
 as SPINN quantises) and the server runs the tail, where the remaining exits
 may let the sample go earlier.
 
+``progressive_input_t<c>`` is the server-only case (the JPEG is sent as in
+offload, every exit runs on the server) and ``progressive_device_t<c>`` the
+device-only case (every exit and the final run on the device, as local).
+
 Server-side exits inside a batch: the batch runs until every sample in it has
 exited. A sample leaving at server exit k is answered when the batch reaches
 that exit, at start + S(b) x X x f_k, f_k the share of the tail's MACs up to
@@ -25,6 +29,7 @@ if measured, else its cost model (MACs / throughput + per-block overhead).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from dataclasses import dataclass
@@ -61,6 +66,7 @@ class ExitPlan:
     work_fraction: tuple[float, ...]  # server exits: share of the tail's MACs; device exits 0
     behaviour: ExitBehaviour
     sent_device_s: float  # compute of a request that is sent [s]
+    final_on_device: bool = False  # device-only plans: the final classifier runs there too
 
     @property
     def active(self) -> bool:
@@ -88,10 +94,12 @@ class ExitPlan:
         """Where the request with uniform ``u`` and device sequence number ``seq`` leaves."""
         n = len(self.names)
         if not self.active:
-            return ExitDecision(n, False, self.sent_device_s, 1.0, final_accuracy)
+            return ExitDecision(n, self.final_on_device, self.sent_device_s, 1.0, final_accuracy)
         index, accuracy = self.behaviour.decide(self.threshold, u, seq)
         if index < n and self.on_device[index]:
             return ExitDecision(index, True, self.device_s[index], 0.0, accuracy)
+        if index == n and self.final_on_device:
+            return ExitDecision(index, True, self.sent_device_s, 0.0, accuracy)
         fraction = self.work_fraction[index] if index < n else 1.0
         return ExitDecision(index, False, self.sent_device_s, fraction, accuracy)
 
@@ -100,8 +108,18 @@ def is_progressive(variant: str) -> bool:
     return variant.startswith(PREFIX)
 
 
+SERVER_ONLY = "input"
+"""Split name of the server-only progressive plan: the JPEG is sent, every exit is on the server."""
+DEVICE_ONLY = "device"
+"""Split name of the device-only progressive plan: every exit and the final run on the device."""
+
+
 def parse_progressive(model: ModelProfile, variant: str) -> tuple[int, str, float] | None:
-    """(split block index, dtype, threshold) of a progressive plan name, or None."""
+    """(split block index, dtype, threshold) of a progressive plan name, or None.
+
+    The index is -1 for ``progressive_input_t<c>`` (server only; dtype 'jpeg') and the last
+    block's for ``progressive_device_t<c>`` (device only; dtype 'none').
+    """
     if not is_progressive(variant):
         return None
     match = _THRESHOLD.match(variant[len(PREFIX) :])
@@ -111,6 +129,10 @@ def parse_progressive(model: ModelProfile, variant: str) -> tuple[int, str, floa
     dtype = "uint8"
     if "_" in rest and rest.rsplit("_", 1)[1] in DTYPE_BYTES:
         rest, dtype = rest.rsplit("_", 1)
+    if rest == SERVER_ONLY:
+        return -1, "jpeg", threshold
+    if rest == DEVICE_ONLY:
+        return len(model.blocks) - 1, "none", threshold
     try:
         index = model.block_index(rest)
     except KeyError:
@@ -185,7 +207,17 @@ def build_exit_plan(
             done = sum(tail_macs[: position - split_index])
             fractions.append(done / tail_total if tail_total > 0 else 1.0)
     sent = sum(block_times_s[: split_index + 1]) + (heads_s if active else 0.0)
-    return ExitPlan(threshold, names, on_device, tuple(device_s), tuple(fractions), behaviour, sent)
+    final_on_device = split_index == len(model.blocks) - 1
+    return ExitPlan(
+        threshold,
+        names,
+        on_device,
+        tuple(device_s),
+        tuple(fractions),
+        behaviour,
+        sent,
+        final_on_device,
+    )
 
 
 def unknown_progressive(model: ModelProfile, variant: str, file: str | None, key: str) -> None:
@@ -195,8 +227,8 @@ def unknown_progressive(model: ModelProfile, variant: str, file: str | None, key
         file=file,
         key=key,
         value=variant,
-        allowed="progressive_<block>[_<fp32|fp16|uint8>]_t<threshold in [0, 1]>, block one of "
-        + list_choices([b.name for b in model.blocks[:-1]], limit=20),
+        allowed="progressive_<split>[_<fp32|fp16|uint8>]_t<threshold in [0, 1]>, split one of "
+        + list_choices(["input", *(b.name for b in model.blocks[:-1]), "device"], limit=30),
     )
 
 
@@ -225,7 +257,6 @@ def build_progressive_plan(
         unknown_progressive(model, variant, file, key)
     assert parsed is not None
     index, dtype, threshold = parsed
-    block = model.blocks[index]
     times, provenance = [], set()
     for i in range(index + 1):
         seconds, prov = _device_block_s(device, model, i)
@@ -237,22 +268,37 @@ def build_progressive_plan(
     )
     if exits.active and any(exits.on_device):
         provenance.add(device.cost_model.provenance)
-    payload = block.out_elements * DTYPE_BYTES[dtype] + (
-        QUANT_OVERHEAD_BYTES if dtype == "uint8" else 0
-    )
-    tail_macs = sum(b.macs for b in model.blocks[index + 1 :])
-    server = ServerPart(
-        f"{model.name}/tail_after_{block.name}", model.name, f"tail_after_{block.name}", tail_macs
-    )
     top1 = model.accuracy_top1.value
+    kind, device_s = "split", exits.sent_device_s
+    if dtype == "jpeg":  # server only: as offload
+        kind, name, payload = "offload", SERVER_ONLY, int(model.jpeg_bytes.value)
+        device_s = device.jpeg_encode_s.value
+        provenance = {device.jpeg_encode_s.provenance}
+        server = ServerPart(f"{model.name}/full", model.name, "full", model.total_macs)
+        exits = dataclasses.replace(exits, sent_device_s=device_s)
+    elif dtype == "none":  # device only: as local
+        kind, name, payload, server = "local", DEVICE_ONLY, 0, None
+    else:
+        block = model.blocks[index]
+        name = f"{block.name}_{dtype}"
+        payload = block.out_elements * DTYPE_BYTES[dtype] + (
+            QUANT_OVERHEAD_BYTES if dtype == "uint8" else 0
+        )
+        tail_macs = sum(b.macs for b in model.blocks[index + 1 :])
+        server = ServerPart(
+            f"{model.name}/tail_after_{block.name}",
+            model.name,
+            f"tail_after_{block.name}",
+            tail_macs,
+        )
     shares = exits.shares()
     accs = exits.accuracies(top1)
     expected = sum(s * (0.0 if math.isnan(a) else a) for s, a in zip(shares, accs, strict=True))
     return Plan(
-        f"{PREFIX}{block.name}_{dtype}_t{threshold:g}",
-        "split",
+        f"{PREFIX}{name}_t{threshold:g}",
+        kind,
         model.name,
-        exits.sent_device_s,
+        device_s,
         device_power_w(device, model),
         payload,
         server,

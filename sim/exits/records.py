@@ -38,7 +38,8 @@ def add_exit_columns(frame: pd.DataFrame, run, cols: dict[str, np.ndarray]) -> N
             if name not in labels:
                 labels.append(name)
             codes[rows] = labels.index(name)
-            if k < len(exits.on_device) and exits.on_device[k]:
+            local = exits.on_device[k] if k < len(exits.on_device) else exits.final_on_device
+            if local:
                 on_device[rows] = True
     frame["exit"] = pd.Categorical.from_codes(codes, categories=labels)
     frame["exit_on_device"] = on_device

@@ -206,7 +206,41 @@ class DeadlineAwareStrategy(_Estimating):
         return self
 
 
-DECISION_KINDS = ("static_optimum", "adaptive", "deadline_aware")
+class SpinnStrategy(_Estimating):
+    """SPINN-style progressive inference: split point and exit threshold per request.
+
+    A stand-in for SPINN's scheduler (Laskaridis et al., MobiCom 2020), whose algorithm is
+    not public here; see :mod:`sim.policies.spinn` and docs/early_exits.md. Exit shares and
+    accuracies come from the device group's ``exits`` source (a proxy table by default).
+    """
+
+    kind: Literal["spinn"]
+    name: str | None = None
+    objective: Literal["accuracy", "latency", "energy"] = Field(  # type: ignore[assignment]
+        default="accuracy",
+        description="accuracy: most expected on-time accuracy; latency / energy: least expected "
+        "latency [s] / device energy [J], under the accuracy floor and energy budget",
+    )
+    splits: list[str] | None = Field(
+        default=None,
+        min_length=1,
+        description="splits to choose from: input (server only), natural blocks, device (device "
+        "only); default: all of them",
+    )
+    thresholds: list[Probability] = Field(
+        default_factory=lambda: [0.4, 0.6, 0.8, 1.0],
+        min_length=1,
+        description="confidence thresholds to choose from (1 = exits off, always added) [1]",
+    )
+    dtype: Literal["fp32", "fp16", "uint8"] = Field(
+        default="uint8", description="payload dtype of the split tensor"
+    )
+    margin: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)] = Field(
+        default=0.9, description="an answer counts as on time within margin x deadline_s [1]"
+    )
+
+
+DECISION_KINDS = ("static_optimum", "adaptive", "deadline_aware", "spinn")
 
 StrategyConfig = Annotated[
     LocalStrategy
@@ -214,7 +248,8 @@ StrategyConfig = Annotated[
     | SplitStrategy
     | StaticOptimumStrategy
     | AdaptiveStrategy
-    | DeadlineAwareStrategy,
+    | DeadlineAwareStrategy
+    | SpinnStrategy,
     Field(discriminator="kind"),
 ]
 

@@ -16,6 +16,7 @@ from sim.policies.config import (
     DeadlineAwareStrategy,
     LocalStrategy,
     OffloadStrategy,
+    SpinnStrategy,
     SplitStrategy,
     StaticOptimumStrategy,
     StrategyConfig,
@@ -23,6 +24,7 @@ from sim.policies.config import (
 )
 from sim.policies.costs import CostModel, candidate_plans
 from sim.policies.deadline_aware import DeadlineAwarePolicy
+from sim.policies.spinn import build_spinn
 from sim.policies.static_optimum import StaticOptimumPolicy, static_optimum
 from sim.profiles.schema import DeviceProfile, ModelProfile, ServerProfile
 
@@ -213,6 +215,7 @@ BUILDERS: dict[type, Callable[[StrategyConfig, GroupContext], PolicyFactory]] = 
     StaticOptimumStrategy: _static,
     AdaptiveStrategy: _adaptive,
     DeadlineAwareStrategy: _deadline_aware,
+    SpinnStrategy: build_spinn,
 }
 
 
