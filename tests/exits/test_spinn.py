@@ -7,8 +7,8 @@ import pytest
 
 import sim
 from sim.errors import SimInputError
-from tests.exits.test_progressive import SAME
 from tests.exits.conftest import exit_scenario
+from tests.exits.test_progressive import SAME
 
 
 def _same(a, b):
