@@ -74,9 +74,10 @@ def host_info(device: torch.device, *, threads: int, precision: str,
 
 def host_summary(info: dict[str, object]) -> str:
     """Host, processor, torch, threads, precision and power mode, in one line."""
+    runtime = info.get("runtime") or "torch"
     parts = [
         f"host {info['host']} ({info['processor']}, {info['device']})",
-        f"torch {info['torch']}",
+        f"torch {info['torch']}" if runtime == "torch" else f"{runtime} {info.get('runtime_version')}",
         f"{info['threads']} threads",
         str(info["precision"]),
     ]
