@@ -65,21 +65,31 @@ def _header(size_name: str, size: SweepSize, level: float) -> str:
     )
 
 
-def _power_note(timings: pd.DataFrame) -> str:
+def _power_note(timings: pd.DataFrame, table: pd.DataFrame) -> str:
     bounds = cl.power_bounds(timings)
-    parts = [
-        f"{r['device']}: 1 - {r['idle_w']:g} W / {r['compute_w']:g} W = "
-        f"{r['max_power_reduction_vs_local']:.1%}"
-        for _, r in bounds.iterrows()
-    ]
+    parts = []
+    for _, r in bounds.iterrows():
+        seen = table[(table["key"] == "power_local") & (table["device"] == r["device"])]
+        seen = seen.dropna(subset=["mean"])
+        text = (
+            f"{r['device']}: 1 - {r['idle_w']:g} W / {r['compute_w']:g} W = "
+            f"{r['max_power_reduction_vs_local']:.1%}"
+        )
+        if len(seen):
+            top = seen.loc[seen["mean"].idxmax()]
+            text += (
+                f" (simulated {seen['mean'].min():.1%} to {seen['mean'].max():.1%}; largest at "
+                f"{top['operating_point']}, {top['model']})"
+            )
+        parts.append(text)
     return (
         "**Power vs local is bounded by two input constants.** Local computing draws the "
-        "board's compute power for the whole latency; BottleFit draws at least the idle power "
+        "board's compute power for its whole latency; BottleFit draws at least the idle power "
         "while in flight. So the reduction can never exceed 1 - idle / compute: "
         + "; ".join(parts)
-        + ". Within that bound it is largest where BottleFit's inference is slowest (long "
-        "waits at idle power). The abstract's 49 % says little about the simulator beyond "
-        "these two profile constants.\n"
+        + ". Within the bound it grows with the share of BottleFit's latency spent waiting at "
+        "idle power on a low-power radio, so the abstract's 49 % says little about the "
+        "simulator beyond these two device-profile constants.\n"
     )
 
 
@@ -107,7 +117,7 @@ def write_report(
         "every named point.\n\n"
         + cl.claims_markdown(table, summary, level)
         + "\n\n"
-        + _power_note(timings)
+        + _power_note(timings, table)
         + "\n## Inputs (not results of the runs)\n\n"
         + "What the model profiles give the simulator; the runs cannot confirm these.\n\n"
         + cl.frame_markdown(inputs, index=False)

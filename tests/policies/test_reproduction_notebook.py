@@ -37,6 +37,12 @@ def test_reproduction_notebook_runs_small(tmp_path: Path, monkeypatch: pytest.Mo
     assert set(verdicts["paper"].str.split(" ").str[0]) <= {
         "inside", "above", "below", "saturated", "no"
     }  # fmt: skip
+    # Physical bounds: a reduction never exceeds 1; power vs local never exceeds 1 - idle/compute.
+    assert (verdicts["ci_high"].dropna() <= 1.0).all()
+    bounds = cl.power_bounds(cl.timings_table(list(SIZES["small"].models), ["jetson", "rpi"]))
+    limit = bounds.set_index("device")["max_power_reduction_vs_local"]
+    power = verdicts[verdicts["key"] == "power_local"]
+    assert len(power) and (power["mean"] <= power["device"].map(limit) + 1e-9).all()
     runs = pd.read_csv(out / "runs.csv")
     assert set(runs["strategy"]) >= {"local", "offload", BOTTLEFIT, "autoencoder"}
     small = SIZES["small"]
