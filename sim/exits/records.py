@@ -4,7 +4,9 @@
 ``final``); empty for other plans. ``exit_on_device``: whether it was answered
 on the device (no transfer). ``accuracy``: for progressive plans, the expected
 top-1 of the exit taken (the proxy table's accuracy of the samples that leave
-there, or the replayed sample's 0/1 correctness), replacing the plan's mean.
+there, or the replayed sample's 0/1 correctness), replacing the plan's mean;
+``plan_accuracy``: the plan's expected top-1 (for progressive plans, the sum over
+its exits of share x accuracy at its threshold).
 """
 
 from __future__ import annotations
@@ -43,6 +45,9 @@ def add_exit_columns(frame: pd.DataFrame, run, cols: dict[str, np.ndarray]) -> N
                 on_device[rows] = True
     frame["exit"] = pd.Categorical.from_codes(codes, categories=labels)
     frame["exit_on_device"] = on_device
+    # The plan's expectation over its exits (sum of share x accuracy): the same for every
+    # request of a plan, so its mean is free of the exit draws' noise.
+    frame["plan_accuracy"] = frame["accuracy"].to_numpy(dtype=float, copy=True)
     given = ~np.isnan(cols["exit_accuracy"])
     if given.any():
         accuracy = frame["accuracy"].to_numpy(dtype=float, copy=True)

@@ -11,20 +11,34 @@ from scipy import stats
 def exit_figures(req: pd.DataFrame) -> dict[str, float]:
     """Summary columns over the window's requests ``req`` of one strategy.
 
+    ``accuracy_expected``: mean over finished requests of their plan's expected top-1
+    (``accuracy`` averages the exits actually taken, so it carries their sampling noise);
+
     ``exit_share_device``: share of requests answered at a device exit;
     ``exit_share_server_early``: share that left at a server-side exit before the final
     (NaN for strategies with no progressive plan).
     """
+    empty = {
+        "accuracy_expected": math.nan,
+        "exit_share_device": math.nan,
+        "exit_share_server_early": math.nan,
+    }
     if "exit" not in req or not len(req):
-        return {"exit_share_device": math.nan, "exit_share_server_early": math.nan}
+        return empty
+    done = req[req["outcome"].isin(["completed", "completed_late"])]
+    expected = float(done["plan_accuracy"].mean()) if len(done) else math.nan
     named = req["exit"].astype(str)
     progressive = named != ""
     if not progressive.any():
-        return {"exit_share_device": math.nan, "exit_share_server_early": math.nan}
+        return {**empty, "accuracy_expected": expected}
     n = len(req)
     device = int(req["exit_on_device"].sum())
     server_early = int((progressive & ~req["exit_on_device"] & (named != "final")).sum())
-    return {"exit_share_device": device / n, "exit_share_server_early": server_early / n}
+    return {
+        "accuracy_expected": expected,
+        "exit_share_device": device / n,
+        "exit_share_server_early": server_early / n,
+    }
 
 
 def exit_table(requests: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:

@@ -119,3 +119,6 @@ def test_summary_exit_shares_and_on_time_accuracy():
     assert np.isnan(summary.loc["split_layer3_uint8", "exit_share_device"])
     on_time = mine.loc[mine["outcome"] == "completed", "accuracy"].sum() / len(mine)
     assert summary.loc[name, "on_time_accuracy"] == pytest.approx(on_time, abs=1e-12)
+    plan = res.scenario.factory("board", name).plans[0]
+    assert summary.loc[name, "accuracy_expected"] == pytest.approx(plan.accuracy, abs=1e-12)
+    assert summary.loc["split_layer3_uint8", "accuracy_expected"] == pytest.approx(0.78312)
