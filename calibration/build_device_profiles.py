@@ -28,7 +28,16 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from calibration.cost_model import CostModel, FitReport, evaluate, fit, fit_block_law, spread  # noqa: E402
+from calibration.cost_model import (  # noqa: E402
+    CostModel,
+    FitReport,
+    evaluate,
+    fit,
+    fit_block_law,
+    macs_range,
+    range_note,
+    spread,
+)
 from calibration.model_profile import INPUT_SHAPE  # noqa: E402
 from calibration.opcount import OpWork, blocks_work, op_work  # noqa: E402
 from calibration.profile_io import read_doc, validate, write_atomic, write_profile  # noqa: E402
@@ -89,7 +98,9 @@ def board_profile(board: Board, report: FitReport, works: Works) -> dict[str, An
     """The device profile of a board without measurements, from its fitted cost model."""
     model: CostModel = report.model
     held = report.held_out_stats
+    fitted = macs_range({m: works.model(m) for m in board.latency_ms}, list(board.latency_ms))
     quality = (f"cost model fitted to {len(board.latency_ms)} published whole-model latencies "
+               f"of {fitted[0] / 1e9:.2f}-{fitted[1] / 1e9:.2f} GMAC "
                f"(calibration/cost_model.py: {', '.join(model.columns)}); leave-one-model-out error mean "
                f"{_pct(held['mean_abs'])}, max {_pct(held['max_abs'])}")
     models: dict[str, Any] = {}
@@ -106,6 +117,10 @@ def board_profile(board: Board, report: FitReport, works: Works) -> dict[str, An
         else:
             blocks_s = predicted
             how = f"predicted (no published figure for {name} on this stack) by the {quality}"
+            note = range_note(works.model(name), fitted)
+            if note:
+                how += f"; {note}"
+                print(f"warning: {board.name}/{name}: {note}", file=sys.stderr)
         parts = {f"{v}.encoder": model.predict_s(works.encoder(name, v)) for v in shipped_variants(name)}
         models[name] = {"provenance": "derived",
                         "source": f"blocks: {how}; parts_s (encoders): predicted by the same cost model",

@@ -138,6 +138,27 @@ def evaluate(device: str, works: Mapping[str, OpWork], times_s: Mapping[str, flo
     return report
 
 
+def macs_range(works: Mapping[str, OpWork], names: Sequence[str]) -> tuple[float, float]:
+    """(smallest, largest) whole-model MACs of the models a cost model was fitted on."""
+    macs = [works[n].total_macs for n in names]
+    return float(min(macs)), float(max(macs))
+
+
+def range_note(work: OpWork, fitted: tuple[float, float]) -> str:
+    """'' inside the fitted MAC range; else a note that the prediction extrapolates.
+
+    The cost model is only trusted for whole networks of a size it was fitted on; a
+    prediction outside that range is kept (there is nothing better) but labelled, and
+    the builder warns.
+    """
+    lo, hi = fitted
+    macs = work.total_macs
+    if lo <= macs <= hi:
+        return ""
+    return (f"EXTRAPOLATED: {macs / 1e9:.2f} GMAC lies outside the fitted range "
+            f"{lo / 1e9:.2f}-{hi / 1e9:.2f} GMAC")
+
+
 def spread(total_s: float, block_works: Sequence[tuple[str, OpWork]], model: CostModel) -> dict[str, float]:
     """Split a measured whole-model time [s] over blocks in proportion to the model's predictions.
 
