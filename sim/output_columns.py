@@ -271,6 +271,18 @@ SUMMARY_JSON: dict[str, Column] = {
 """Top-level keys of summary.json."""
 
 
+def readable_metric(column: str) -> str:
+    """An axis label for a summary column: ``latency_mean_s`` -> ``latency mean [s]``."""
+    doc = SUMMARY.columns.get(column)
+    name = column
+    for suffix in ("_s", "_j", "_w", "_rps"):
+        if name.endswith(suffix):
+            name = name[: -len(suffix)]
+            break
+    unit = doc.unit if doc is not None else ""
+    return f"{name.replace('_', ' ')} [{unit}]" if unit else name.replace("_", " ")
+
+
 def table_doc(file: str) -> TableDoc:
     """The dictionary entry of ``file`` (e.g. ``requests.parquet``)."""
     for table in TABLES:

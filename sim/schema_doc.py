@@ -19,6 +19,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from sim.schema_examples import EXTRA_EXAMPLES
+
 UNIT_SUFFIXES: tuple[tuple[str, str], ...] = (
     ("_w_per_mbps", "W/(Mbit/s)"),
     ("_per_db", "1/dB"),
@@ -54,75 +56,6 @@ def unit_of(key: str, description: str | None) -> str | None:
         if match:
             return match.group(1)
     return None
-
-
-EXTRA_EXAMPLES: dict[str, Any] = {
-    "drain_s": 5.0,
-    "strategies.variant|split": "bottlefit_c6",
-    "strategies.energy_budget_j": 0.5,
-    "strategies.candidates": ["local", "offload", "bottlefit"],
-    "strategies.mean_rate_bps": 5.0e6,
-    "strategies.server_wait_s": 0.01,
-    "strategies.initial_rate_bps": 2.0e6,
-    "strategies.preferred": "bottlefit_c12",
-    "strategies.fallbacks": ["bottlefit_c3", "local"],
-    "devices.workload.rate_hz|poisson": 2.0,
-    "devices.workload.on_rate_hz|on_off": 10.0,
-    "devices.workload.off_rate_hz|on_off": 0.5,
-    "devices.workload.mean_on_s|on_off": 2.0,
-    "devices.workload.mean_off_s|on_off": 8.0,
-    "devices.workload.times_s|timestamps": [0.0, 0.1, 0.5, 2.0],
-    "devices.server": "gpu0",
-    "devices.accuracy": {"bottlefit_c6": 0.74},
-    "cells.radio.promotion_w": 1.211,
-    "cells.radio.promotion_s": 0.26,
-    "cells.radio.tx_base_w": 1.288,
-    "cells.radio.tx_w_per_mbps": 0.438,
-    "cells.radio.tail_w": 1.06,
-    "cells.radio.tail_s": 11.6,
-    "cells.radio.fitted_max_mbps": 10.0,
-    "cells.uplink.times_s|series": [0.0, 5.0],
-    "cells.uplink.rates_bps|series": [20.0e6, 0.5e6],
-    "cells.uplink.period_s|series": 8.0,
-    "cells.uplink.rate_column|trace": "Verizon_throughput_mbps",
-    "cells.uplink.select|trace": {"carrier": "VERIZON", "run_num": 81},
-    "cells.uplink.step_s|markov": 0.5,
-    "cells.uplink.step_s|gilbert_elliott": 0.01,
-    "cells.uplink.position_m|physical": [120.0, 40.0],
-    "cells.uplink.mobility.speed_mps|straight_line": 8.33,
-    "cells.uplink.mobility.heading_deg|straight_line": 90.0,
-    "cells.uplink.mobility.area_m": {"x_m": [-300.0, 300.0], "y_m": [-300.0, 300.0]},
-    "cells.uplink.mobility.area_m.x_m": [-300.0, 300.0],
-    "cells.uplink.mobility.area_m.y_m": [-300.0, 300.0],
-    "cells.uplink.mobility.speed_mps|random_waypoint": [1.0, 15.0],
-    "cells.uplink.fading.rician_k_db": 9.0,
-    "cells.uplink.fading.block_s": 0.02,
-    "cells.uplink.link.prbs": 50,
-    "cells.uplink.link.overhead": 0.25,
-    "cells.uplink.link.power_control": {"p0_dbm": -90.0, "alpha": 0.8},
-    "cells.errors.p|gilbert_elliott": 0.01,
-    "cells.errors.r|gilbert_elliott": 0.3,
-    "cells.retry.attempt_timeout_s": 1.0,
-    "sweep": {"grid": {"devices.pi.count": [10, 20, 30]}, "replications": 5},
-    "sweep.grid": {"devices.pi.workload.fps": [1, 2, 5]},
-    "sweep.zip": [{"devices.pi.deadline_s": [1.0, 0.4], "devices.pi.max_pending": [5, 3]}],
-    "sweep.random": {"samples": 20, "params": {"devices.pi.count": {"kind": "integers", "low": 5, "high": 40}}},
-    "sweep.random.samples": 20,
-    "sweep.random.seed": 3,
-    "sweep.random.params": {"servers.gpu0.background.0.rate_hz": {"kind": "loguniform", "low": 100, "high": 5000}},
-    "sweep.random.params.kind": "loguniform",
-    "sweep.random.params.low": 100,
-    "sweep.random.params.high": 5000,
-    "sweep.random.params.values": ["lte", "wifi"],
-    "sweep.seeds": [11, 12, 13],
-    "sweep.seed": 7,
-    "sweep.strategies": ["local", "bottlefit_c12"],
-    "profile_path": ["my_board"],
-    "strategies.splits": ["layer2", "layer3"],
-    "strategies.thresholds": [0.6, 0.8, 0.9],
-    "devices.exits.file|replay": "confidences.csv",
-}
-"""Examples for keys that no shipped scenario sets (``|kind``: inside a mapping of that kind)."""
 
 
 @dataclass
@@ -238,9 +171,13 @@ def _is_numeric(schema: dict[str, Any]) -> bool:
     for alt in _options(schema):
         if alt.get("type") == "number":
             return True
-        if alt.get("type") == "array" and isinstance(alt.get("items"), dict):
-            if any(a.get("type") == "number" for a in _options(alt["items"])):
-                return True
+        items = alt.get("items")
+        if (
+            alt.get("type") == "array"
+            and isinstance(items, dict)
+            and any(a.get("type") == "number" for a in _options(items))
+        ):
+            return True
     return False
 
 
@@ -380,7 +317,11 @@ def reference() -> tuple[KeyDoc, ...]:
                 # strategies.{name}.x is written under the strategy's own name
                 head, _, tail = wanted.partition("..")
                 value = next(
-                    (v for k, v in examples.items() if k.startswith(head + ".") and k.endswith("." + tail)),
+                    (
+                        v
+                        for k, v in examples.items()
+                        if k.startswith(head + ".") and k.endswith("." + tail)
+                    ),
                     None,
                 )
             else:
@@ -391,6 +332,37 @@ def reference() -> tuple[KeyDoc, ...]:
             value = None  # a value of another kind's key of the same name is no example
         doc.example = value if value is not None else doc.default
     return tuple(out)
+
+
+_LISTS = ("devices", "cells", "servers", "strategies")
+
+
+def readable_key(dotted: str) -> str:
+    """An axis label for a dotted scenario key: ``devices.pi.workload.fps`` -> ``pi: workload
+    fps [1/s]``, ``cells.0.uplink.rate_bps`` -> ``uplink rate [bit/s]``."""
+    parts = [p for p in dotted.split(".") if p]
+    if not parts:
+        return dotted
+    last = parts[-1]
+    matches = lookup(dotted) if _normalise(dotted) else []
+    exact = [d for d in matches if d.lookup.split(".")[-1] == last and d.unit]
+    unit = exact[0].unit if exact else unit_of(last, None)
+    name = last
+    for suffix, _ in UNIT_SUFFIXES:
+        if name.endswith(suffix) and len(name) > len(suffix):
+            name = name[: -len(suffix)]
+            break
+    item = None
+    context = []
+    for i, part in enumerate(parts[:-1]):
+        if i == 1 and parts[0] in _LISTS and not part.isdigit():
+            item = part
+        elif not part.isdigit() and not (i == 0 and part in _LISTS):
+            context.append(part)
+    text = " ".join([*context, name]).replace("_", " ")
+    if item:
+        text = f"{item}: {text}"
+    return f"{text} [{unit}]" if unit else text
 
 
 def _normalise(query: str) -> str:
@@ -415,7 +387,9 @@ def lookup(query: str) -> list[KeyDoc]:
         d
         for n, d in normalised
         if any(n == ".".join(parts[:i] + parts[i + 1 :]) for i in range(1, len(parts)))
-        or any(n.startswith(".".join(parts[:i] + parts[i + 1 :]) + ".") for i in range(1, len(parts)))
+        or any(
+            n.startswith(".".join(parts[:i] + parts[i + 1 :]) + ".") for i in range(1, len(parts))
+        )
     ]
 
 
@@ -452,9 +426,7 @@ def format_text(docs: list[KeyDoc]) -> str:
         lines.append("    " + "; ".join(facts))
         if doc.description:
             lines.append(f"    {doc.description}")
-        if doc.example is not None and not isinstance(doc.example, dict | list) or (
-            isinstance(doc.example, list) and len(json.dumps(doc.example)) < 60
-        ):
+        if doc.example is not None and len(_value(doc.example)) <= 80:
             lines.append(f"    example: {doc.lookup.split('.')[-1]}: {_value(doc.example)}")
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"
@@ -500,7 +472,9 @@ def _table(docs: list[KeyDoc]) -> str:
                     key,
                     doc.type,
                     doc.unit or "",
-                    "**required**" if doc.required else f"`{_value(doc.default)}`"
+                    "**required**"
+                    if doc.required
+                    else f"`{_value(doc.default)}`"
                     if _value(doc.default)
                     else "",
                     doc.range,
