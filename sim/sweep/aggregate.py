@@ -3,8 +3,8 @@
 Each replication is one independent observation of a metric (its run's
 summary value); the intervals come from :mod:`sim.stats`:
 
-* proportions (``deadline_miss_rate``, ``drop_rate``, ``accuracy``,
-  ``on_time_accuracy``) get the Korn-Graubard interval of the pooled rate from
+* proportions (``deadline_miss_rate``, ``drop_rate``, ``accuracy``, ``on_time_accuracy``,
+  ``accuracy_expected``, the exit shares) get the Korn-Graubard interval of the pooled rate from
   the runs' counts (:func:`sim.stats.proportion_interval`): it stays in [0, 1];
 * every other metric gets the Student-t interval
   (:func:`sim.stats.t_interval`), clipped to the metric's physical range
@@ -95,6 +95,18 @@ PROPORTIONS: dict[str, tuple[tuple[str, ...], Counts]] = {
     "on_time_accuracy": (
         ("on_time_accuracy", "requests"),
         lambda f: (f["on_time_accuracy"] * f["requests"], f["requests"]),
+    ),
+    "accuracy_expected": (
+        ("accuracy_expected", "completed", "completed_late"),
+        lambda f: (f["accuracy_expected"] * _finished(f), _finished(f)),
+    ),
+    "exit_share_device": (
+        ("exit_share_device", "requests"),
+        lambda f: (f["exit_share_device"] * f["requests"], f["requests"]),
+    ),
+    "exit_share_server_early": (
+        ("exit_share_server_early", "requests"),
+        lambda f: (f["exit_share_server_early"] * f["requests"], f["requests"]),
     ),
 }
 """Metrics that are proportions: the summary columns they need and (successes, trials) per run."""
