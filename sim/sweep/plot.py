@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sim.output_columns import readable_metric
+from sim.schema_doc import readable_key
 from sim.sweep.aggregate import AGG_COLUMNS, metric_bounds
 
 
@@ -37,6 +39,8 @@ def _x_ticks(panel: Any, xs: np.ndarray, log: bool) -> None:
             panel.set_xticks(values)
     if values.size and np.abs(values).max() >= 1e4:
         panel.xaxis.set_major_formatter(EngFormatter(sep=""))
+    if 6 < values.size <= 10:  # many labelled ticks: slant them so they never overlap
+        panel.tick_params(axis="x", labelrotation=30)
 
 
 def plot_metric(
@@ -105,20 +109,23 @@ def plot_metric(
                     low, high = low.clip(lower=bounds[0]), high.clip(upper=bounds[1])
                 panel.fill_between(band[x], low, high, color=color, alpha=0.2, lw=0)
         _x_ticks(panel, xs_all, use_log)
-        panel.set_xlabel(xlabel or x)
+        panel.set_xlabel(xlabel or readable_key(x))
         panel.grid(True, alpha=0.3)
         if facets:
             values = key if isinstance(key, tuple) else (key,)
             panel.set_title(
-                ", ".join(f"{f}={v}" for f, v in zip(facets, values, strict=True)), fontsize=9
+                ", ".join(f"{readable_key(f)}={v}" for f, v in zip(facets, values, strict=True)),
+                fontsize=9,
             )
-    axes_list[0].set_ylabel(ylabel or metric)
+    axes_list[0].set_ylabel(ylabel or readable_metric(metric))
     axes_list[0].legend(fontsize=8)
     if ax is not None:  # the caller owns the figure: title the panel only if asked
         if title:
             ax.set_title(title, fontsize=10)
         return fig
     level = rows["level"].iloc[0] if "level" in rows.columns else 0.95
-    fig.suptitle(title or f"{metric} (mean, {level:.0%} CI over replications)", fontsize=10)
+    fig.suptitle(
+        title or f"{readable_metric(metric)}: mean, {level:.0%} CI over replications", fontsize=10
+    )
     fig.tight_layout()
     return fig
