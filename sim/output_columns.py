@@ -80,6 +80,9 @@ REQUESTS = TableDoc(
         "accuracy": C("1", "expected top-1 accuracy of the plan (or of the exit it left at)"),
         "exit": C("", "early exit the request left at (progressive plans; empty otherwise)"),
         "exit_on_device": C("", "true when that exit runs on the device"),
+        "plan_accuracy": C(
+            "1", "the plan's expected top-1 (progressive: sum over exits of share x accuracy)"
+        ),
     },
 )
 
@@ -236,6 +239,7 @@ SUMMARY = TableDoc(
         "device_power_whole_board_w": C("W", "mean board power per device over the window"),
         "device_power_above_idle_w": C("W", "mean power above the board's idle draw per device"),
         "accuracy": C("1", f"mean expected top-1 accuracy of {_F}"),
+        "accuracy_expected": C("1", f"mean plan_accuracy of {_F} (no exit-draw noise)"),
         "exit_share_device": C("1", "share of requests answered at a device exit (progressive)"),
         "exit_share_server_early": C("1", "share that left at a server exit before the final"),
         "on_time_accuracy": C("1", "sum of the accuracy of on-time requests / requests"),
