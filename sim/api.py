@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
+from sim.api_checks import check_scenario, check_seed, check_strategies
 from sim.engine import Run
 from sim.results import Results
 from sim.scenario.load import Scenario
@@ -24,13 +25,9 @@ def run(
     Ctrl-C stops the current run; what was simulated is kept and the results
     are marked ``interrupted``.
     """
-    labels = list(strategies) if strategies is not None else scenario.strategy_labels
-    unknown = [s for s in labels if s not in scenario.strategy_labels]
-    if unknown:
-        raise KeyError(
-            f"unknown strategies {unknown}; scenario compares {scenario.strategy_labels}"
-        )
-    run_seed = scenario.spec.seed if seed is None else int(seed)
+    scenario = check_scenario(scenario, "sim.run")
+    labels = check_strategies(strategies, scenario, "sim.run")
+    run_seed = scenario.spec.seed if seed is None else check_seed(seed, "sim.run")
     started = time.perf_counter()
     runs = {}
     bar = None

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from sim.errors import SimInputError, did_you_mean, list_choices
 from sim.yamlio import YamlDocument
@@ -28,17 +28,48 @@ PositiveInt = Annotated[int, Field(gt=0)]
 NonNegInt = Annotated[int, Field(ge=0)]
 
 
+def _is_tuple(annotation: Any) -> bool:
+    """Whether a field's annotation is a tuple (possibly Optional or Annotated)."""
+    if getattr(annotation, "__metadata__", None) is not None:
+        annotation = annotation.__origin__
+    if getattr(annotation, "__origin__", None) is tuple or annotation is tuple:
+        return True
+    origin = getattr(annotation, "__origin__", None)
+    args = getattr(annotation, "__args__", ()) or ()
+    return origin is not list and origin is not dict and any(_is_tuple(a) for a in args)
+
+
 class Strict(BaseModel):
-    """Frozen, no extra keys, no NaN/inf, no silent string-to-number coercion."""
+    """Frozen, no extra keys, no NaN/inf, no coercion between types.
+
+    Strict mode: ``count: yes`` (a YAML boolean) is not the integer 1, ``seed: true``
+    is not 1, ``duration_s: "3"`` (a quoted string) is not a number, and 1.7 is not an
+    integer. Integers are accepted where a float is expected. YAML has no tuples, so a
+    list is accepted for a tuple field (the one conversion made, before validation).
+    """
 
     model_config = ConfigDict(
         extra="forbid",
         frozen=True,
         allow_inf_nan=False,
-        strict=False,
+        strict=True,
         validate_default=True,
         populate_by_name=True,
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _lists_to_tuples(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        converted = None
+        for name, field in cls.model_fields.items():
+            for key in (name, field.alias):
+                value = data.get(key) if key else None
+                if isinstance(value, list) and _is_tuple(field.annotation):
+                    converted = dict(data) if converted is None else converted
+                    converted[key] = tuple(value)
+        return data if converted is None else converted
 
 
 _PATTERN_HELP = {

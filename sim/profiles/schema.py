@@ -36,6 +36,53 @@ class Sourced(Strict):
     source: str = Field(min_length=1)
 
 
+# Physical ranges of sourced numbers. The upper bounds are generous ceilings that catch
+# unit mix-ups (mW typed as W, ms as s, a percentage as a fraction), not tight limits.
+MAX_DEVICE_W = 1_000.0
+"""An end device or edge board draws less than 1 kW (a Jetson AGX Orin: 60 W)."""
+MAX_SERVER_W = 100_000.0
+"""A whole server rack draws less than 100 kW (a DGX H100: 10.2 kW peak)."""
+MAX_CODEC_S = 60.0
+"""Encoding or decoding one image takes less than a minute."""
+
+
+class SourcedDeviceWatts(Sourced):
+    """Power of an end device [W]: 0 <= value <= 1 kW."""
+
+    value: float = Field(ge=0, le=MAX_DEVICE_W, allow_inf_nan=False)
+
+
+class SourcedServerWatts(Sourced):
+    """Power of a server [W]: 0 <= value <= 100 kW."""
+
+    value: float = Field(ge=0, le=MAX_SERVER_W, allow_inf_nan=False)
+
+
+class SourcedCodecSeconds(Sourced):
+    """Time to encode or decode one image [s]: 0 <= value <= 60 s."""
+
+    value: float = Field(ge=0, le=MAX_CODEC_S, allow_inf_nan=False)
+
+
+class SourcedFraction(Sourced):
+    """A top-1 accuracy as a fraction [1]: 0 <= value <= 1 (not a percentage)."""
+
+    value: float = Field(ge=0, le=1, allow_inf_nan=False)
+
+
+class SourcedBytes(Sourced):
+    """A size in whole bytes: a positive integer."""
+
+    value: float = Field(gt=0, allow_inf_nan=False)
+
+    @field_validator("value")
+    @classmethod
+    def _whole(cls, value: float) -> float:
+        if value != int(value):
+            raise ValueError("not a whole number of bytes; allowed: a positive integer")
+        return value
+
+
 class Section(Strict):
     """Provenance shared by every number in a section that does not carry its own."""
 
@@ -85,9 +132,31 @@ class Variant(Strict):
     decoder: ModulePart
     out_shape: tuple[PositiveInt, ...]
     payload_bytes: PositiveInt
-    accuracy_top1: Sourced
+    accuracy_top1: SourcedFraction
     provenance: Provenance
     source: str = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _payload_matches_shape(self) -> Variant:
+        elements = 1
+        for dim in self.out_shape:
+            elements *= dim
+        if self.out_shape and self.out_shape[0] != self.channels:
+            raise ValueError(
+                f"out_shape {list(self.out_shape)} has {self.out_shape[0]} channels, "
+                f"channels says {self.channels}; allowed: out_shape[0] == channels"
+            )
+        sizes = {
+            f"uint8 + {QUANT_OVERHEAD_BYTES} B scale/zero point": elements + QUANT_OVERHEAD_BYTES,
+            **{dtype: elements * size for dtype, size in DTYPE_BYTES.items()},
+        }
+        if self.payload_bytes not in sizes.values():
+            listed = ", ".join(f"{v} ({k})" for k, v in sizes.items())
+            raise ValueError(
+                f"payload_bytes {self.payload_bytes} disagrees with out_shape "
+                f"{list(self.out_shape)} ({elements} elements); allowed: {listed}"
+            )
+        return self
 
 
 class ExitHead(Strict):
@@ -106,8 +175,8 @@ class ModelProfile(Strict):
     name: str = Field(min_length=1)
     display_name: str
     input_shape: tuple[PositiveInt, ...]
-    jpeg_bytes: Sourced
-    accuracy_top1: Sourced
+    jpeg_bytes: SourcedBytes
+    accuracy_top1: SourcedFraction
     params: NonNegInt
     blocks_provenance: Section
     blocks: list[Block] = Field(min_length=1)
@@ -156,8 +225,8 @@ class ModelProfile(Strict):
 
 
 class DevicePower(Strict):
-    idle_w: Sourced
-    compute_w: Sourced
+    idle_w: SourcedDeviceWatts
+    compute_w: SourcedDeviceWatts
 
 
 class DeviceCostModel(Strict):
@@ -179,7 +248,7 @@ class DeviceModelTimes(Strict):
         default_factory=dict,
         description="'<variant>.encoder' -> seconds: the variant's added device-side module",
     )
-    compute_w: Sourced | None = None
+    compute_w: SourcedDeviceWatts | None = None
 
 
 class DeviceProfile(Strict):
@@ -189,7 +258,7 @@ class DeviceProfile(Strict):
     processor: Literal["cpu", "gpu"]
     power: DevicePower
     cost_model: DeviceCostModel
-    jpeg_encode_s: Sourced
+    jpeg_encode_s: SourcedCodecSeconds
     models: dict[str, DeviceModelTimes] = Field(default_factory=dict)
 
 
@@ -225,8 +294,8 @@ class ServerProfile(Strict):
     schema_id: Literal["server-profile/1"] = Field(alias="schema")
     name: str = Field(min_length=1)
     display_name: str
-    idle_w: Sourced
-    jpeg_decode_s: Sourced
+    idle_w: SourcedServerWatts
+    jpeg_decode_s: SourcedCodecSeconds
     parts: dict[str, BatchCurve] = Field(
         min_length=1, description="'<model>/full' or '<model>/<variant>' (server side)"
     )

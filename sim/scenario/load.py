@@ -8,6 +8,7 @@ one line naming the file, the dotted key, the value and what is allowed.
 from __future__ import annotations
 
 import copy
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,14 +24,12 @@ from sim.policies.registry import GroupContext, PolicyFactory, policy_factory
 from sim.profiles.registry import ProfileLibrary
 from sim.profiles.schema import DeviceProfile, ModelProfile, ServerProfile
 from sim.profiles.service import ServiceModel
-from sim.scenario.overrides import apply_overrides
+from sim.scenario.names import check_group_names
+from sim.scenario.overrides import apply_overrides, blamed_on_override
 from sim.scenario.schema import DeviceGroup, ScenarioSpec, ServerConfig
+from sim.scenario.sizes import check_sizes
 from sim.validation import validate_data
-from sim.workload import mean_rate_hz
 from sim.yamlio import YamlDocument, parse_yaml_text, read_yaml
-
-BYTES_PER_REQUEST_ESTIMATE = 400  # records + transient objects, measured order of magnitude
-MEMORY_LIMIT_BYTES = 16 * 2**30
 
 
 @dataclass(frozen=True)
@@ -74,16 +73,23 @@ class Scenario:
         return self.factories[(group, strategy)]
 
     def with_overrides(self, overrides: list[str]) -> Scenario:
-        data = apply_overrides(copy.deepcopy(self.raw), overrides)
-        return build_scenario(data, self.path)
+        """This scenario with 'dotted.key=value' overrides applied (a list of strings)."""
+        applied: dict[str, str] = {}
+        data = apply_overrides(copy.deepcopy(self.raw), overrides, "with_overrides", applied)
+        return build_scenario(data, self.path, applied=applied)
 
 
 def load(
     path: str | Path, overrides: list[str] | None = None, *, seed: int | None = None
 ) -> Scenario:
     """Read, validate and resolve a scenario file (``overrides``: 'dotted.key=value')."""
+    from sim.api_checks import check_path, check_seed
+
+    check_path(path, "sim.load", "path")
+    if seed is not None:
+        seed = check_seed(seed, "--seed")
     path = Path(path)
-    if path.suffix.lower() not in (".yaml", ".yml") and not path.exists():
+    if path.suffix.lower() not in (".yaml", ".yml") and not os.path.lexists(path):
         raise SimInputError("scenario file not found", file=path)
     doc = read_yaml(path)
     data = doc.data
@@ -93,22 +99,29 @@ def load(
             file=path,
             value=type(data).__name__,
         )
-    data = apply_overrides(data, overrides)
+    applied: dict[str, str] = {}
+    data = apply_overrides(data, overrides, "--set", applied)
     if seed is not None:
         data["seed"] = seed
-    return build_scenario(data, path, doc)
+        applied["seed"] = "--seed"
+    return build_scenario(data, path, doc, applied=applied)
 
 
 def loads(
     text: str, overrides: list[str] | None = None, *, base_dir: Path | None = None
 ) -> Scenario:
     """Like :func:`load`, from YAML text (relative paths resolve from ``base_dir``)."""
+    if not isinstance(text, str):
+        raise SimInputError(
+            "not YAML text", file="sim.loads", key="text", value=text, allowed="a str"
+        )
     doc = parse_yaml_text(text, "<string>")
     if not isinstance(doc.data, dict):
         raise SimInputError("a scenario must be a YAML mapping at the top level", file="<string>")
-    data = apply_overrides(doc.data, overrides)
+    applied: dict[str, str] = {}
+    data = apply_overrides(doc.data, overrides, "--set", applied)
     fake = (base_dir or Path.cwd()) / "<string>"
-    return build_scenario(data, fake, doc)
+    return build_scenario(data, fake, doc, applied=applied)
 
 
 def _strategy_from_ref(
@@ -140,6 +153,25 @@ def _strategy_from_ref(
 
 
 def build_scenario(
+    data: dict[str, Any],
+    path: Path | None,
+    doc: YamlDocument | None = None,
+    *,
+    applied: dict[str, str] | None = None,
+) -> Scenario:
+    """Validate and resolve scenario ``data`` (read from ``path``; ``doc`` for line numbers).
+
+    ``applied``: keys set by overrides -> where they came from; an error about such a
+    key names the override, not the file's line for the value it replaced.
+    """
+    file = str(path) if path is not None else None
+    try:
+        return _build_scenario(data, path, doc)
+    except SimInputError as exc:
+        raise blamed_on_override(exc, file, applied) from None
+
+
+def _build_scenario(
     data: dict[str, Any], path: Path | None, doc: YamlDocument | None = None
 ) -> Scenario:
     file = str(path) if path is not None else None
@@ -246,6 +278,8 @@ def build_scenario(
         runtime = GroupRuntime(group, gi, model, device, cell, group.server, order, paths)
         groups.append(runtime)
 
+        device_file = str(library.path_of("device", group.device))
+        check_group_names(group, model, device, gkey, err, device_file)
         ctx_accuracy = dict(group.accuracy)
         for si, config in enumerate(strategies):
             if group.policy == "compare":
@@ -306,22 +340,8 @@ def build_scenario(
                 err,
             )
 
-    # Size check before anything is allocated.
-    horizon = spec.duration_s
-    expected = sum(
-        g.count * mean_rate_hz(g.workload, horizon) * horizon for g in spec.devices
-    ) * len(strategies)
-    expected += (
-        sum(b.rate_hz for s in spec.servers for b in s.background) * horizon * len(strategies)
-    )
-    if expected > spec.max_requests or expected * BYTES_PER_REQUEST_ESTIMATE > MEMORY_LIMIT_BYTES:
-        gib = expected * BYTES_PER_REQUEST_ESTIMATE / 2**30
-        raise err(
-            f"scenario too large: about {expected:,.0f} requests (~{gib:.1f} GiB of records)",
-            "duration_s",
-            spec.duration_s,
-            f"at most {spec.max_requests:,} requests (raise max_requests if you have the memory)",
-        )
+    # Size checks before anything is allocated (sim/scenario/sizes.py).
+    check_sizes(spec, traces, len(strategies), err)
 
     return Scenario(
         spec=spec,

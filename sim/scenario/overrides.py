@@ -38,8 +38,15 @@ def _index(node: list, part: str, dotted: str, source: str) -> int:
     )
 
 
-def apply_override(data: dict, assignment: str, source: str = "--set") -> dict:
-    """A copy of ``data`` with one ``key=value`` assignment applied."""
+def apply_override(
+    data: dict, assignment: str, source: str = "--set", applied: dict[str, str] | None = None
+) -> dict:
+    """A copy of ``data`` with one ``key=value`` assignment applied.
+
+    ``applied`` (if given) receives the key as resolved (list items by index) -> ``source``,
+    so later errors about the value blame the override and not the file's line."""
+    if not isinstance(assignment, str):
+        raise SimInputError("override must be a 'key=value' string", file=source, value=assignment)
     if "=" not in assignment:
         raise SimInputError("override must look like key=value", file=source, value=assignment)
     dotted, _, text = assignment.partition("=")
@@ -50,27 +57,75 @@ def apply_override(data: dict, assignment: str, source: str = "--set") -> dict:
     result = copy.deepcopy(data)
     node: Any = result
     parts = dotted.split(".")
+    resolved: list[str] = []
     for depth, part in enumerate(parts[:-1]):
         here = ".".join(parts[: depth + 1])
         if isinstance(node, list):
-            node = node[_index(node, part, here, source)]
+            index = _index(node, part, here, source) % len(node)
+            node = node[index]
+            resolved.append(str(index))
         elif isinstance(node, dict):
             if part not in node or node[part] is None:
                 node[part] = {}
             node = node[part]
+            resolved.append(part)
         else:
             raise SimInputError("cannot set a key inside a scalar", file=source, key=here)
     last = parts[-1]
     if isinstance(node, list):
-        node[_index(node, last, dotted, source)] = value
+        index = _index(node, last, dotted, source) % len(node)
+        node[index] = value
+        resolved.append(str(index))
     elif isinstance(node, dict):
         node[last] = value
+        resolved.append(last)
     else:
         raise SimInputError("cannot set a key inside a scalar", file=source, key=dotted)
+    if applied is not None:
+        applied[".".join(resolved)] = source
     return result
 
 
-def apply_overrides(data: dict, assignments: list[str] | None, source: str = "--set") -> dict:
+def apply_overrides(
+    data: dict,
+    assignments: list[str] | None,
+    source: str = "--set",
+    applied: dict[str, str] | None = None,
+) -> dict:
+    """``data`` with every assignment applied in order (see :func:`apply_override`)."""
+    if assignments is not None and (
+        isinstance(assignments, str) or not isinstance(assignments, list | tuple)
+    ):
+        raise SimInputError(
+            "overrides must be a list of 'key=value' strings",
+            file=source,
+            value=assignments,
+            allowed=f"a list, e.g. [{assignments!r}]"
+            if isinstance(assignments, str)
+            else "a list of str",
+        )
     for assignment in assignments or []:
-        data = apply_override(data, assignment, source)
+        data = apply_override(data, assignment, source, applied)
     return data
+
+
+def blamed_on_override(
+    exc: SimInputError, file: str | None, applied: dict[str, str] | None
+) -> SimInputError:
+    """``exc`` re-addressed to the override that set its key (no file line), if one did."""
+    if not applied or exc.key is None or exc.file != file:
+        return exc
+    for dotted, source in applied.items():
+        if (
+            exc.key == dotted
+            or exc.key.startswith(dotted + ".")
+            or dotted.startswith(exc.key + ".")
+        ):
+            return SimInputError(
+                exc.problem,
+                file=source,
+                key=exc.key,
+                value=exc.value,
+                allowed=exc.allowed,
+            )
+    return exc
