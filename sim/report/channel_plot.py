@@ -5,8 +5,13 @@ same for every strategy: common random numbers), hatched where it was skipped
 because no transfer of that strategy needed it. Each transfer of the device
 is drawn over the time it occupied the radio: a band from transmission start
 to end at the height of its mean throughput (payload / duration), coloured by
-outcome, with the radio promotion before it in grey. In a shared cell the
-mean throughput sits below c(t): the other devices took their share.
+outcome, with the radio's queue and promotion before it in amber. In a shared
+cell the mean throughput sits below c(t): the other devices took their share.
+
+Which device and window: ``outputs.channel_plot`` (``device``, ``start_s``,
+``span_s``); by default the device with the most failed transfers (over all
+strategies), from shortly before its first failure, so the plot shows what
+went wrong.
 """
 
 from __future__ import annotations
@@ -23,7 +28,9 @@ from sim.channel.capacity import ConstantCapacity, PiecewiseCapacity
 
 OK_COLOUR = "#4C72B0"
 FAILED_COLOUR = "#C44E52"
-PROMOTION_COLOUR = "#8C8C8C"
+PROMOTION_COLOUR = "#E69F00"  # amber: never the capacity's colour
+CAPACITY_FILL = "#E3E9F2"
+CAPACITY_LINE = "#3A3A3A"
 MAX_SPAN_S = 10.0
 
 
@@ -42,24 +49,58 @@ def capacity_steps(capacity, t0_s: float, t1_s: float) -> tuple[np.ndarray, np.n
     return grid, np.array([capacity.rate_at(t) for t in grid])
 
 
-def _pick_device(results) -> int | None:
+def pick_device(results) -> int | None:
+    """The device with the most failed transfers over all strategies (ties: the lowest index);
+    without failures the lowest-indexed device that sent anything; None if none did."""
     req = results.requests
     uplink = req[np.isfinite(req["t_tx_start"].to_numpy(float))]
     if not len(uplink):
         return None
+    failed = req[req["reason"] == "transfer_failed"]
+    if len(failed):
+        counts = failed.groupby("device", observed=True).size()
+        best = counts.max()
+        return int(min(d for d, n in counts.items() if n == best))
     return int(uplink["device"].min())
 
 
+def pick_window(results, device: int, start_s: float | None, span_s: float) -> tuple[float, float]:
+    """[t0, t1) to draw: from ``start_s``, else a quarter span before the device's first failed
+    transfer, else the warm-up's end; kept inside the run where it can be."""
+    spec = results.scenario.spec
+    end = max(spec.duration_s, spec.warmup_s + 1e-9)
+    if start_s is None:
+        req = results.requests
+        failed = req[(req["device"] == device) & (req["reason"] == "transfer_failed")]
+        first = failed["t_uplink_start"].min() if len(failed) else np.nan
+        start_s = spec.warmup_s if not np.isfinite(first) else float(first) - span_s / 4
+        start_s = min(max(start_s, spec.warmup_s), max(end - span_s, spec.warmup_s))
+    return float(start_s), float(start_s) + span_s
+
+
 def capacity_with_transfers(
-    results, path: Path, device: int | None = None, span_s: float | None = None
+    results,
+    path: Path,
+    device: int | None = None,
+    span_s: float | None = None,
+    start_s: float | None = None,
 ) -> bool:
-    """Draw ``device``'s capacity and transfers into ``path``; False if nothing to draw."""
-    device = _pick_device(results) if device is None else device
+    """Draw ``device``'s capacity and transfers into ``path``; False if nothing to draw.
+
+    Defaults come from the scenario's ``outputs.channel_plot`` (then :func:`pick_device`,
+    :func:`pick_window`).
+    """
+    options = getattr(results.scenario.spec.outputs, "channel_plot", None)
+    if device is None and options is not None:
+        device = options.device
+    if start_s is None and options is not None:
+        start_s = options.start_s
+    if span_s is None:
+        span_s = options.span_s if options is not None else MAX_SPAN_S
+    device = pick_device(results) if device is None else device
     if device is None:
         return False
-    spec = results.scenario.spec
-    t0 = spec.warmup_s
-    t1 = min(spec.duration_s, t0 + (span_s or MAX_SPAN_S))
+    t0, t1 = pick_window(results, device, start_s, span_s)
     req = results.requests
     strategies = [
         s
@@ -78,8 +119,8 @@ def capacity_with_transfers(
         # numbers), but each generates only around its own transfers.
         capacity = results.runs[strategy].capacity[device]
         times, rates = capacity_steps(capacity, t0, t1)
-        ax.fill_between(times, rates / 1e6, step="post", color="#DDDDDD", lw=0)
-        ax.step(times, rates / 1e6, where="post", color="#555555", lw=0.8, label="capacity c(t)")
+        ax.fill_between(times, rates / 1e6, step="post", color=CAPACITY_FILL, lw=0)
+        ax.step(times, rates / 1e6, where="post", color=CAPACITY_LINE, lw=0.8, label="c(t)")
         # Stretches no transfer needed were skipped, not generated: their level is a filler.
         for a, b in getattr(capacity, "gaps", []):
             if b > t0 and a < t1:
@@ -102,29 +143,35 @@ def capacity_with_transfers(
             height = min(mean_mbps, top)
             ax.fill_between([start, end], [height, height], color=colour, alpha=0.55, lw=0)
             if row["t_tx_start"] > row["t_uplink_start"]:
-                ax.axvspan(row["t_uplink_start"], start, color=PROMOTION_COLOUR, alpha=0.3, lw=0)
+                ax.axvspan(row["t_uplink_start"], start, color=PROMOTION_COLOUR, alpha=0.35, lw=0)
         ax.set_ylabel("Mbit/s")
-        ax.set_title(f"{strategy}: device {device}", fontsize=9, loc="left")
+        failures = int((rows["reason"] == "transfer_failed").sum())
+        ax.set_title(
+            f"{strategy}: device {device} ({failures} failed transfers shown)",
+            fontsize=9,
+            loc="left",
+        )
         ax.set_xlim(t0, t1)
         ax.set_ylim(0, top * 1.08)
         ax.grid(alpha=0.3)
     handles = [
-        plt.Line2D([], [], color="#555555", lw=1),
+        plt.Rectangle((0, 0), 1, 1, facecolor=CAPACITY_FILL, edgecolor=CAPACITY_LINE),
         plt.Rectangle((0, 0), 1, 1, color=OK_COLOUR, alpha=0.55),
         plt.Rectangle((0, 0), 1, 1, color=FAILED_COLOUR, alpha=0.55),
-        plt.Rectangle((0, 0), 1, 1, color=PROMOTION_COLOUR, alpha=0.3),
+        plt.Rectangle((0, 0), 1, 1, color=PROMOTION_COLOUR, alpha=0.35),
         plt.Rectangle((0, 0), 1, 1, facecolor="white", edgecolor="#999999", hatch="//"),
     ]
     labels = [
-        "capacity alone in the cell",
+        "capacity c(t), alone in the cell",
         "transfer (height: its mean throughput)",
         "failed transfer",
-        "radio promotion",
+        "radio queue + promotion",
         "skipped: not needed, not generated",
     ]
-    axes[0, 0].legend(handles, labels, fontsize=7, ncol=5, loc="upper right")
+    # Above the panels, never over the curve.
+    fig.legend(handles, labels, fontsize=7, ncol=5, loc="upper center")
     axes[-1, 0].set_xlabel("simulated time [s]")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.35 / fig.get_figheight()))
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return True

@@ -10,17 +10,36 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
-from sim.metrics import STAGES, finished, latency_s
+from sim.metrics import finished, latency_s
 from sim.report.channel_plot import write_channel_plot
 
-STAGE_COLOURS = {
-    "head": "#4C72B0",
-    "uplink": "#DD8452",
-    "network": "#937860",
-    "server_queue": "#C44E52",
-    "service": "#55A868",
-    "downlink": "#8172B3",
-}
+PLOT_STAGES = (
+    ("device queue", "t_arrival", "t_head_start", "#AEC7E8"),
+    ("compute on device", "t_head_start", "t_head_end", "#4C72B0"),
+    ("radio queue + promotion", "t_head_end", "t_tx_start", "#F5C99B"),
+    ("on air", "t_tx_start", "t_uplink_end", "#DD8452"),
+    ("network", "t_uplink_end", "t_server_arrival", "#937860"),
+    ("server queue", "t_server_arrival", "t_service_start", "#C44E52"),
+    ("GPU service", "t_service_start", "t_service_end", "#55A868"),
+    ("back to device", "t_service_end", "t_done", "#8172B3"),
+)
+"""Consecutive stages of a request's life as plotted: the device's processor queue apart from
+its compute, and the radio's queue and promotion apart from the time on air (metrics.STAGES
+lumps each pair together)."""
+
+STAGE_COLOURS = {name: colour for name, _, _, colour in PLOT_STAGES}
+
+
+def _log_ticks(axis, low: float, high: float) -> None:
+    """Plain-number labels on a log axis, at 1-2-5 steps when it spans under two decades;
+    minor ticks unlabelled, so labels never crowd or overlap."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    decades = np.log10(high / low) if low > 0 and high > low else 3.0
+    subs = (1.0, 2.0, 5.0) if decades < 2.0 else (1.0,)
+    axis.set_major_locator(LogLocator(base=10.0, subs=subs))
+    axis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))
+    axis.set_minor_formatter(NullFormatter())
 
 
 def _strategy_colours(strategies: list[str]) -> dict[str, str]:
@@ -43,6 +62,8 @@ def latency_cdf(results, ax) -> None:
         ax.axvline(deadline * 1000, color="grey", ls="--", lw=1)
         ax.text(deadline * 1000, 0.02, " deadline", color="grey", fontsize=8)
     ax.set_xscale("log")
+    low, high = ax.get_xlim()
+    _log_ticks(ax.xaxis, low, high)
     ax.set_xlabel("latency [ms] (log)")
     ax.set_ylabel("fraction of requests finished")
     ax.set_ylim(0, 1.02)
@@ -51,19 +72,39 @@ def latency_cdf(results, ax) -> None:
     ax.legend()
 
 
+def stage_means_s(results) -> dict[str, dict[str, float]]:
+    """strategy -> stage -> mean seconds over the finished requests of the window (a stage a
+    request skipped counts 0); the stages sum to the mean latency."""
+    done = finished(results.in_window())
+    means = {}
+    for strategy in results.strategies:
+        part = done[done["strategy"] == strategy]
+        means[strategy] = {
+            name: float((part[b] - part[a]).fillna(0.0).clip(lower=0).mean()) if len(part) else 0.0
+            for name, a, b, _ in PLOT_STAGES
+        }
+    return means
+
+
 def stage_bars(results, ax) -> None:
-    stages = results.stages.set_index("strategy").reindex(results.strategies)
-    bottom = np.zeros(len(stages))
-    x = np.arange(len(stages))
-    for stage, _, _ in STAGES:
-        values = stages[stage].fillna(0).to_numpy() * 1000
-        ax.bar(x, values, bottom=bottom, label=stage, color=STAGE_COLOURS[stage])
+    means = stage_means_s(results)
+    x = np.arange(len(results.strategies))
+    bottom = np.zeros(len(x))
+    for name, _, _, colour in PLOT_STAGES:
+        values = np.array([means[s][name] for s in results.strategies]) * 1000
+        ax.bar(x, values, bottom=bottom, label=name, color=colour)
         bottom += values
-    ax.set_xticks(x, stages.index, rotation=15)
+    _strategy_ticks(ax, x, results.strategies)
     ax.set_ylabel("mean latency of finished requests [ms]")
-    ax.set_title("Where the time goes")
-    ax.legend(fontsize=8)
+    ax.set_title("Where the time goes (finished requests in the window)")
+    ax.set_ylim(0, max(float(bottom.max()), 1e-9) * 1.05)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     ax.grid(axis="y", alpha=0.3)
+
+
+def _strategy_ticks(ax, x, names) -> None:
+    long = max((len(str(n)) for n in names), default=0) > 12
+    ax.set_xticks(x, names, rotation=25 if long else 15, ha="right" if long else "center")
 
 
 def energy_bars(results, ax) -> None:
@@ -96,10 +137,13 @@ def energy_bars(results, ax) -> None:
         "kD",
         label="whole board, metered over the window",
     )
-    ax.set_xticks(x, summary.index, rotation=15)
+    _strategy_ticks(ax, x, list(summary.index))
     ax.set_ylabel("device energy per finished inference [J]")
-    ax.set_title("Device energy per inference: whole board (full bar) and above idle (coloured)")
-    ax.legend(fontsize=8)
+    ax.set_title("Device energy per inference: whole board (full bar), above idle (coloured)")
+    metered = summary["energy_whole_board_metered_per_inference_j"].to_numpy(dtype=float)
+    tallest = np.nanmax(np.concatenate([compute + radio + idle, metered, [1e-9]]))
+    ax.set_ylim(0, tallest * 1.08)  # every bar and marker inside the axes
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     ax.grid(axis="y", alpha=0.3)
 
 
@@ -116,7 +160,7 @@ def miss_bars(results, ax) -> None:
         values = (summary[column] / n).fillna(0).to_numpy()
         ax.bar(x, values, bottom=bottom, label=column.replace("_", " "), color=colour)
         bottom += values
-    ax.set_xticks(x, summary.index, rotation=15)
+    _strategy_ticks(ax, x, list(summary.index))
     ax.set_ylabel("fraction of requests")
     ax.set_ylim(0, 1)
     ax.set_title("Deadline misses by outcome")
@@ -147,14 +191,14 @@ def timeline(results, path: Path, devices: int = 4, span_s: float = 6.0) -> None
         ]
         for lane, device in enumerate(chosen):
             rows = part[part["device"] == device]
-            for stage, a, b in STAGES:
+            for _name, a, b, colour in PLOT_STAGES:
                 s0 = rows[a].to_numpy()
                 s1 = rows[b].to_numpy()
                 ok = np.isfinite(s0) & np.isfinite(s1) & (s1 > s0)
                 ax.broken_barh(
                     list(zip(s0[ok], s1[ok] - s0[ok], strict=True)),
                     (lane - 0.35, 0.7),
-                    facecolors=STAGE_COLOURS[stage],
+                    facecolors=colour,
                 )
             bad = rows[rows["outcome"].isin(["dropped", "failed"])]
             ax.plot(bad["t_done"], np.full(len(bad), lane), "kx", ms=6)
@@ -163,9 +207,10 @@ def timeline(results, path: Path, devices: int = 4, span_s: float = 6.0) -> None
         ax.set_title(strategy, fontsize=9, loc="left")
         ax.set_xlim(start, start + span_s)
     handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in STAGE_COLOURS.values()]
-    axes[0, 0].legend(handles, list(STAGE_COLOURS), ncol=6, fontsize=7, loc="upper right")
+    # Above the panels, never over a device's lane.
+    fig.legend(handles, list(STAGE_COLOURS), ncol=4, fontsize=7, loc="upper center")
     axes[-1, 0].set_xlabel("simulated time [s]  (| arrival, x dropped/failed)")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.45 / fig.get_figheight()))
     fig.savefig(path, dpi=110)
     plt.close(fig)
 
@@ -176,8 +221,8 @@ def write_plots(results, folder: Path) -> list[str]:
     written = []
     for name, draw, size in (
         ("latency_cdf.png", latency_cdf, (7, 4.5)),
-        ("stage_breakdown.png", stage_bars, (7, 4.5)),
-        ("energy_per_inference.png", energy_bars, (7, 4.5)),
+        ("stage_breakdown.png", stage_bars, (9, 4.5)),
+        ("energy_per_inference.png", energy_bars, (9.5, 4.5)),
         ("deadline_misses.png", miss_bars, (7, 4.5)),
     ):
         fig, ax = plt.subplots(figsize=size)

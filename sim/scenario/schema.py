@@ -173,6 +173,22 @@ class DeviceGroup(Strict):
     )
 
 
+class ChannelPlotOptions(Strict):
+    """Which device and time window ``plots/channel_capacity.png`` shows."""
+
+    device: NonNegInt | None = Field(
+        default=None,
+        description="device index (requests.parquet's device); default: the device with the "
+        "most failed transfers, else the first device that sent anything",
+    )
+    start_s: NonNegFloat | None = Field(
+        default=None,
+        description="window start; default: shortly before that device's first failed "
+        "transfer, else warmup_s",
+    )
+    span_s: PositiveFloat = Field(default=10.0, description="window length")
+
+
 class Outputs(Strict):
     per_batch: bool = Field(
         default=True, description="write batches.parquet (one row per GPU batch)"
@@ -184,6 +200,9 @@ class Outputs(Strict):
         default=False, description="also write every table as CSV next to its Parquet file"
     )
     plots: bool = Field(default=True, description="write plots/*.png")
+    channel_plot: ChannelPlotOptions = Field(
+        default=ChannelPlotOptions(), description="device and time window of channel_capacity.png"
+    )
 
 
 class ScenarioSpec(Strict):
