@@ -147,7 +147,8 @@ def metric_interval(part: pd.DataFrame, metric: str, level: float) -> dict:
 
 
 def metric_columns(summary: pd.DataFrame, params: Sequence[str] = ()) -> list[str]:
-    """The numeric summary columns that are metrics (not ids, parameters or excluded)."""
+    """The numeric summary columns that are metrics (not ids, parameters or excluded, and not
+    NaN in every run: e.g. exit shares of a sweep without progressive plans)."""
     skip = set(ID_COLUMNS) | set(params) | set(EXCLUDED_METRICS)
     return [
         c
@@ -155,6 +156,7 @@ def metric_columns(summary: pd.DataFrame, params: Sequence[str] = ()) -> list[st
         if c not in skip
         and pd.api.types.is_numeric_dtype(summary[c])
         and not pd.api.types.is_bool_dtype(summary[c])
+        and summary[c].notna().any()
     ]
 
 
