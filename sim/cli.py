@@ -128,9 +128,18 @@ def _run(args: argparse.Namespace) -> int:
     path = results.write(out, csv=args.csv or None, plots=False if args.no_plots else None)
     write_s = time.perf_counter() - started - results.wall_s
     spec = scenario.spec
+    if results.interrupted:
+        last = results.strategies[-1]
+        extent = (
+            f"interrupted at {results.runs[last].end_s:.1f} s of {spec.duration_s:g} s "
+            f"in strategy {last}, {len(results.strategies)} of "
+            f"{len(strategies or scenario.strategy_labels)} strategies"
+        )
+    else:
+        extent = f"{spec.duration_s:g} s x {len(results.strategies)} strategies"
     print(
         f"{scenario.name}: {len(results.requests):,} requests simulated "
-        f"({spec.duration_s:g} s x {len(results.strategies)} strategies, seed {results.seed}) "
+        f"({extent}, seed {results.seed}) "
         f"in {results.wall_s:.1f} s (+{write_s:.1f} s writing the outputs)"
     )
     print(
@@ -140,6 +149,15 @@ def _run(args: argparse.Namespace) -> int:
     )
     print(format_summary(results.summary))
     print(f"results: {path}/  (requests.parquet, summary.json, plots/)")
+    measured = int(results.summary["requests"].sum()) if len(results.summary) else 0
+    if measured == 0:
+        window = max(results.windows.values(), default=(spec.warmup_s, spec.duration_s))
+        print(
+            f"warning: no request arrived inside the measurement window [{window[0]:g} s, "
+            f"{window[1]:g} s): the summary is empty and no plots were drawn "
+            "(lower warmup_s, run longer, or check the workload)",
+            file=sys.stderr,
+        )
     if results.interrupted:
         print("interrupted: the results cover the simulated time reached", file=sys.stderr)
         return EXIT_INTERRUPTED

@@ -204,7 +204,7 @@ def collect(run, interrupted: bool) -> RunResult:
                 "strategy": strategy,
                 "server": name,
                 "workers": workers,
-                "utilisation": busy / (workers * window_len),
+                "utilisation": busy / (workers * window_len) if window_len > 0 else float("nan"),
                 "batches": server.batch_count,
                 "dropped": server.dropped,
                 "e_busy_j": server.energy_window_j,

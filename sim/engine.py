@@ -207,6 +207,7 @@ class Run:
         self._arrival_devices = owners[order]
         self.requests = Table(dict(REQUEST_COLUMNS), capacity=max(times.size, 1))
         self.requests.n = times.size
+        self._admitted = 0  # arrivals admitted so far (rows [0, _admitted) were simulated)
         self.requests.columns["t_arrival"][: times.size] = self._arrival_times
         self.requests.columns["device"][: times.size] = self._arrival_devices
         self._exit_draws = exit_draws(self, counts, order)  # progressive plans only
@@ -262,6 +263,7 @@ class Run:
         ):
             if t > env.now:
                 yield env.timeout(t - env.now)
+            self._admitted = row + 1  # before admitting: an interrupt inside keeps the row
             admit(row, devices[d], groups[d])
 
     def _plan_code(self, plan: Plan) -> int:
@@ -462,6 +464,9 @@ class Run:
         except KeyboardInterrupt:
             interrupted = True
             self._truncate_window(self.env.now)
+            # Rows were laid out for every arrival up front; those never admitted were not
+            # simulated, so they are not recorded (not even as failed / unfinished).
+            self.requests.n = min(self.requests.n, self._admitted)
         now = self.env.now
         for device in self.devices:
             device.radio.close()

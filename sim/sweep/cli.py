@@ -14,6 +14,7 @@ replaces the file's use of that key.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -166,14 +167,30 @@ def parse_random(text: str) -> tuple[str, dict[str, Any]]:
     return key.strip(), {"kind": kind, "low": low, "high": high}
 
 
+def _terminate(signum: int, frame: Any) -> None:
+    """SIGTERM (a kill, a batch system's time limit) stops the sweep like Ctrl-C: the
+    driver terminates its workers and keeps every stored run."""
+    raise KeyboardInterrupt
+
+
 def command(args: argparse.Namespace) -> int:
     """Run the sweep the arguments describe; print the table; write aggregate and plots."""
     from sim.sweep.aggregate import metric_columns
     from sim.sweep.executors import make_executor
     from sim.sweep.plan import plan_sweep
-    from sim.sweep.runner import SweepFailed, execute_plan, merge_spec, open_target
+    from sim.sweep.runner import SweepFailed, check_metrics, execute_plan, merge_spec, open_target
     from sim.sweep.store import SweepStore
 
+    for option, value, low in (
+        ("--workers", args.workers, 0),
+        ("--samples", args.samples, 1),
+        ("--replications", args.replications, 1),
+        ("--retries", args.retries, 0),
+    ):
+        if value is not None and value < low:
+            raise SimInputError(
+                "value out of range", file=option, value=value, allowed=f"an integer >= {low}"
+            )
     scenario, base, default_out = open_target(args.scenario, args.overrides)
     grid = dict(parse_assignment(g, "--grid") for g in args.grid)
     zipped = [dict(parse_assignment(z, "--zip") for z in args.zip)] if args.zip else []
@@ -198,7 +215,13 @@ def command(args: argparse.Namespace) -> int:
         raise SimInputError("--samples needs at least one --random KEY=KIND:A:B", file="--samples")
     if args.scheduler and args.local_cluster:
         raise SimInputError("give --scheduler or --local-cluster, not both", file="--local-cluster")
-    plan = plan_sweep(scenario, spec)
+    if spec.point_count > 50 and spec.point_count <= spec.max_points:
+        print(
+            f"planning {spec.point_count:,} points (resolving each scenario, "
+            f"~{spec.point_count * 0.1:.0f} s)...",
+            file=sys.stderr,
+        )
+    plan = plan_sweep(scenario, spec, progress=not args.quiet and sys.stderr.isatty())
     x = args.x or (plan.params[0] if plan.params else None)
     if args.x and args.x not in plan.params:
         raise SimInputError(
@@ -221,9 +244,17 @@ def command(args: argparse.Namespace) -> int:
         + (f" on {executor.description}" if executor else "")
         + f") -> {store.root}/"
     )
+    if not todo:
+        check_metrics(metrics, store.read_table("summary"), plan.params)
+    previous = signal.getsignal(signal.SIGTERM)
+    signal.signal(signal.SIGTERM, _terminate)  # a kill stops the workers too
     try:
         result = execute_plan(
-            plan, store, executor, progress=not args.quiet and sys.stderr.isatty()
+            plan,
+            store,
+            executor,
+            progress=not args.quiet and sys.stderr.isatty(),
+            metrics=metrics,
         )
     except KeyboardInterrupt:
         done = len(plan.runs) - len(plan.missing(store))
@@ -236,6 +267,8 @@ def command(args: argparse.Namespace) -> int:
     except SweepFailed as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_FAILED_RUNS
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     if result.executed:
         rate = result.executed / result.wall_s if result.wall_s else float("nan")
         print(f"ran {result.executed} runs in {result.wall_s:.1f} s ({rate:.2f} runs/s)")

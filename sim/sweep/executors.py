@@ -20,12 +20,15 @@ import multiprocessing
 import os
 import signal
 import sys
+import threading
+import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from typing import Protocol
 
-from sim.sweep.worker import RunOutput, RunTask, execute_run
+from sim.errors import SimInputError
+from sim.sweep.worker import RunInterrupted, RunOutput, RunTask, execute_run
 
 Finished = tuple[RunTask, RunOutput | BaseException]
 
@@ -49,6 +52,9 @@ class InlineExecutor:
         for task in tasks:
             try:
                 output: RunOutput | BaseException = execute_run(task)
+            except RunInterrupted:
+                # Ctrl-C reached the run in this process: stop the sweep, not just this run.
+                raise KeyboardInterrupt from None
             except Exception as exc:
                 output = exc
             yield task, output
@@ -75,17 +81,43 @@ def _unreadable_main_hidden() -> Iterator[None]:
         main.__file__ = path
 
 
-def _ignore_sigint() -> None:
-    """Worker initializer: Ctrl-C is the driver's to handle (it terminates the workers)."""
+def _exit_with_driver(driver_pid: int) -> None:
+    """Stop this worker when the driver process is gone (killed with SIGKILL, say)."""
+    if sys.platform.startswith("linux"):
+        try:  # the kernel sends SIGKILL when the parent dies (prctl PR_SET_PDEATHSIG = 1)
+            import ctypes
+
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)
+        except (OSError, AttributeError):
+            pass
+
+    def watch() -> None:  # portable fallback: poll the parent's pid
+        while True:
+            if os.getppid() != driver_pid:
+                os._exit(1)
+            time.sleep(0.5)
+
+    threading.Thread(target=watch, name="driver-watch", daemon=True).start()
+
+
+def _worker_init(driver_pid: int) -> None:
+    """Worker initializer: Ctrl-C is the driver's to handle (it terminates the workers), and
+    a worker never outlives its driver."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _exit_with_driver(driver_pid)
 
 
 class ProcessExecutor:
     """``workers`` local processes (spawned: no state inherited from the driver)."""
 
     def __init__(self, workers: int) -> None:
-        if workers < 1:
-            raise ValueError(f"workers must be >= 1 (got {workers})")
+        if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+            raise SimInputError(
+                "not a number of worker processes",
+                file="workers",
+                value=workers,
+                allowed="an integer >= 1",
+            )
         self.workers = workers
         self.description = f"{workers} local process{'es' if workers > 1 else ''}"
         self._pool: ProcessPoolExecutor | None = None
@@ -96,7 +128,8 @@ class ProcessExecutor:
         self._pool = ProcessPoolExecutor(
             max_workers=min(self.workers, len(tasks)),
             mp_context=multiprocessing.get_context("spawn"),
-            initializer=_ignore_sigint,
+            initializer=_worker_init,
+            initargs=(os.getpid(),),
         )
         with _unreadable_main_hidden():  # workers start as tasks are submitted
             pending: dict[Future[RunOutput], RunTask] = {
@@ -220,6 +253,19 @@ def make_executor(
 
     ``workers``: processes (default: the number of CPUs); 0 runs in this process.
     """
+    if workers is not None and (
+        isinstance(workers, bool) or not isinstance(workers, int) or workers < 0
+    ):
+        raise SimInputError(
+            "not a number of workers",
+            file="--workers",
+            value=workers,
+            allowed="an integer >= 0 (0: run in this process)",
+        )
+    if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+        raise SimInputError(
+            "not a number of retries", file="--retries", value=retries, allowed="an integer >= 0"
+        )
     if scheduler is not None or local_cluster:
         return DaskExecutor(scheduler, workers=workers or None, retries=retries)
     count = (os.cpu_count() or 1) if workers is None else workers

@@ -135,26 +135,62 @@ def point_scenario(scenario: Scenario, point: Point) -> Scenario:
         ) from None
 
 
-def plan_sweep(scenario: Scenario, spec: SweepSpec) -> SweepPlan:
-    """Resolve every point of ``spec`` on ``scenario`` and list its runs."""
-    strategies = spec.strategies or scenario.strategy_labels
-    unknown = [s for s in strategies if s not in scenario.strategy_labels]
+SECONDS_PER_POINT = 0.1
+"""Planning time per point [s] (resolving and hashing its scenario), order of magnitude."""
+
+
+def _point_strategies(
+    spec: SweepSpec, resolved: Scenario, point: Point, scenario: Scenario
+) -> list[str]:
+    """The strategies run at a point: the spec's subset, else all the point compares (a
+    point that sweeps ``compare`` runs its own)."""
+    if spec.strategies is None:
+        return resolved.strategy_labels
+    unknown = [s for s in spec.strategies if s not in resolved.strategy_labels]
     if unknown:
+        where = "" if resolved is scenario else f" at sweep point {point.index} ({point.label})"
         raise SimInputError(
-            "unknown strategy",
+            f"unknown strategy{where}",
             file="sweep",
             key="sweep.strategies",
             value=",".join(unknown),
-            allowed=list_choices(scenario.strategy_labels),
+            allowed=list_choices(resolved.strategy_labels),
         )
+    return list(spec.strategies)
+
+
+def plan_sweep(scenario: Scenario, spec: SweepSpec, *, progress: bool = False) -> SweepPlan:
+    """Resolve every point of ``spec`` on ``scenario`` and list its runs.
+
+    Refuses (before resolving anything) a sweep of more than ``spec.max_points`` points,
+    with the estimated planning time; ``progress`` shows a bar while points resolve.
+    """
+    count = spec.point_count
+    if count > spec.max_points:
+        raise SimInputError(
+            f"sweep too large: {count:,} points x {spec.replication_count} replications "
+            f"(planning alone would take about {count * SECONDS_PER_POINT / 60:,.0f} min)",
+            file="sweep",
+            key=", ".join(spec.keys) or None,
+            allowed=f"at most max_points = {spec.max_points:,} points (fewer values, or "
+            "random samples; raise sweep.max_points if you mean it)",
+        )
+    _point_strategies(spec, scenario, Point(0), scenario)  # a bad subset fails at once
     base_seed = spec.seed if spec.seed is not None else scenario.spec.seed
     seeds = sweep_seeds(spec, base_seed)
     points = expand_points(spec, base_seed)
     runs: list[PlannedRun] = []
     tasks: dict[str, RunTask] = {}
     seen: dict[str, Point] = {}
-    for point in points:
+    all_strategies: list[str] = []
+    from tqdm import tqdm
+
+    for point in tqdm(
+        points, desc="planning", unit="point", disable=not progress or len(points) < 50
+    ):
         resolved = point_scenario(scenario, point)
+        strategies = _point_strategies(spec, resolved, point, scenario)
+        all_strategies += [s for s in strategies if s not in all_strategies]
         key = scenario_key(resolved, strategies)
         if key in seen:
             raise SimInputError(
@@ -186,7 +222,7 @@ def plan_sweep(scenario: Scenario, spec: SweepSpec) -> SweepPlan:
         base_seed=base_seed,
         points=tuple(points),
         seeds=tuple(seeds),
-        strategies=tuple(strategies),
+        strategies=tuple(all_strategies),
         runs=tuple(runs),
         tasks=tasks,
     )

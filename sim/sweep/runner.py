@@ -12,6 +12,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
+from sim.api_checks import check_strings
+from sim.errors import SimInputError, did_you_mean
 from sim.scenario.load import Scenario, load
 from sim.sweep.executors import Executor, make_executor
 from sim.sweep.plan import SweepPlan, plan_sweep
@@ -56,8 +60,35 @@ def merge_spec(
     """``base`` with keyword parts added; a key given here replaces the base's use of it."""
     if isinstance(base, SweepSpec):
         data = base.model_dump(by_alias=True, exclude_unset=True)
-    else:
+    elif base is None or isinstance(base, Mapping):
         data = dict(base or {})
+    else:
+        raise SimInputError(
+            "not a sweep spec",
+            file=source,
+            key="spec",
+            value=base,
+            allowed="a SweepSpec, a mapping such as {'grid': {...}, 'replications': 5}, or None",
+        )
+    for name, value in (("grid", grid), ("random", random)):
+        if value is not None and not isinstance(value, Mapping):
+            raise SimInputError(
+                "not a mapping",
+                file=source,
+                key=name,
+                value=value,
+                allowed="a mapping of dotted keys to lists of values",
+            )
+    if seeds is not None and (isinstance(seeds, str) or not isinstance(seeds, Sequence)):
+        raise SimInputError(
+            "not a list of seeds",
+            file=source,
+            key="seeds",
+            value=seeds,
+            allowed="a list of integers >= 0",
+        )
+    if strategies is not None:
+        strategies = check_strings(strategies, source, "strategies")
     new_keys = set(grid or {}) | {k for group in zipped for k in group}
     if random is not None:
         new_keys |= set(random.get("params", {}))
@@ -92,14 +123,38 @@ def merge_spec(
     return validate_data(SweepSpec, data, file=source)
 
 
+def check_metrics(metrics: Sequence[str], summary: pd.DataFrame, params: Sequence[str]) -> None:
+    """Refuse metric names the summary does not have (one line listing those it has)."""
+    from sim.sweep.aggregate import metric_columns
+
+    known = metric_columns(summary, params)
+    unknown = [m for m in metrics if m not in known]
+    if unknown:
+        raise SimInputError(
+            f"unknown metric{did_you_mean(unknown[0], known)}",
+            file="--metrics",
+            value=",".join(unknown),
+            allowed=", ".join(known),
+        )
+
+
 def execute_plan(
-    plan: SweepPlan, store: SweepStore, executor: Executor | None, *, progress: bool = True
+    plan: SweepPlan,
+    store: SweepStore,
+    executor: Executor | None,
+    *,
+    progress: bool = True,
+    metrics: Sequence[str] | None = None,
 ) -> SweepResult:
     """Run the plan's runs that ``store`` lacks with ``executor``, storing each as it finishes.
 
     ``executor`` may be None when nothing is left to run. Raises
     :class:`SweepFailed` if any run raised (after every other run is stored).
+    ``metrics``: names checked against the first stored summary, so a misspelt metric
+    stops the sweep after one run, not after all of them.
     """
+    import io
+
     from tqdm import tqdm
 
     started = time.perf_counter()
@@ -128,6 +183,9 @@ def execute_plan(
             else:
                 store.write_run(output)
                 executed += 1
+                if metrics and executed == 1:
+                    summary = pd.read_parquet(io.BytesIO(output.tables["summary"]))
+                    check_metrics(metrics, summary, plan.params)
             bar.update()
     finally:
         if bar is not None:
@@ -160,9 +218,13 @@ def open_target(
     ``results/sweeps/<sweep file name>``. Any other file is a scenario, whose
     ``sweep:`` block (if any) is the spec.
     """
+    from sim.api_checks import check_path
+
+    overrides = check_strings(overrides, "sim.sweep", "overrides")
     if isinstance(target, Scenario):
         scenario = target.with_overrides(list(overrides)) if overrides else target
         return scenario, scenario.spec.sweep, default_out(scenario)
+    check_path(target, "sim.sweep", "scenario")
     path = Path(target)
     doc = read_yaml(path)
     if isinstance(doc.data, dict) and "scenario" in doc.data:

@@ -140,6 +140,10 @@ class SweepSpec(Strict):
         default=None, min_length=1, description="subset of the scenario's compared strategies"
     )
     records: bool = Field(default=True, description="store per-request records, not only summaries")
+    max_points: PositiveInt = Field(
+        default=10_000,
+        description="refuse sweeps with more points (planning resolves each, ~0.1 s a point)",
+    )
 
     @field_validator("zipped", mode="before")
     @classmethod
@@ -202,6 +206,18 @@ class SweepSpec(Strict):
         if self.random is not None:
             keys += list(self.random.params)
         return keys
+
+    @property
+    def point_count(self) -> int:
+        """Points the dimensions give (their product), computed without expanding them."""
+        count = 1
+        for values in self.grid.values():
+            count *= len(values)
+        for group in self.zipped:
+            count *= len(next(iter(group.values())))
+        if self.random is not None:
+            count *= self.random.samples
+        return count
 
     @property
     def replication_count(self) -> int:
