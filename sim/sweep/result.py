@@ -9,7 +9,7 @@ from typing import Any
 
 import pandas as pd
 
-from sim.sweep.aggregate import aggregate, crossovers, format_table, wide
+from sim.sweep.aggregate import aggregate, crossovers, format_table, wide, with_derived
 from sim.sweep.plot import plot_metric
 from sim.sweep.store import SweepStore
 
@@ -122,7 +122,8 @@ class SweepResult:
         the crossing point from the replications' own crossings (or a note why none)."""
         x = x or self._first_param()
         agg = self.aggregate([metric], level=level)
-        return crossovers(agg, metric, x, logx=logx, summary=self.summary, level=level)
+        runs = with_derived(self.summary)  # drop_rate is derived from the counts
+        return crossovers(agg, metric, x, logx=logx, summary=runs, level=level)
 
     def _first_param(self) -> str:
         if not self.params:
