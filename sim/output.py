@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from sim.errors import SimInputError
+from sim.metrics import ENERGY_BASES
 from sim.output_target import MARKER, check_output_target, marker_files
 from sim.yamlio import dump_yaml
 
@@ -191,6 +192,7 @@ def write_results(
             "notes": notes,
             "host": platform.node(),
             "python": platform.python_version(),
+            "energy_bases": ENERGY_BASES,  # what energy_whole_board_* / energy_above_idle_* mean
             "summary": summary.to_dict(orient="records"),
             "files": sorted([*files, "summary.json", MARKER]),
         }

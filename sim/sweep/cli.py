@@ -84,7 +84,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, help="output folder (default results/sweeps/<name>)")
     p.add_argument(
         "--metrics",
-        default="latency_mean_s,deadline_miss_rate,energy_per_inference_j",
+        default="latency_mean_s,deadline_miss_rate,energy_whole_board_per_inference_j",
         help="comma-separated metrics to print and plot",
     )
     p.add_argument("--x", help="parameter on the plots' x axis (default: the first swept key)")
