@@ -8,7 +8,7 @@ reuses every run already stored. Objectives and constraints read the mean over
 the replications.
 
 Samplers: TPE for one objective, NSGA-II for several (a Pareto front); both
-take the constraints (Optuna's ``constraints_func``: a trial is feasible when
+take the constraints (Optuna's ``Trial.set_constraint``: a trial is feasible when
 every ``metric - bound`` is <= 0). The study lives in an Optuna storage:
 SQLite in ``OUT/study.db`` by default, or any SQLAlchemy URL (a PostgreSQL
 URL for drivers on several machines). Several processes pointed at the same
@@ -22,7 +22,6 @@ heartbeat and its trial retried the same way.
 from __future__ import annotations
 
 import hashlib
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,7 +37,7 @@ from sim.analysis.metrics import (
     parse_objective,
     split_list,
 )
-from sim.analysis.params import STRATEGY, Choice, Param, Range, check_params, parse_param
+from sim.analysis.params import STRATEGY, Choice, Param, check_params, parse_param
 from sim.analysis.params import overrides as point_overrides
 from sim.errors import SimInputError
 
@@ -104,29 +103,42 @@ def default_storage(out: Path) -> str:
 
 
 def open_storage(url: str) -> Any:
-    """An Optuna RDB storage with heartbeats; stale trials are retried once."""
+    """An Optuna RDB storage with heartbeats; stale trials are retried once.
+
+    SQLite: writers wait up to 60 s for the file's lock, and two drivers creating the
+    same new file at once (one loses the race to create the tables) try again.
+    """
+    import time
     import warnings
 
     import optuna
 
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            return optuna.storages.RDBStorage(
-                url,
-                heartbeat_interval=HEARTBEAT_S,
-                grace_period=4 * HEARTBEAT_S,
-                heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(
-                    max_retry=1
-                ),
-            )
-    except Exception as exc:  # bad URL, missing driver, unreachable database
-        raise SimInputError(
-            f"cannot open the study storage ({type(exc).__name__}: {str(exc).splitlines()[0]})",
-            file="--storage",
-            value=url,
-            allowed="sqlite:///path/study.db or postgresql://user@host/db",
-        ) from None
+    sqlite = url.startswith("sqlite:")
+    engine = {"connect_args": {"timeout": 60}} if sqlite else None
+    for attempt in range(6 if sqlite else 1):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                return optuna.storages.RDBStorage(
+                    url,
+                    engine_kwargs=engine,
+                    heartbeat_interval=HEARTBEAT_S,
+                    grace_period=4 * HEARTBEAT_S,
+                    heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(
+                        max_retry=1
+                    ),
+                )
+        except Exception as exc:  # bad URL, missing driver, unreachable database, a race
+            if sqlite and attempt < 5:
+                time.sleep(0.2 * (attempt + 1))
+                continue
+            raise SimInputError(
+                f"cannot open the study storage ({type(exc).__name__}: {str(exc).splitlines()[0]})",
+                file="--storage",
+                value=url,
+                allowed="sqlite:///path/study.db or postgresql://user@host/db",
+            ) from None
+    raise AssertionError("unreachable")
 
 
 def _suggest(trial: Any, param: Param) -> Any:
@@ -202,12 +214,17 @@ def _check_signature(study: Any, signature: dict[str, Any], name: str, url: str)
 
 def _retry_interrupted(study: Any) -> int:
     """Enqueue, with the same parameters, each failed trial nobody retried yet."""
+    import warnings
+
+    import optuna
     from optuna.storages import RetryHeartbeatStaleTrialCallback
     from optuna.trial import TrialState
 
     trials = study.get_trials(deepcopy=False)
     covered = {t.user_attrs.get("retry_of") for t in trials}
-    covered |= {RetryHeartbeatStaleTrialCallback.retried_trial_number(t) for t in trials}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        covered |= {RetryHeartbeatStaleTrialCallback.retried_trial_number(t) for t in trials}
     queued = 0
     for trial in trials:
         if trial.state == TrialState.FAIL and trial.number not in covered and trial.params:
@@ -281,21 +298,15 @@ def optimize(
     url = storage or default_storage(folder)
     name = study or resolved.name
     rdb = open_storage(url)
-    constraint_func = (
-        (lambda t: t.user_attrs.get("constraint", [math.inf] * len(limits))) if limits else None
-    )
     if len(goals) == 1:
         sampler: Any = optuna.samplers.TPESampler(
             seed=base_seed,
-            constraints_func=constraint_func,
             multivariate=True,
             n_startup_trials=min(10, max(2, trials // 4)),
         )
     else:
         size = population or min(50, max(6, trials // 5))
-        sampler = optuna.samplers.NSGAIISampler(
-            population_size=size, seed=base_seed, constraints_func=constraint_func
-        )
+        sampler = optuna.samplers.NSGAIISampler(population_size=size, seed=base_seed)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     the_study = optuna.create_study(
         storage=rdb,
@@ -327,7 +338,10 @@ def optimize(
             trial.set_user_attr(f"{metric}_ci", stats["half_width"])
         trial.set_user_attr("strategy", str(rows["strategy"].iloc[0]))
         if limits:
-            trial.set_user_attr("constraint", [c.violation(means[c.metric]) for c in limits])
+            violations = [c.violation(means[c.metric]) for c in limits]
+            trial.set_user_attr("constraint", violations)
+            for limit, violation in zip(limits, violations, strict=True):
+                trial.set_constraint(limit.label, violation)  # Optuna: feasible when all <= 0
         results = [means[g.metric] for g in goals]
         return results[0] if len(results) == 1 else results
 
@@ -368,6 +382,8 @@ def optimize(
             bar.update(min(done, trials) - bar.n)
     finally:
         bar.close()
+    from sim.analysis.study_outputs import trials_table, write_outputs
+
     table = trials_table(the_study, space, goals, limits)
     result = OptimizeResult(name, url, space, goals, limits, table, folder)
     write_outputs(result, resolved, base, plots=plots)
@@ -415,122 +431,3 @@ def evaluate_config(
     if len(strategies) != 1:
         raise RuntimeError(f"a trial must run one strategy; it ran {list(strategies)}")
     return rows
-
-
-def trials_table(
-    study: Any, space: Sequence[Param], goals: Sequence[Objective], limits: Sequence[Constraint]
-) -> pd.DataFrame:
-    """One row per complete trial: parameters, metric means and half-widths, feasibility,
-    Pareto membership."""
-    import numpy as np
-    from optuna.trial import TrialState
-
-    from sim.analysis.plots import pareto_mask
-
-    rows = []
-    for trial in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
-        row: dict[str, Any] = {"trial": trial.number}
-        for p in space:
-            value = _restore(p, trial.params[p.key])
-            row[p.key] = value if not isinstance(value, list | dict) else _storable(value)
-        row["strategy_run"] = trial.user_attrs.get("strategy")
-        for key, value in trial.user_attrs.items():
-            if key not in ("constraint", "runs", "strategy", "retry_of"):
-                row[key] = value
-        violations = trial.user_attrs.get("constraint", [])
-        for c, v in zip(limits, violations, strict=False):
-            row[f"violation:{c.label}"] = v
-        row["feasible"] = all(v <= 0 for v in violations)
-        row["runs"] = trial.user_attrs.get("runs")
-        rows.append(row)
-    table = pd.DataFrame(rows)
-    if table.empty:
-        table = pd.DataFrame(columns=["trial", *[p.key for p in space], "feasible", "pareto"])
-        return table
-    table["pareto"] = False
-    feasible = table["feasible"].to_numpy(dtype=bool)
-    if feasible.any():
-        values = table.loc[feasible, [g.metric for g in goals]].to_numpy(dtype=float)
-        mask = pareto_mask(values, [g.maximise for g in goals])
-        table.loc[np.flatnonzero(feasible)[mask], "pareto"] = True
-    return table.sort_values("trial").reset_index(drop=True)
-
-
-def write_outputs(
-    result: OptimizeResult, scenario: Any, base: Sequence[str], *, plots: bool = True
-) -> None:
-    """Tables, the plot, and the best configuration (and each Pareto member) as scenarios."""
-    from sim.analysis.plots import save_figure
-    from sim.analysis.scenario_file import write_scenario
-    from sim.sweep.store import atomic_write_bytes
-    from sim.sweep.worker import parquet_bytes
-
-    out = result.out
-    table = result.trials
-    for name, frame in (("trials", table), ("pareto", result.pareto)):
-        text = frame.copy()
-        atomic_write_bytes(out / f"{name}.csv", text.to_csv(index=False).encode("utf-8"))
-        result.files.append(out / f"{name}.csv")
-    atomic_write_bytes(out / "trials.parquet", parquet_bytes(_parquet_safe(table)))
-    result.files.append(out / "trials.parquet")
-    if plots and not table.empty:
-        result.files.append(save_figure(result.plot(), out / "plots" / "pareto.png"))
-    best = result.best
-    if best is None:
-        return
-    members = [best] if len(result.objectives) == 1 else [r for _, r in result.pareto.iterrows()]
-    for row in members:
-        values = [row[p.key] for p in result.params]
-        point = point_overrides(
-            result.params, [_parse_back(p, v) for p, v in zip(result.params, values, strict=True)]
-        )
-        header = _header(result, row)
-        if row["trial"] == best["trial"]:
-            result.best_file = write_scenario(
-                scenario, point, out / "best.yaml", header=header, suffix="best"
-            )
-            result.files.append(result.best_file)
-        if len(result.objectives) > 1:
-            result.files.append(
-                write_scenario(
-                    scenario,
-                    point,
-                    out / "pareto" / f"trial-{int(row['trial'])}.yaml",
-                    header=header,
-                    suffix=f"trial{int(row['trial'])}",
-                )
-            )
-
-
-def _parse_back(param: Param, value: Any) -> Any:
-    if isinstance(param, Range):
-        return int(value) if param.integer else float(value)
-    return _restore(param, value)
-
-
-def _header(result: OptimizeResult, row: pd.Series) -> list[str]:
-    lines = [
-        f"Trial {int(row['trial'])} of study '{result.study_name}' ({result.storage}).",
-        "Objectives (mean ± 95 % half-width over the replications): "
-        + "; ".join(
-            f"{o.direction} {o.metric} = {row[o.metric]:.6g} ± {row.get(o.metric + '_ci', math.nan):.2g}"
-            for o in result.objectives
-        ),
-    ]
-    if result.constraints:
-        lines.append(
-            "Constraints: "
-            + "; ".join(f"{c.label} (got {row[c.metric]:.6g})" for c in result.constraints)
-        )
-    lines.append("Parameters: " + ", ".join(f"{p.key}={row[p.key]}" for p in result.params))
-    return lines
-
-
-def _parquet_safe(frame: pd.DataFrame) -> pd.DataFrame:
-    """Mixed-type columns (categorical values of several types) as text for Parquet."""
-    out = frame.copy()
-    for column in out.columns:
-        kinds = {type(v) for v in out[column] if v is not None}
-        if len(kinds) > 1 and not kinds <= {int, float}:
-            out[column] = out[column].map(str)
-    return out
