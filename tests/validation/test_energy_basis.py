@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -23,7 +24,9 @@ import sim
 from sim.channel.link import RadioMeter, Window
 from sim.channel.radio import RADIO_PRESETS
 from sim.collect import RadioRangeWarning
-from tests.conftest import REPO
+from sim.metrics import ENERGY_BASES
+from sim.output import write_results
+from tests.conftest import REPO, toy_scenario
 from tests.policies.conftest import one_device
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
@@ -175,3 +178,15 @@ def test_a_run_above_the_range_is_capped_and_warned():
     )
     assert req["e_radio_j"].to_numpy() == pytest.approx(expected, rel=1e-9)
     assert int(results.devices["radio_transfers_above_range"].sum()) == 3
+
+
+def test_summary_json_names_its_energy_bases(tmp_path):
+    results = sim.run(toy_scenario())
+    write_results(results, tmp_path / "out", plots=False)
+    meta = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert meta["energy_bases"] == ENERGY_BASES
+    assert set(ENERGY_BASES) == {"whole_board", "above_idle"}
+    row = meta["summary"][0]
+    for basis in ENERGY_BASES:
+        assert f"energy_{basis}_per_inference_j" in row
+    assert not any(k == "energy_per_inference_j" for k in row)  # no unnamed basis left
