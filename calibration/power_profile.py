@@ -45,7 +45,9 @@ DEFAULT_MIN_PHASE_S = 5.0  # 50 samples at tegrastats' 100 ms interval
 def attach_power(raw: dict[str, Any], trace: PowerTrace, *, idle_w: float | None = None) -> dict[str, Any]:
     """Align ``trace`` with the raw run's phases and store the result under ``raw['power']``."""
     idle, phases = align_phases(trace, raw["phases"], idle_w=idle_w)
-    raw["power"] = {"trace_source": trace.source, "idle_w": idle, "phases": [p.as_dict() for p in phases]}
+    raw["power"] = {"trace_source": trace.source, "idle_w": idle, "phases": [p.as_dict() for p in phases],
+                    # an --idle-w typed by hand is 'given', not 'measured' (profile_writer)
+                    "idle_given": idle_w is not None}
     return raw
 
 

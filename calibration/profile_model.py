@@ -128,7 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint", type=Path, help="torchvision .pth file to load into the backbone (optional)")
     p.add_argument("--idle-w", type=float, help="idle power [W] to record in the device profile")
     p.add_argument("--compute-w", type=float, help="power while computing [W] to record in the device profile")
-    p.add_argument("--power-provenance", default="measured", choices=["measured", "published", "derived", "assumed"])
+    p.add_argument("--power-provenance", default="given", choices=["measured", "published", "derived", "given", "assumed"])
     p.add_argument("--power-source", default="", help="where --idle-w/--compute-w come from")
     p.add_argument("--jpeg", default="camera", choices=["camera", "measure"],
                    help="device JPEG encode time: 'camera' = 0 s (camera delivers JPEG), 'measure' = Pillow")

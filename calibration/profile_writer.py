@@ -151,7 +151,9 @@ def measured_power(raw: dict[str, Any]) -> tuple[dict[str, Any], dict[str, float
         return None
     source = (f"measured: {power['trace_source']} aligned with the profiler's phases by "
               f"calibration/power_profile.py ({describe(raw['provenance'])})")
-    section = {"idle_w": sourced(round(power["idle_w"], 4), "measured", source + "; idle phase"),
+    idle_label, idle_what = (("given", "idle power given with --idle-w") if power.get("idle_given")
+                             else ("measured", "idle phase"))
+    section = {"idle_w": sourced(round(power["idle_w"], 4), idle_label, source + f"; {idle_what}"),
                "compute_w": sourced(round(compute_w, 4), "measured", source + f"; mean over the {what}")}
     return section, {name: p["mean_w"] for name, p in by_phase.items()}
 

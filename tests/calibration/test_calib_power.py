@@ -207,3 +207,19 @@ def test_run_command_records_a_tegrastats_stand_in_while_profiling(tmp_path: Pat
     assert 1.8 <= device.power.idle_w.value <= 6.5
     assert 1.8 <= device.models["mobilenet_v2"].compute_w.value <= 6.5
     assert (out / "raw" / "nano_test__mobilenet_v2__blocks.tegrastats.log").exists()
+
+
+def test_align_labels_an_idle_power_typed_by_hand_as_given(profiled: dict[str, Any], tmp_path: Path) -> None:
+    import shutil
+
+    from calibration.power_profile import main
+
+    out = tmp_path / "out"
+    shutil.copytree(profiled["out"], out)
+    raw_path = out / "raw" / "test_cpu__densenet169__bottlefit_c3.json"
+    meter = tmp_path / "meter.csv"
+    _meter_csv_for(json.loads(raw_path.read_text()), meter, idle_w=2.5, busy_w=6.0)
+    assert main(["align", "--raw", str(raw_path), "--meter-csv", str(meter), "--idle-w", "2.7"]) == 0
+    device = load_profile_file("device", out / "devices" / "test_cpu.yaml")
+    assert device.power.idle_w.provenance == "given" and device.power.idle_w.value == pytest.approx(2.7)
+    assert device.power.compute_w.provenance == "measured"
