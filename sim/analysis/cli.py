@@ -128,6 +128,15 @@ def _progress(args: argparse.Namespace) -> bool:
     return not args.quiet and sys.stderr.isatty()
 
 
+def _missing_extra(exc: ImportError) -> int:
+    print(
+        f"error: {exc.name or exc}: not installed; sensitivity and optimize need the analysis "
+        "extra: pip install -e '.[analysis]' (SALib, Optuna)",
+        file=sys.stderr,
+    )
+    return 2
+
+
 def sensitivity_command(args: argparse.Namespace) -> int:
     from sim.analysis.metrics import split_list
     from sim.analysis.sensitivity import sensitivity
@@ -153,6 +162,10 @@ def sensitivity_command(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print("interrupted: stored runs are kept; run the same command to resume", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("SALib", "optuna"):
+            raise
+        return _missing_extra(exc)
     print(result.format())
     print(f"results: {result.out}/  (indices.csv, points.csv, plots/, sweep/)")
     return 0
@@ -189,6 +202,10 @@ def optimize_command(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_INTERRUPTED
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("SALib", "optuna"):
+            raise
+        return _missing_extra(exc)
     title = "Pareto front (feasible)" if len(result.objectives) > 1 else "best feasible trial"
     if result.pareto.empty:
         print(

@@ -79,7 +79,7 @@ def run_points(
         records=needs_records,
         source="study",
     )
-    plan = plan_sweep(scenario, spec)
+    plan = plan_sweep(scenario, spec, progress=execution.progress)
     store = SweepStore(out)
     store.check_usable()
     executor = None
