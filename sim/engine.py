@@ -158,9 +158,7 @@ class Run:
                 if cell.sharing == "shared":
                     shared = cells.get(cell.name)
                     if shared is None:
-                        shared = cells[cell.name] = SharedCell(
-                            env, cell.name, cell.scheduler, cell.pf_mean_snr_db
-                        )
+                        shared = cells[cell.name] = SharedCell(env, cell.name, cell.scheduler)
                 radio = RadioMeter(
                     radio_model, self.window, self._charge_tail, transmit_power_fn(capacity)
                 )

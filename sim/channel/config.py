@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import numpy as np
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from sim.channel.capacity import (
     Capacity,
@@ -249,10 +249,15 @@ class CellConfig(Strict):
         "share the cell (scheduler)",
     )
     scheduler: Scheduler = Field(
-        default="round_robin", description="shared cells: round_robin or proportional_fair"
+        default="round_robin",
+        description="shared cells: round_robin (equal air time) or proportional_fair (serves "
+        "each device near its own fading peaks: a gain only over physical links with fading; "
+        "sim/channel/shared.py)",
     )
-    pf_mean_snr_db: float = Field(
-        default=10.0, description="proportional_fair: mean SNR for the multiuser-diversity gain"
+    pf_mean_snr_db: float | None = Field(
+        default=None,
+        description="removed: proportional_fair now takes each device's own mean SNR, fading "
+        "law and rate mapping; leave it out",
     )
     channel_per_device: bool = Field(
         default=True,
@@ -279,6 +284,16 @@ class CellConfig(Strict):
         default=RetryConfig(),
         description="application-level retries of a whole payload after HARQ gave up",
     )
+
+    @field_validator("pf_mean_snr_db")
+    @classmethod
+    def _removed_pf_mean_snr(cls, value: float | None) -> float | None:
+        if value is not None:
+            raise ValueError(
+                "pf_mean_snr_db was removed: proportional_fair takes each device's own mean "
+                "SNR, fading law and rate mapping (cap included); delete the key"
+            )
+        return value
 
     def radio_model(self) -> RadioPowerModel:
         return RADIO_PRESETS[self.radio] if isinstance(self.radio, str) else self.radio

@@ -30,6 +30,7 @@ import math
 import numpy as np
 from scipy.signal import lfilter
 from scipy.special import j0
+from scipy.stats import ncx2
 
 from sim.channel.pathloss import SPEED_OF_LIGHT_MPS
 from sim.rng import CounterStream
@@ -238,3 +239,17 @@ def rician(
     """Rician gain from a unit-power scattered part and a specular phase (E|h|^2 = 1)."""
     k = np.asarray(k_linear, dtype=float)
     return np.sqrt(k / (k + 1.0)) * np.exp(1j * los_phase_rad) + np.sqrt(1.0 / (k + 1.0)) * scatter
+
+
+def fading_power_quantile(q: np.ndarray, k_linear: float | None = None) -> np.ndarray:
+    """Inverse CDF of the power gain |h|^2 (E|h|^2 = 1) at probabilities ``q``.
+
+    Rayleigh (``k_linear`` None or 0): |h|^2 ~ Exp(1), -ln(1 - q). Rician with K:
+    2 (K + 1) |h|^2 is noncentral chi-square with 2 degrees of freedom and
+    non-centrality 2K (channels.md §B.4 with h = sqrt(K/(K+1)) e^{j phi} +
+    sqrt(1/(K+1)) CN(0, 1)).
+    """
+    q = np.asarray(q, dtype=float)
+    if not k_linear:
+        return -np.log1p(-q)
+    return ncx2.ppf(q, 2.0, 2.0 * k_linear) / (2.0 * (k_linear + 1.0))

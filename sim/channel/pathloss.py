@@ -10,6 +10,11 @@ ns-3 ``three-gpp-propagation-loss-model.cc`` and Sionna's TR 38.901 files):
 * LOS probability: TR 38.901 Table 7.4.2-1 (channels.md §B.2);
 * shadow-fading standard deviation: Table 7.4.1-1; decorrelation distances:
   Table 7.5-6 (channels.md §B.3);
+* LOS-state correlation distance for spatially consistent LOS/NLOS: TR 38.901
+  Table 7.6.3.1-2 ("LOS/NLOS state": RMa 60 m, UMi 50 m, UMa 50 m, InH 10 m),
+  not the shadowing's (channels.md §B.2's "re-draw at the shadowing
+  decorrelation distance" is its simplification; not in channels.md, values
+  as quoted in issue 12);
 * Rician K factor of the LOS links: Table 7.5-6 (channels.md §B.4).
 
 Simplifications (documented, not in the standard's full generality):
@@ -50,10 +55,12 @@ class ScenarioParameters:
     k_factor_mean_db: float
     k_factor_std_db: float
     source: str
+    los_state_decorrelation_m: float  # TR 38.901 Table 7.6.3.1-2, LOS/NLOS state
 
 
 SCENARIOS: dict[str, ScenarioParameters] = {
-    # TR 38.901 Table 7.4.1-1 (sigma_SF), Table 7.5-6 (d_cor, K): channels.md §B.1, §B.3, §B.4.
+    # TR 38.901 Table 7.4.1-1 (sigma_SF), Table 7.5-6 (d_cor, K): channels.md §B.1, §B.3, §B.4;
+    # Table 7.6.3.1-2 (LOS-state correlation distance, last).
     "uma": ScenarioParameters(
         25.0,
         10.0,
@@ -64,7 +71,8 @@ SCENARIOS: dict[str, ScenarioParameters] = {
         50.0,
         9.0,
         3.5,
-        "3GPP TR 38.901 Table 7.4.1-1 (UMa), Table 7.5-6",
+        "3GPP TR 38.901 Table 7.4.1-1 (UMa), Tables 7.5-6, 7.6.3.1-2",
+        50.0,
     ),
     "umi": ScenarioParameters(
         10.0,
@@ -76,7 +84,8 @@ SCENARIOS: dict[str, ScenarioParameters] = {
         13.0,
         9.0,
         5.0,
-        "3GPP TR 38.901 Table 7.4.1-1 (UMi-Street Canyon), Table 7.5-6",
+        "3GPP TR 38.901 Table 7.4.1-1 (UMi-Street Canyon), Tables 7.5-6, 7.6.3.1-2",
+        50.0,
     ),
     "inh": ScenarioParameters(
         3.0,
@@ -88,7 +97,8 @@ SCENARIOS: dict[str, ScenarioParameters] = {
         6.0,
         7.0,
         4.0,
-        "3GPP TR 38.901 Table 7.4.1-1 (InH-Office), Table 7.5-6",
+        "3GPP TR 38.901 Table 7.4.1-1 (InH-Office), Tables 7.5-6, 7.6.3.1-2",
+        10.0,
     ),
     "rma": ScenarioParameters(
         35.0,
@@ -100,7 +110,8 @@ SCENARIOS: dict[str, ScenarioParameters] = {
         120.0,
         7.0,
         4.0,
-        "3GPP TR 38.901 Table 7.4.1-1 (RMa), Table 7.5-6",
+        "3GPP TR 38.901 Table 7.4.1-1 (RMa), Tables 7.5-6, 7.6.3.1-2",
+        60.0,
     ),
 }
 

@@ -10,9 +10,15 @@ Per step k, for every base station b:
 
 * distance d2D from the trajectory (:mod:`sim.channel.mobility`);
 * LOS state: a spatially correlated standard normal z(s) along the distance
-  travelled s, exponential correlation over the scenario's NLOS decorrelation
-  distance, LOS iff Phi(z) < P_LOS(d2D) (TR 38.901 §7.6.3.3 spatially consistent
-  LOS in spirit; channels.md §B.2/B.3: "re-draw at the decorrelation distance");
+  travelled s, exponential correlation over the scenario's LOS-state correlation
+  distance (TR 38.901 Table 7.6.3.1-2: UMa 50, UMi 50, InH 10, RMa 60 m, not the
+  shadowing's), LOS iff Phi(z) < P_LOS(d2D) (TR 38.901 §7.6.3.3 spatially
+  consistent LOS state);
+* Doppler: a moving device's own f_D = v / lambda and the environment's (moving
+  scatterers) combine in quadrature, f_D = sqrt(f_own^2 + f_env^2): TR 38.901
+  §7.6.10 adds a moving scatterer's shift to each ray's own, independently, so
+  the Doppler variances add; one Clarke spectrum with the summed variance keeps
+  the RMS Doppler spread, hence the level-crossing rate and coherence time;
 * shadowing: sigma_LOS z_LOS(s) or sigma_NLOS z_NLOS(s), each exponentially
   correlated over its decorrelation distance (TR 38.901 Table 7.5-6; ns-3 update
   S_new = R S_old + sqrt(1 - R^2) sigma N(0,1));
@@ -84,6 +90,7 @@ from sim.channel.pathloss import (
     noise_power_dbm,
     path_loss_db,
 )
+from sim.channel.ratelaw import RateLaw, fading_rate_law
 from sim.rng import CounterStream
 from sim.validation import NonNegFloat, PositiveFloat, PositiveInt, Probability, Strict
 
@@ -135,7 +142,8 @@ class FadingConfig(Strict):
     )
     environment_doppler_hz: NonNegFloat = Field(
         default=2.0,
-        description="Doppler from moving scatterers, so a static device still fades [Hz] (assumed)",
+        description="Doppler from moving scatterers, so a static device still fades [Hz] "
+        "(assumed); a moving device's own Doppler combines with it in quadrature",
     )
     block_s: PositiveFloat | None = Field(
         default=None, description="block fading: block length [s] (default: coherence time)"
@@ -240,11 +248,17 @@ class LinkConfig(Strict):
         return self.bandwidth_hz
 
     def rate_bps(self, snr_db: np.ndarray, rx_power_dbm: np.ndarray) -> np.ndarray:
-        """Rate [bit/s] for each SINR [dB] (and received power [dBm] for WiFi)."""
+        """Rate [bit/s] for each SINR [dB] (and received power [dBm] for WiFi, whose MCS
+        sensitivities are met ``interference_margin_db`` later, as LTE's SINR is lowered)."""
         keep = (1.0 - self.resolved_overhead()) * self.uplink_share
         if self.mapping == "wifi_mcs":
+            # The 802.11 sensitivities are for a noise-limited receiver: interference over
+            # thermal raises the floor, so each MCS needs that much more received power.
             phy = ratemap.wifi_phy_rate_bps(
-                rx_power_dbm, self.wifi_width_mhz, self.wifi_short_gi, self.spatial_streams
+                np.asarray(rx_power_dbm, dtype=float) - self.interference_margin_db,
+                self.wifi_width_mhz,
+                self.wifi_short_gi,
+                self.spatial_streams,
             )
             return phy * self.mac_efficiency * keep
         if self.mapping == "lte_cqi":
@@ -437,7 +451,7 @@ class PhysicalSource(SegmentSource):
         mobility_rng, los_rng, shadow_los_rng, shadow_nlos_rng = rng.spawn(4)
         self.trajectory = make_trajectory(config.mobility, self.start_m, mobility_rng)
         n_bs = len(stations)
-        self.los_field = _CorrelatedNormal(los_rng, params.decorrelation_nlos_m, n_bs)
+        self.los_field = _CorrelatedNormal(los_rng, params.los_state_decorrelation_m, n_bs)
         self.shadow_los = _CorrelatedNormal(shadow_los_rng, params.decorrelation_los_m, n_bs)
         self.shadow_nlos = _CorrelatedNormal(shadow_nlos_rng, params.decorrelation_nlos_m, n_bs)
         fading = config.fading
@@ -454,7 +468,11 @@ class PhysicalSource(SegmentSource):
         self._ar1 = AR1Fading(rng)
         # The nominal speed sets the Doppler of AR(1) and block fading (constant per device,
         # so AR(1) can jump in closed form; equal to the actual speed unless random waypoint).
-        speed = _nominal_speed_mps(config.mobility) + self.env_speed_mps
+        # Own and environment Doppler add in quadrature (module doc); a random-waypoint
+        # device's scatterers add what makes the quadrature sum exact at its nominal speed.
+        own_speed = _nominal_speed_mps(config.mobility)
+        speed = math.hypot(own_speed, self.env_speed_mps)
+        self._env_extra_mps = speed - own_speed
         doppler = speed / self.wavelength_m
         self._ar1_rho = AR1Fading.step_correlation(doppler, config.step_s)
         # Static and straight-line devices move (with the scatterers) at a constant speed.
@@ -468,6 +486,7 @@ class PhysicalSource(SegmentSource):
         # A static device's link budget: (budget [dBm], LOS, None, None) once known.
         self._static_budget: tuple[float, bool, None, None] | None = None
         self._static_tx_dbm = config.link.tx_power_dbm
+        self._rate_law: RateLaw | None = None
         self._los_rad_per_m = 2.0 * np.pi * np.cos(self.los_angle) / self.wavelength_m
         if config.blockage is not None:
             self._blockage_p, self._blockage_r = gilbert.per_step_probabilities(
@@ -610,7 +629,7 @@ class PhysicalSource(SegmentSource):
         if self._metres_per_step is not None:  # constant speed: distance = k metres_per_step
             effective_m = (step + np.arange(times.size)) * self._metres_per_step
         else:
-            effective_m = travelled + self.env_speed_mps * times
+            effective_m = travelled + self._env_extra_mps * times
         if fading.kind == "sum_of_sinusoids":
             if self._metres_per_step is not None:  # the cheaper exact form
                 scatter = self._sos.gains_on_grid(step, times.size, self._metres_per_step)
@@ -828,6 +847,27 @@ class PhysicalSource(SegmentSource):
         """The link adaptation's top rate (None for Shannon, which has none)."""
         top = float(self.config.link.rate_bps(np.array([np.inf]), np.array([np.inf]))[0])
         return top if math.isfinite(top) else None
+
+    def rate_law(self) -> RateLaw | None:
+        """Law of this device's rate over its fast fading and blockage at its own mean link
+        budget (:mod:`sim.channel.ratelaw`), for a proportional-fair cell; None when its
+        rate has no fast fading to exploit (fading ``none``) or its mean budget moves
+        (a moving device: not modelled, it ranks like a link without fading)."""
+        if self.config.fading.kind == "none" or self._static_budget is None:
+            return None
+        if self._rate_law is None:
+            budget_dbm, los = self._static_budget[0], self._static_budget[1]
+            blockage = None
+            if self.config.blockage is not None:
+                blocked = gilbert.stationary_bad(self._blockage_p, self._blockage_r)
+                blockage = (blocked, self.config.blockage.loss_db)
+
+            def rates_of(budget, gain, loss_db):
+                return self._rates(budget, gain, loss_db, np.shape(gain))
+
+            k = self.k_linear if los else None
+            self._rate_law = fading_rate_law(budget_dbm, k, rates_of, blockage)
+        return self._rate_law
 
     def tx_power_dbm_at(self, t_s: float) -> float:
         """Transmit power at ``t_s`` [dBm] (power control: the step must have been generated)."""

@@ -14,6 +14,11 @@ Tables ship as data here, each with its source (channels.md §B.5, §B.6):
 * IEEE 802.11n/ac PHY rates (1 spatial stream) with the 802.11ac minimum
   receiver sensitivities (20 MHz; +3 dB per doubling of width).
 
+Each mapping carries the range it is defined on as data (:data:`MAPPING_RANGES`,
+:class:`MappingRange`): the lowest SINR with a non-zero rate, the SINR at which
+its top rate is reached and that top efficiency; above it the rate stays at
+the cap (never extrapolated), below it the rate is 0. Shannon alone has no cap.
+
 Resource-grid bookkeeping (channels.md §B.5): one PRB is 12 subcarriers; a
 slot carries 14 OFDM symbols; there are 1000 * 2^mu slots per second at
 numerology mu (subcarrier spacing 15 * 2^mu kHz). LTE is mu = 0.
@@ -22,6 +27,7 @@ numerology mu (subcarrier spacing 15 * 2^mu kHz). LTE is mu = 0.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -73,6 +79,68 @@ NR_PRBS = {
 
 TR36942_UL = {"alpha": 0.4, "snr_min_db": -10.0, "eff_max": 2.0}  # TR 36.942 Annex A, LTE UL
 TR36942_DL = {"alpha": 0.6, "snr_min_db": -10.0, "eff_max": 4.4}  # TR 36.942 Annex A, LTE DL
+
+
+def truncated_shannon_cap_db(alpha: float, eff_max: float) -> float:
+    """SINR [dB] at which alpha log2(1 + SINR) reaches eff_max (TR 36.942 Annex A)."""
+    return 10.0 * math.log10(2.0 ** (eff_max / alpha) - 1.0)
+
+
+@dataclass(frozen=True)
+class MappingRange:
+    """Where a SINR -> rate mapping is defined, and its cap.
+
+    ``min_db``: lowest SINR [dB] (WiFi: received power [dBm] at 20 MHz) with a
+    non-zero rate; ``cap_db``: where the top rate is reached (inf: no cap);
+    ``max_efficiency``: the top efficiency [bit/RE, bit/s/Hz; WiFi: Mbit/s of the
+    top MCS at 20 MHz, 1 stream, long GI]; ``None``: unbounded (Shannon).
+    """
+
+    mapping: str
+    min_db: float
+    cap_db: float
+    max_efficiency: float | None
+    unit: str
+    source: str
+
+
+MAPPING_RANGES: dict[str, MappingRange] = {
+    "lte_cqi": MappingRange(
+        "lte_cqi",
+        float(LTE_CQI_SINR_DB[0]),
+        float(LTE_CQI_SINR_DB[-1]),
+        float(LTE_CQI_EFFICIENCY[-1]),
+        "bit/RE",
+        "TS 36.213 Table 7.2.3-1, CQI 1..15; ~10 % BLER thresholds (channels.md §B.5)",
+    ),
+    "nr_cqi_256qam": MappingRange(
+        "nr_cqi_256qam",
+        float(NR_CQI256_SINR_DB_DL[0] + NR_UL_THRESHOLD_OFFSET_DB),
+        float(NR_CQI256_SINR_DB_DL[-1] + NR_UL_THRESHOLD_OFFSET_DB),
+        float(NR_CQI256_EFFICIENCY[-1]),
+        "bit/RE",
+        "TS 38.214 Table 5.2.2.1-3; MathWorks 10 % BLER thresholds, UL 2 dB lower (§B.5)",
+    ),
+    "truncated_shannon": MappingRange(
+        "truncated_shannon",
+        TR36942_UL["snr_min_db"],
+        truncated_shannon_cap_db(TR36942_UL["alpha"], TR36942_UL["eff_max"]),
+        TR36942_UL["eff_max"],
+        "bit/s/Hz",
+        "TR 36.942 Annex A, LTE UL defaults (alpha 0.4, -10 dB, 2.0 bit/s/Hz)",
+    ),
+    "shannon": MappingRange(
+        "shannon", -math.inf, math.inf, None, "bit/s/Hz", "log2(1 + SINR / gap): no cap"
+    ),
+    "wifi_mcs": MappingRange(
+        "wifi_mcs",
+        float(WIFI_SENSITIVITY_20MHZ_DBM[0]),
+        float(WIFI_SENSITIVITY_20MHZ_DBM[-2]),  # MCS 8: the top MCS defined at 20 MHz
+        float(WIFI_RATES_LGI_MBPS[20][-2]),
+        "Mbit/s (20 MHz, 1 SS, long GI)",
+        "802.11ac minimum sensitivity and MCS rates (channels.md §B.6)",
+    ),
+}
 
 
 def db_to_linear(db: np.ndarray | float) -> np.ndarray:

@@ -1,24 +1,53 @@
 """A shared cell: the uplink transfers active in one cell split its air time.
 
-Each device's capacity c_i(t) is what it would get alone in the cell. With n
-transfers active, transfer i progresses at f(n) c_i(t):
+Each device's capacity c_i(t) [bit/s] is what it would get alone in the cell;
+a physical link's already follows its own fading through its rate mapping,
+cap included. The scheduler gives transfer i a fraction phi_i(t) of the air
+time, sum_i phi_i(t) <= 1, and it progresses at phi_i(t) c_i(t). So the cell
+never carries more than max_i c_i(t) at any moment, hence never more than the
+rate mapping's cap.
 
-* ``round_robin``: equal time shares, f(n) = 1/n;
-* ``proportional_fair``: PF also gives n backlogged users with i.i.d.
-  normalised fading 1/n of the time each (Jalali, Padovani & Pankaj, VTC 2000;
-  Viswanath, Tse & Laroia, IEEE Trans. IT 2002), but serves each near its own
-  fading peaks, raising its rate while scheduled by the multiuser-diversity
-  gain G(n) = E[log2(1 + rho M_n)] / E[log2(1 + rho X)], X ~ Exp(1) (Rayleigh
-  power), M_n the largest of n such draws, rho = ``pf_mean_snr_db``. So
-  f(n) = G(n)/n. This treats c_i(t) as the rate averaged over fast fading.
+* ``round_robin``: phi_i = 1/n whatever the channels: the exact model of equal
+  air time for each backlogged user.
+* ``proportional_fair``: PF serves the user whose rate is highest relative to
+  its own usual rate (Jalali, Padovani & Pankaj, VTC 2000). With a long
+  averaging window and independent fading this is the quantile (CDF) scheduler
+  (Bonald 2004; Park, Park & Lee, IEEE TWC 2005): at each moment the cell
+  serves the users whose current rate sits highest in its own law
+  (:mod:`sim.channel.ratelaw`: its fading law, Rayleigh or Rician with its K,
+  through its own rate mapping with the cap, at its own mean SNR, mixed over
+  blockage), the middle of each rate's quantile atom, ties split evenly, never
+  a user whose rate is 0. Each user then gets 1/n of the air time in law and,
+  when served, the best of n of its own quantiles: a throughput of
+  ∫_0^1 F_i^-1(v) v^(n-1) dv, the multiuser-diversity gain of *its* channel, which
+  saturates at its cap. A link without a law (constant, series, trace,
+  Markov, Gilbert-Elliott; a physical link without fading or a moving device,
+  whose mean SNR moves) sits at quantile 1/2 throughout: among such links PF
+  is round robin, with no multiuser-diversity gain. A trace's or chain's
+  rates are throughputs over bins, not per-TTI channel states a scheduler
+  could pick peaks of.
 
-The share changes only when a transfer starts or ends, so between those
-events each transfer's finish time is one integration of its own capacity:
-finish times are recomputed at starts and ends only, never per slot. Only the
-earliest matters: a transfer with r bits left cannot end before
-r / (share x c_max) from now (c_max: its capacity's top rate), so finish times
-are computed in the order of that bound until the bound passes the earliest
-finish found (a loaded cell with tens of transfers computes a few).
+Why an explicit schedule and not a gain factor G(n) on each c_i(t): any share
+that depends on a transfer's own channel alone must be <= 1/n (put all users
+in the same state), so it either gives no gain or lets n users at their peaks
+together carry more than one link can. A per-slot schedule is therefore the
+only way to have both; the slots are the capacities' own segments (a physical
+link's ``step_s``), never finer, and tests/channel/test_shared_cell_oracle.py
+checks finish times and cell throughput against an independent 1 ms TTI PF
+scheduler with an EWMA average.
+
+Event driven: shares change at starts and ends of transfers and at capacity
+segment edges. Round robin (and PF among links without a law): between starts
+and ends each transfer's progress is one integral of its own capacity; its
+finish time is computed in the order of a lower bound (remaining bits at the
+top rate) until the bound passes the earliest finish found. PF with laws: at
+each start or end the cell walks the merged segments of the active capacities
+ahead (numpy, a window up to LOOKAHEAD_S, longer only while nobody can send),
+keeps every transfer's cumulative progress on that grid as the plan until the
+next start or end, and sets one timer: the first finish, deadline or, if none
+is inside the window, a checkpoint at its end that walks on. A start or end
+costs O(n x segments in the window), never one event per slot; a busy cell's
+walks add up to O(n x its segments) over a run.
 """
 
 from __future__ import annotations
@@ -29,36 +58,135 @@ from typing import Literal
 
 import numpy as np
 import simpy
-from scipy import integrate
 
-from sim.channel.capacity import Capacity
+from sim.channel.capacity import Capacity, ConstantCapacity, PiecewiseCapacity
+from sim.channel.ratelaw import RateLaw
 
 Scheduler = Literal["round_robin", "proportional_fair"]
 
+FIRST_WINDOW_S = 0.02  # shortest look-ahead of a PF walk [s]
+LOOKAHEAD_S = 0.25  # longest look-ahead with progress; then a checkpoint walks on [s]
+WALK_BLOCK = 4  # pieces whose shares are computed at a time (a walk stops at a finish)
+MAX_WINDOW_S = 1e7  # a window this long without any progress: nothing will ever finish [s]
+MIDDLE_QUANTILE = 0.5  # where a link without a law always ranks
 
-def multiuser_diversity_gain(users: int, mean_snr_db: float) -> float:
-    """G(n): mean Shannon rate of the best of n Rayleigh users over one user's [ratio]."""
-    if users <= 1:
-        return 1.0
-    rho = 10.0 ** (mean_snr_db / 10.0)
 
-    def rate(x: float) -> float:
-        return math.log2(1.0 + rho * x)
+def rate_law_of(capacity: Capacity) -> RateLaw | None:
+    """The fast-fading rate law of a capacity's source, if it has one."""
+    law = getattr(getattr(capacity, "source", None), "rate_law", None)
+    return law() if callable(law) else None
 
-    def best_pdf(x: float) -> float:
-        return users * math.exp(-x) * (1.0 - math.exp(-x)) ** (users - 1)
 
-    best, _ = integrate.quad(lambda x: rate(x) * best_pdf(x), 0.0, np.inf, limit=200)
-    single, _ = integrate.quad(lambda x: rate(x) * math.exp(-x), 0.0, np.inf, limit=200)
-    return best / single
+def segments_between(
+    capacity: Capacity, t0_s: float, t1_s: float
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """(edges strictly inside (t0, t1) [s], rates of the pieces between t0, them and t1
+    [bit/s], index of the first piece's segment; -1 for a constant capacity).
+
+    Generates a piecewise capacity contiguously up to ``t1_s`` (never skipping: a
+    transfer is in progress); past the end of a finite process the rate is 0.
+    """
+    if isinstance(capacity, ConstantCapacity):
+        return _NO_EDGES, np.array([capacity.rate_bps]), -1
+    if not isinstance(capacity, PiecewiseCapacity):
+        raise TypeError(f"a shared cell cannot walk a {type(capacity).__name__}")
+    edges = capacity.edges
+    if edges[-1] <= t1_s:
+        capacity.bits_until_contiguous(t1_s)
+        edges = capacity.edges
+    rates = capacity.rates
+    first, last = edges.searchsorted((t0_s, t1_s), side="right").tolist()
+    first -= 1
+    if edges[last - 1] == t1_s:
+        last -= 1  # an edge at t1 itself is not inside
+    if last <= rates.size:
+        return edges[first + 1 : last], rates[first:last], first
+    # The process ended before t1: its last edge, then nothing.
+    return edges[first + 1 :], np.concatenate((rates[first:], [0.0])), first
+
+
+_NO_EDGES = np.zeros(0)
+
+
+_GAUSS_U, _GAUSS_W = np.polynomial.legendre.leggauss(8)  # nodes and weights on [-1, 1]
+
+
+def pf_shares(rates: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
+    """Air-time shares phi [(n, m)] of n users on m pieces under the quantile scheduler.
+
+    User i's quantile is U_i ~ Uniform[lower_i, upper_i] (its rate's atom),
+    independent across users; the largest wins, and phi_i = P(U_i is the largest)
+    = ∫ f_i(u) prod_{j != i} G_j(u) du, G_j the CDF of U_j. A user with rate 0 never
+    wins and does not block. Only u above the largest lower end matters (below it
+    that user's G is 0), where each G_j is a ramp up to its upper end, then 1:
+    the integral is a sum over the intervals between the upper ends of products of
+    linear factors, by 8-point Gauss-Legendre (exact while at most 16 atoms overlap
+    an interval). Shares are renormalised to sum to 1 over the users who can send
+    (absorbing the quadrature's error beyond that), so sum_i phi_i c_i <= max_i c_i.
+    """
+    users, pieces = rates.shape
+    can_send = rates > 0.0
+    low = np.where(can_send, lower, 0.0)
+    high = np.where(can_send, upper, 0.0)
+    top = low.max(axis=0)  # (m,) the largest lower end among those who can send
+    # Contenders: atoms reaching above top (everyone else is below it for sure).
+    contender = can_send & (high > top)
+    counts = contender.sum(axis=0)
+    shares = np.zeros((users, pieces))
+    single = counts == 1
+    shares[:, single] = contender[:, single]
+    # The rest in groups of similar contender counts (the work grows with the count squared).
+    size = 2
+    while True:
+        group = np.flatnonzero((counts > size // 2) & (counts <= size) & ~single)
+        if group.size:
+            shares[:, group] = _contender_shares(
+                contender[:, group], low[:, group], high[:, group], top[group], size
+            )
+        if size >= counts.max(initial=0):
+            break
+        size *= 2
+    total = shares.sum(axis=0)
+    # Pieces where nobody got weight (all widths 0): an even split of those who can send.
+    even = can_send / np.maximum(can_send.sum(axis=0), 1)
+    return np.where(total > 0, shares / np.where(total > 0, total, 1.0), even)
+
+
+def _contender_shares(
+    contender: np.ndarray, low: np.ndarray, high: np.ndarray, top: np.ndarray, size: int
+) -> np.ndarray:
+    """:func:`pf_shares` on pieces with at most ``size`` contenders [(n, m) unnormalised]."""
+    users = contender.shape[0]
+    size = min(size, users)
+    order = np.argsort(~contender, axis=0, kind="stable")[:size]  # (K, m) contenders first
+    picked = np.take_along_axis(contender, order, axis=0)
+    lo = np.where(picked, np.take_along_axis(low, order, axis=0), 0.0).T  # (m, K)
+    hi = np.where(picked, np.take_along_axis(high, order, axis=0), 0.0).T
+    width = hi - lo
+    ends = np.sort(np.concatenate((top[:, None], np.maximum(hi, top[:, None])), axis=1))
+    left, length = ends[:, :-1], np.diff(ends, axis=1)  # (m, K) intervals above top
+    u = left[:, :, None] + 0.5 * length[:, :, None] * (_GAUSS_U + 1.0)  # (m, K, q)
+    safe_width = np.where(width > 0, width, 1.0)[:, None, None, :]
+    ramp = (u[..., None] - lo[:, None, None, :]) / safe_width
+    cdf = np.where(width[:, None, None, :] > 0, np.clip(ramp, 0.0, 1.0), 1.0)  # (m, K, q, K)
+    everyone = cdf.prod(axis=-1)  # (m, K, q)
+    inside = (u[..., None] > lo[:, None, None, :]) & (u[..., None] < hi[:, None, None, :])
+    others = np.where(inside, everyone[..., None] / np.where(inside, cdf, 1.0), 0.0)
+    weight = (0.5 * length)[:, :, None, None] * _GAUSS_W[None, None, :, None]
+    won = (weight * others / safe_width).sum(axis=(1, 2)).T  # (K, m)
+    shares = np.zeros((users, contender.shape[1]))
+    np.put_along_axis(shares, order, np.where(picked, won, 0.0), axis=0)
+    return shares
 
 
 class _Active:
     __slots__ = (
+        "atoms",
         "capacity",
         "cum_bits",
         "deadline_s",
         "inverse_max_rate",
+        "law",
         "on_done",
         "remaining_bits",
         "total_bits",
@@ -75,38 +203,81 @@ class _Active:
         self.cum_bits = capacity.bits_until(now_s)  # ∫ c up to the last update [bit]
         top = capacity.max_rate_bps()
         self.inverse_max_rate = 1.0 / top if top else 0.0  # [s/bit]; 0: no bound known
+        self.law = rate_law_of(capacity)
+        self.atoms = np.zeros((2, 0))  # quantile atom of each capacity segment's rate (PF)
+
+    def pieces(
+        self, t0_s: float, t1_s: float
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """:func:`segments_between` and each piece's quantile atom (lower, upper) in the
+        item's law; [0, 1] without a law."""
+        edges, rates, first = segments_between(self.capacity, t0_s, t1_s)
+        law = self.law
+        if law is None:
+            return edges, rates, np.zeros(rates.size), np.ones(rates.size)
+        if first < 0:
+            return edges, rates, *law.atoms(rates)
+        # Atoms of the capacity's segments, computed once each as the capacity grows.
+        all_rates = self.capacity.rates
+        done = self.atoms.shape[1]
+        if done < all_rates.size:
+            self.atoms = np.concatenate((self.atoms, law.atoms(all_rates[done:])), axis=1)
+        atoms = self.atoms[:, first : first + rates.size]
+        if atoms.shape[1] < rates.size:  # past the end of a finite process (rate 0)
+            atoms = np.concatenate((atoms, [[0.0], [0.0]]), axis=1)
+        return edges, rates, atoms[0], atoms[1]
+
+
+class _Plan:
+    """A PF walk: the active transfers' progress on a grid of times from the walk's start."""
+
+    __slots__ = ("done_bits", "finish_s", "grid_s", "items", "progress_bits", "speed_bps")
+
+    def __init__(self, items, grid_s, speed_bps, progress_bits, finish_s) -> None:
+        self.items: list[_Active] = items
+        self.grid_s: np.ndarray = grid_s  # (m + 1,)
+        self.speed_bps: np.ndarray = speed_bps  # (n, m) phi_i c_i on each piece
+        self.progress_bits: np.ndarray = progress_bits  # (n, m + 1) since grid_s[0]
+        self.finish_s: np.ndarray = finish_s  # (n,) inf: not within the walk
+        self.done_bits = np.zeros(len(items))  # progress already taken off remaining_bits
+
+    def progress_at(self, t_s: float) -> np.ndarray:
+        grid = self.grid_s
+        j = min(max(int(np.searchsorted(grid, t_s, side="right")) - 1, 0), grid.size - 2)
+        t = min(t_s, grid[-1])
+        return self.progress_bits[:, j] + self.speed_bps[:, j] * (t - grid[j])
 
 
 class SharedCell:
-    """Time-share scheduler of the transfers active in one cell (see module doc)."""
+    """Air-time scheduler of the transfers active in one cell (see module doc)."""
 
     def __init__(
-        self,
-        env: simpy.Environment,
-        name: str,
-        scheduler: Scheduler = "round_robin",
-        pf_mean_snr_db: float = 10.0,
+        self, env: simpy.Environment, name: str, scheduler: Scheduler = "round_robin"
     ) -> None:
+        if scheduler not in ("round_robin", "proportional_fair"):
+            raise ValueError(f"unknown scheduler {scheduler!r}")
         self.env = env
         self.name = name
         self.scheduler = scheduler
-        self.pf_mean_snr_db = pf_mean_snr_db
         self.active: dict[int, _Active] = {}
         self._last_s = 0.0
         self._version = 0
-        self._gains: dict[int, float] = {}
+        self._plan: _Plan | None = None
+        self._cum_stale = False
         self.max_concurrent = 0
+        self.walks = 0  # PF walks made (for tests and benchmarks)
 
     def share(self, n: int) -> float:
-        """f(n): the fraction of its own capacity each of n active transfers gets."""
-        if n <= 1:
-            return 1.0
-        if self.scheduler == "round_robin":
-            return 1.0 / n
-        gain = self._gains.get(n)
-        if gain is None:
-            gain = self._gains[n] = multiuser_diversity_gain(n, self.pf_mean_snr_db)
-        return gain / n
+        """Round robin's (and PF's among links without a law) share of n transfers: 1/n."""
+        return 1.0 / n if n > 1 else 1.0
+
+    def _scheduled_per_slot(self) -> bool:
+        """PF with two or more transfers, at least one of them over a fading link."""
+        return (
+            self.scheduler == "proportional_fair"
+            and len(self.active) > 1
+            and any(item.law is not None for item in self.active.values())
+        )
 
     def start(
         self,
@@ -122,25 +293,56 @@ class SharedCell:
         self.max_concurrent = max(self.max_concurrent, len(self.active))
         self._reschedule()
 
+    def sent_bits(self) -> dict[int, float]:
+        """Bits each active transfer has sent so far [bit] (brings the bookkeeping to now)."""
+        self._advance()
+        return {key: item.total_bits - item.remaining_bits for key, item in self.active.items()}
+
     def _advance(self) -> None:
         now = self.env.now
         n = len(self.active)
         if n and now > self._last_s:
-            share = self.share(n)
-            for item in self.active.values():
-                # Mid-transfer: extend the capacity contiguously, never skip.
-                cum = item.capacity.bits_until_contiguous(now)
-                item.remaining_bits -= (cum - item.cum_bits) * share
-                item.cum_bits = cum
+            plan = self._plan
+            if plan is not None:
+                done = plan.progress_at(now)
+                for item, bits_now, bits_before in zip(
+                    plan.items, done, plan.done_bits, strict=True
+                ):
+                    item.remaining_bits -= bits_now - bits_before
+                plan.done_bits = done
+                self._cum_stale = True  # cum_bits not kept up to date while walking
+            else:
+                share = self.share(n)
+                for item in self.active.values():
+                    # Mid-transfer: extend the capacity contiguously, never skip.
+                    cum = item.capacity.bits_until_contiguous(now)
+                    item.remaining_bits -= (cum - item.cum_bits) * share
+                    item.cum_bits = cum
         self._last_s = now
 
     def _reschedule(self) -> None:
         self._version += 1
-        n = len(self.active)
-        if not n:
+        self._plan = None
+        if not self.active:
             return
         now = self.env.now
-        share = self.share(n)
+        if self._scheduled_per_slot():
+            soonest = self._walk(now)
+        else:
+            if self._cum_stale:  # back from walking: each transfer's integral at now
+                for item in self.active.values():
+                    item.cum_bits = item.capacity.bits_until_contiguous(now)
+                self._cum_stale = False
+            soonest = self._soonest_by_integral(now)
+        if math.isinf(soonest):
+            return
+        version = self._version
+        timer = self.env.timeout(max(soonest - now, 0.0))
+        timer.callbacks.append(lambda _event: self._on_timer(version))
+
+    def _soonest_by_integral(self, now: float) -> float:
+        """Equal shares: the earliest finish or deadline, each finish one integral."""
+        share = self.share(len(self.active))
         soonest = min(item.deadline_s for item in self.active.values())
         # Lower bounds on the finish times [s after now], smallest first.
         bounds = sorted(
@@ -153,21 +355,93 @@ class SharedCell:
             # item.cum_bits is the integral at now (_advance just ran): reach it plus the rest.
             target = item.cum_bits + max(item.remaining_bits, 0.0) / share
             soonest = min(soonest, item.capacity.time_to_reach(target, now))
-        if math.isinf(soonest):
-            return
-        version = self._version
-        timer = self.env.timeout(max(soonest - now, 0.0))
-        timer.callbacks.append(lambda _event: self._on_timer(version))
+        return soonest
+
+    def _walk(self, now: float) -> float:
+        """PF per capacity segment from ``now`` until a transfer ends or a deadline comes."""
+        self.walks += 1
+        items = list(self.active.values())
+        remaining = np.array([max(item.remaining_bits, 0.0) for item in items])
+        deadline = min(item.deadline_s for item in items)
+        # Nobody ends before its bits at its top rate: start the window there.
+        bound = min(
+            bits * item.inverse_max_rate for bits, item in zip(remaining, items, strict=True)
+        )
+        window = min(max(FIRST_WINDOW_S, 1.25 * bound), LOOKAHEAD_S)
+        while True:
+            end = min(now + window, deadline)
+            grid, rates, lower, upper = self._rates_on_grid(items, now, end)
+            pieces = rates.shape[1]
+            speed = np.zeros_like(rates)
+            progress = np.zeros((len(items), grid.size))
+            dt = np.diff(grid)
+            # Shares piece block by piece block, stopping at the first block where a
+            # transfer ends (the later pieces are never used).
+            done = 0
+            ends = np.zeros(0, dtype=np.int64)
+            while done < pieces:
+                stop = min(done + WALK_BLOCK, pieces)
+                block = slice(done, stop)
+                speed[:, block] = pf_shares(rates[:, block], lower[:, block], upper[:, block])
+                speed[:, block] *= rates[:, block]
+                np.cumsum(speed[:, block] * dt[block], axis=1, out=progress[:, done + 1 : stop + 1])
+                progress[:, done + 1 : stop + 1] += progress[:, done : done + 1]
+                done = stop
+                ends = np.flatnonzero(progress[:, done] >= remaining)
+                if ends.size:
+                    break
+            grid, speed, progress = grid[: done + 1], speed[:, :done], progress[:, : done + 1]
+            end = float(grid[-1])
+            finish = np.full(len(items), math.inf)
+            for k in ends.tolist():
+                # First piece j whose end reaches the remaining bits (speed > 0 there).
+                j = max(int(np.searchsorted(progress[k], remaining[k], side="left")) - 1, 0)
+                if remaining[k] <= 0.0:
+                    finish[k] = now
+                else:
+                    finish[k] = grid[j] + (remaining[k] - progress[k, j]) / speed[k, j]
+            moving = bool(speed.any())
+            if ends.size or end >= deadline or moving or window >= MAX_WINDOW_S:
+                self._plan = _Plan(items, grid, speed, progress, finish)
+                if not (ends.size or moving or end >= deadline):
+                    return math.inf  # no capacity left anywhere: nothing ever finishes
+                # A checkpoint at the window's end when nothing finishes inside it.
+                return min(float(finish.min()), deadline, end)
+            window *= 2.0  # nobody can send (e.g. all blocked): look further at once
+
+    @staticmethod
+    def _rates_on_grid(
+        items: list[_Active], t0_s: float, t1_s: float
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Merged segment edges of the items' capacities on [t0, t1] [s], each item's rate
+        [bit/s] and quantile atom (lower, upper) on each piece [(n, m) each]."""
+        pieces = [item.pieces(t0_s, t1_s) for item in items]
+        inner = np.unique(np.concatenate([piece[0] for piece in pieces]))
+        grid = np.concatenate(([t0_s], inner, [t1_s]))
+        mids = 0.5 * (grid[:-1] + grid[1:])
+        rates = np.empty((len(items), mids.size))
+        lower, upper = np.empty_like(rates), np.empty_like(rates)
+        for k, (edges, values, low, high) in enumerate(pieces):
+            if edges.size:
+                index = np.searchsorted(edges, mids, side="right")
+                rates[k], lower[k], upper[k] = values[index], low[index], high[index]
+            else:
+                rates[k], lower[k], upper[k] = values[0], low[0], high[0]
+        return grid, rates, lower, upper
 
     def _on_timer(self, version: int) -> None:
         if version != self._version:
             return  # superseded by a later start or end
+        plan = self._plan
         self._advance()
         now = self.env.now
         finished = []
+        planned = {}
+        if plan is not None:
+            planned = {id(item): f for item, f in zip(plan.items, plan.finish_s, strict=True)}
         for key, item in self.active.items():
             tolerance = 1e-9 * item.total_bits + 1e-6
-            if item.remaining_bits <= tolerance:
+            if item.remaining_bits <= tolerance or planned.get(id(item), math.inf) <= now:
                 finished.append((key, True))
             elif now >= item.deadline_s:
                 finished.append((key, False))

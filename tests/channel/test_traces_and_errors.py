@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 import sim
@@ -149,4 +148,6 @@ def test_bad_error_model_and_scheduler(tmp_path):
         _load(tmp_path, cells__0__errors={"kind": "gilbert_elliott", "p": 2, "r": 0.1})
     with pytest.raises(SimInputError, match=r"key .cells.0.scheduler.*proportional_fair"):
         _load(tmp_path, cells__0__scheduler="max_cqi")
-    assert np.isfinite(_load(tmp_path).spec.cells[0].pf_mean_snr_db)
+    assert _load(tmp_path).spec.cells[0].pf_mean_snr_db is None
+    with pytest.raises(SimInputError, match=r"key .cells.0.pf_mean_snr_db.*removed"):
+        _load(tmp_path, cells__0__pf_mean_snr_db=10.0)
