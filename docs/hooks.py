@@ -34,6 +34,7 @@ OPTIONAL_PAGES = {
     "optimize.md",
     "early_exits.md",
     "bottlefit/index.md",
+    "statistics.md",
 }
 """Pages written by other contributors: in the nav once they exist."""
 
