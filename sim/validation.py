@@ -115,6 +115,30 @@ def _fields_at(model: type[BaseModel], loc: tuple[Any, ...], data: Any) -> list[
     return []
 
 
+def _kinds_at(model: type[BaseModel], loc: tuple[Any, ...], data: Any) -> list[str]:
+    """The 'kind' values of the union of models expected at ``loc`` (empty if not a union)."""
+    if not loc:
+        return []
+    current: Any = model
+    node: Any = data
+    for item in loc[:-1]:
+        node = node[item] if isinstance(node, dict | list) and _has(node, item) else None
+        current = _step(current, item, node)
+        if current is None:
+            return []
+    annotation = None
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        for name, field in current.model_fields.items():
+            if loc[-1] in (name, field.alias):
+                annotation = field.annotation
+    kinds: list[str] = []
+    for member in _flatten_union(annotation) if annotation is not None else []:
+        if isinstance(member, type) and issubclass(member, BaseModel):
+            kind = member.model_fields.get("kind")
+            kinds += [str(k) for k in getattr(kind.annotation, "__args__", ())] if kind else []
+    return kinds
+
+
 def _has(node: Any, item: Any) -> bool:
     if isinstance(node, dict):
         return item in node
@@ -283,6 +307,15 @@ def validate_data(
             value = ...
         else:
             problem, allowed = _problem_text(err)
+            if problem == "not a mapping":
+                fields = _fields_at(model, (*loc, ""), data)
+                kinds = _kinds_at(model, loc, data)
+                if kinds:
+                    allowed = "a mapping with 'kind': " + ", ".join(kinds)
+                elif fields:
+                    allowed = "a mapping with keys " + list_choices(fields, limit=20)
+            if isinstance(value, bool) and problem in ("not an integer", "not a number"):
+                problem += " (YAML reads yes/no/on/off/true/false as booleans)"
         line = doc.line_of(loc) if doc is not None else None
         raise SimInputError(
             problem, file=file, key=dotted or None, value=value, allowed=allowed, line=line

@@ -271,6 +271,10 @@ def sweep(
     ``local_cluster=True`` for a LocalCluster of ``workers`` processes;
     ``retries``: Dask retries of a failed run.
     """
+    from sim.api_checks import check_path
+
+    if out is not None:
+        check_path(out, "sim.sweep", "out")
     resolved, file_spec, default = open_target(scenario, overrides)
     merged = merge_spec(
         spec if spec is not None else file_spec,

@@ -28,27 +28,94 @@ def broken_trace(tmp_path: Path, body: str) -> list[str]:
 
 CASES = {
     # name: (scenario text transform, extra args, substrings expected in the message)
-    "malformed yaml": (lambda t: t.replace("compare: [local", "compare: [[local"), [], ["malformed YAML"]),
-    "python tag": (lambda t: "x: !!python/object/apply:os.system [ls]\n" + t, [], ["malformed YAML"]),
-    "unknown key": (lambda t: t.replace("warmup_s:", "warmpu_s:"), [], ["unknown key", "did you mean 'warmup_s'"]),
-    "wrong type": (lambda t: t, ["--set", "devices.0.count=many"], ["devices.0.count", "not an integer", "'many'"]),
-    "negative rate": (lambda t: t, ["--set", "cells.0.downlink_bps=-1"], ["cells.0.downlink_bps", "> 0"]),
-    "negative bandwidth": (lambda t: t, ["--set", "cells.0.uplink.link.bandwidth_hz=-1"],
-                           ["cells.0.uplink.link.bandwidth_hz", "> 0"]),
-    "zero rate": (lambda t: t, ["--set", "devices.0.workload.fps=0"], ["devices.0.workload.fps", "> 0"]),
+    "malformed yaml": (
+        lambda t: t.replace("compare: [local", "compare: [[local"),
+        [],
+        ["malformed YAML"],
+    ),
+    "python tag": (
+        lambda t: "x: !!python/object/apply:os.system [ls]\n" + t,
+        [],
+        ["malformed YAML"],
+    ),
+    "unknown key": (
+        lambda t: t.replace("warmup_s:", "warmpu_s:"),
+        [],
+        ["unknown key", "did you mean 'warmup_s'"],
+    ),
+    "wrong type": (
+        lambda t: t,
+        ["--set", "devices.0.count=many"],
+        ["devices.0.count", "not an integer", "'many'"],
+    ),
+    "negative rate": (
+        lambda t: t,
+        ["--set", "cells.0.downlink_bps=-1"],
+        ["cells.0.downlink_bps", "> 0"],
+    ),
+    "negative bandwidth": (
+        lambda t: t,
+        ["--set", "cells.0.uplink.link.bandwidth_hz=-1"],
+        ["cells.0.uplink.link.bandwidth_hz", "> 0"],
+    ),
+    "zero rate": (
+        lambda t: t,
+        ["--set", "devices.0.workload.fps=0"],
+        ["devices.0.workload.fps", "> 0"],
+    ),
     "nan duration": (lambda t: t, ["--set", "duration_s=.nan"], ["duration_s", "finite"]),
-    "infinite rate": (lambda t: t, ["--set", "servers.0.background.0.rate_hz=.inf"], ["rate_hz", "finite"]),
-    "negative size": (lambda t: t, ["--set", "devices.0.result_bytes=-16"], ["devices.0.result_bytes", "> 0"]),
+    "infinite rate": (
+        lambda t: t,
+        ["--set", "servers.0.background.0.rate_hz=.inf"],
+        ["rate_hz", "finite"],
+    ),
+    "negative size": (
+        lambda t: t,
+        ["--set", "devices.0.result_bytes=-16"],
+        ["devices.0.result_bytes", "> 0"],
+    ),
     "warmup >= duration": (lambda t: t, ["--set", "warmup_s=60"], ["warmup_s", "< 60"]),
-    "missing profile file": (lambda t: t, ["--set", "devices.0.device=./nope.yaml"], ["devices.0.device", "not found"]),
-    "unknown model": (lambda t: t, ["--set", "devices.0.model=densenet999"], ["devices.0.model", "unknown model profile"]),
-    "unknown device": (lambda t: t, ["--set", "devices.0.device=pi9"], ["devices.0.device", "unknown device"]),
-    "unknown variant": (lambda t: t, ["--set", "compare=[bottlefit_c77]"], ["compare.0.variant", "unknown variant"]),
-    "unknown policy kind": (lambda t: t, ["--set", "devices.0.policy={kind: oracle}"], ["devices.0.policy", "unknown kind"]),
-    "unknown channel kind": (lambda t: t, ["--set", "cells.0.uplink.kind=rayleighh"], ["cells.0.uplink", "unknown kind"]),
-    "split beyond model": (lambda t: t, ["--set", "compare=[split_classifier_uint8]"], ["compare.0.variant"]),
+    "missing profile file": (
+        lambda t: t,
+        ["--set", "devices.0.device=./nope.yaml"],
+        ["devices.0.device", "not found"],
+    ),
+    "unknown model": (
+        lambda t: t,
+        ["--set", "devices.0.model=densenet999"],
+        ["devices.0.model", "unknown model profile"],
+    ),
+    "unknown device": (
+        lambda t: t,
+        ["--set", "devices.0.device=pi9"],
+        ["devices.0.device", "unknown device"],
+    ),
+    "unknown variant": (
+        lambda t: t,
+        ["--set", "compare=[bottlefit_c77]"],
+        ["compare.0.variant", "unknown variant"],
+    ),
+    "unknown policy kind": (
+        lambda t: t,
+        ["--set", "devices.0.policy={kind: oracle}"],
+        ["devices.0.policy", "unknown kind"],
+    ),
+    "unknown channel kind": (
+        lambda t: t,
+        ["--set", "cells.0.uplink.kind=rayleighh"],
+        ["cells.0.uplink", "unknown kind"],
+    ),
+    "split beyond model": (
+        lambda t: t,
+        ["--set", "compare=[split_classifier_uint8]"],
+        ["compare.0.variant"],
+    ),
     "no path to server": (lambda t: t, ["--set", "network.links=[]"], ["no network path"]),
-    "too large": (lambda t: t, ["--set", "devices.0.count=100000", "--set", "duration_s=100000"], ["too large", "GiB"]),
+    "too large": (
+        lambda t: t,
+        ["--set", "devices.0.count=100000", "--set", "duration_s=100000"],
+        ["too large", "GiB"],
+    ),
 }
 
 
@@ -80,7 +147,9 @@ def test_bad_scenario(name, tmp_path, capsys):
     ],
 )
 def test_broken_trace(body, needles, tmp_path, capsys):
-    code = main(["run", str(SCENARIO), "--out", str(tmp_path / "out"), *broken_trace(tmp_path, body)])
+    code = main(
+        ["run", str(SCENARIO), "--out", str(tmp_path / "out"), *broken_trace(tmp_path, body)]
+    )
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1
     for needle in needles:

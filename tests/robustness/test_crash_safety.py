@@ -19,8 +19,14 @@ SCENARIO = REPO / "scenarios" / "congested_lte.yaml"
 
 def _run_cli(args, **kwargs):
     env = {**os.environ, "PYTHONHASHSEED": str(kwargs.pop("hashseed", 0))}
-    return subprocess.run([sys.executable, "-m", "sim", *args], capture_output=True, text=True,
-                          cwd=REPO, env=env, **kwargs)
+    return subprocess.run(
+        [sys.executable, "-m", "sim", *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=env,
+        **kwargs,
+    )
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -33,8 +39,17 @@ def _cpu_seconds(pid: int) -> float:
 
 
 def test_records_are_byte_identical_across_processes(tmp_path):
-    args = ["run", str(SCENARIO), "--no-plots", "--set", "duration_s=6", "--set", "warmup_s=1",
-            "--set", "devices.pi.count=5"]
+    args = [
+        "run",
+        str(SCENARIO),
+        "--no-plots",
+        "--set",
+        "duration_s=6",
+        "--set",
+        "warmup_s=1",
+        "--set",
+        "devices.pi.count=5",
+    ]
     a = _run_cli([*args, "--out", str(tmp_path / "a")], hashseed=1)
     b = _run_cli([*args, "--out", str(tmp_path / "b")], hashseed=12345)
     assert a.returncode == 0 and b.returncode == 0, a.stderr + b.stderr
@@ -47,9 +62,23 @@ def test_ctrl_c_leaves_no_folder_or_a_complete_interrupted_one(tmp_path):
     out = tmp_path / "run"
     env = {**os.environ}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "sim", "run", str(SCENARIO), "--out", str(out), "--no-plots",
-         "--set", "duration_s=3000"],
-        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "sim",
+            "run",
+            str(SCENARIO),
+            "--out",
+            str(out),
+            "--no-plots",
+            "--set",
+            "duration_s=3000",
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     # Wait until the child has used 3 s of CPU (imports and loading take ~1.5 s), so the
     # signal lands inside the simulation even on a loaded machine.

@@ -13,21 +13,50 @@ from sim.scenario.load import build_scenario
 from tests.conftest import REPO, toy_spec
 
 workloads = st.one_of(
-    st.builds(lambda fps, jitter: {"kind": "periodic", "fps": fps, "jitter_s": jitter},
-              st.floats(0.5, 30), st.sampled_from([0.0, 0.001, 0.02])),
+    st.builds(
+        lambda fps, jitter: {"kind": "periodic", "fps": fps, "jitter_s": jitter},
+        st.floats(0.5, 30),
+        st.sampled_from([0.0, 0.001, 0.02]),
+    ),
     st.builds(lambda r: {"kind": "poisson", "rate_hz": r}, st.floats(0.5, 40)),
-    st.builds(lambda on, off, a, b: {"kind": "on_off", "on_rate_hz": on, "off_rate_hz": off,
-                                     "mean_on_s": a, "mean_off_s": b},
-              st.floats(1, 60), st.floats(0, 2), st.floats(0.1, 2), st.floats(0.1, 3)),
+    st.builds(
+        lambda on, off, a, b: {
+            "kind": "on_off",
+            "on_rate_hz": on,
+            "off_rate_hz": off,
+            "mean_on_s": a,
+            "mean_off_s": b,
+        },
+        st.floats(1, 60),
+        st.floats(0, 2),
+        st.floats(0.1, 2),
+        st.floats(0.1, 3),
+    ),
 )
 uplinks = st.one_of(
     st.builds(lambda r: {"kind": "constant", "rate_bps": r}, st.floats(2e4, 1e8)),
-    st.builds(lambda g, b, mg, mb: {"kind": "gilbert_elliott", "good_rate_bps": g, "bad_rate_bps": b,
-                                    "mean_good_s": mg, "mean_bad_s": mb},
-              st.floats(1e5, 5e7), st.sampled_from([0.0, 1e4]), st.floats(0.1, 5), st.floats(0.05, 1)),
-    st.builds(lambda rates: {"kind": "series", "times_s": [float(i) for i in range(len(rates))],
-                             "rates_bps": rates, "period_s": float(len(rates))},
-              st.lists(st.floats(0, 5e6), min_size=1, max_size=5).filter(lambda r: max(r) > 1e4)),
+    st.builds(
+        lambda g, b, mg, mb: {
+            "kind": "gilbert_elliott",
+            "good_rate_bps": g,
+            "bad_rate_bps": b,
+            "mean_good_s": mg,
+            "mean_bad_s": mb,
+        },
+        st.floats(1e5, 5e7),
+        st.sampled_from([0.0, 1e4]),
+        st.floats(0.1, 5),
+        st.floats(0.05, 1),
+    ),
+    st.builds(
+        lambda rates: {
+            "kind": "series",
+            "times_s": [float(i) for i in range(len(rates))],
+            "rates_bps": rates,
+            "period_s": float(len(rates)),
+        },
+        st.lists(st.floats(0, 5e6), min_size=1, max_size=5).filter(lambda r: max(r) > 1e4),
+    ),
 )
 STRATEGIES = ["local", "offload", "bottlefit_c2", "split_a_uint8", "split_b_fp16"]
 
@@ -39,7 +68,9 @@ def scenarios(draw):
     spec["warmup_s"] = draw(st.floats(0.0, 0.5))
     spec["seed"] = draw(st.integers(0, 2**31))
     spec["drain_s"] = draw(st.sampled_from([0.5, 2.0, None]))
-    spec["compare"] = draw(st.lists(st.sampled_from(STRATEGIES), min_size=1, max_size=3, unique=True))
+    spec["compare"] = draw(
+        st.lists(st.sampled_from(STRATEGIES), min_size=1, max_size=3, unique=True)
+    )
     groups = []
     for g in range(draw(st.integers(1, 2))):
         group = dict(spec["devices"][0])
@@ -64,9 +95,15 @@ def scenarios(draw):
     server.update(
         workers=draw(st.integers(1, 3)),
         queue_capacity=draw(st.sampled_from([None, 1, 5])),
-        batching={"max_batch": draw(st.integers(1, 6)), "max_wait_s": draw(st.sampled_from([0.0, 0.003, 0.02]))},
-        service_variability=draw(st.sampled_from(
-            [{"kind": "deterministic"}, {"kind": "exponential"}, {"kind": "gamma", "cv": 0.7}])),
+        batching={
+            "max_batch": draw(st.integers(1, 6)),
+            "max_wait_s": draw(st.sampled_from([0.0, 0.003, 0.02])),
+        },
+        service_variability=draw(
+            st.sampled_from(
+                [{"kind": "deterministic"}, {"kind": "exponential"}, {"kind": "gamma", "cv": 0.7}]
+            )
+        ),
         background=draw(st.sampled_from([[], [{"part": "toy/full", "rate_hz": 30.0}]])),
     )
     return spec
@@ -91,8 +128,12 @@ def check_invariants(results: sim.Results) -> None:
     latency = req["t_done"] - req["t_arrival"]
     finished = outcome.isin(["completed", "completed_late"])
     assert (latency[finished] >= 0).all()
-    assert (latency[outcome == "completed"] <= req["deadline_s"][outcome == "completed"] + 1e-12).all()
-    assert (latency[outcome == "completed_late"] > req["deadline_s"][outcome == "completed_late"]).all()
+    assert (
+        latency[outcome == "completed"] <= req["deadline_s"][outcome == "completed"] + 1e-12
+    ).all()
+    assert (
+        latency[outcome == "completed_late"] > req["deadline_s"][outcome == "completed_late"]
+    ).all()
     # Energy is non-negative; a device's total is the sum of its components.
     assert (req["e_compute_j"] >= 0).all() and (req["e_radio_j"] >= 0).all()
     dev = results.devices
@@ -106,7 +147,9 @@ def check_invariants(results: sim.Results) -> None:
     batches = results.batches
     for (strategy, server), part in batches.groupby(["strategy", "server"], observed=True):
         workers = next(s.workers for s in results.scenario.spec.servers if s.name == server)
-        events = pd.concat([pd.Series(1, index=part["t_start"]), pd.Series(-1, index=part["t_end"])])
+        events = pd.concat(
+            [pd.Series(1, index=part["t_start"]), pd.Series(-1, index=part["t_end"])]
+        )
         events = events.groupby(level=0).sum().sort_index()
         assert events.cumsum().max() <= workers, (strategy, server)
         assert (part["size"] >= 1).all()
