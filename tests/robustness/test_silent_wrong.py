@@ -170,7 +170,7 @@ def test_a_misspelt_block_in_blocks_s_is_an_error(tmp_path):
 
 def test_a_misspelt_encoder_in_parts_s_is_an_error(tmp_path):
     device = edited_profile(tmp_path, "toy_device.yaml", "bottlefit_c2.encoder", "botlefit_c2.encoder")
-    with pytest.raises(SimInputError, match="did you mean 'bottlefit_c2.encoder'"):
+    with pytest.raises(SimInputError, match=r"did you mean 'bottlefit_c2\.encoder'"):
         sim.loads(json.dumps(toy_spec(devices__0__device=str(device))))
 
 
