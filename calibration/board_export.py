@@ -49,7 +49,7 @@ def trace_torchscript(module: nn.Module, in_shape: tuple[int, ...], path: Path) 
             traced = torch.jit.trace(module.eval(), example, check_trace=False, _store_inputs=False)
         except TypeError:  # torch without _store_inputs
             traced = torch.jit.trace(module.eval(), example, check_trace=False)
-    torch.jit.save(traced, str(path))
+        torch.jit.save(traced, str(path))  # deprecated in torch 2.x, but what torch 1.10 loads
     return path
 
 

@@ -195,6 +195,12 @@ class Tegrastats:
                 self.lines.append(f"{time.time():.4f} {line}")
 
     def stop(self):
+        """Stop after one more sample, so that the last phase lies inside the trace."""
+        end = time.time()
+        deadline = end + 5.0 + self.interval_ms / 1000.0
+        while time.time() < deadline and self.proc.poll() is None and (
+                not self.lines or float(self.lines[-1].split(" ", 1)[0]) <= end):
+            time.sleep(0.02)
         self.proc.terminate()
         try:
             self.proc.wait(timeout=5)
