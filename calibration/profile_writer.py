@@ -203,6 +203,25 @@ def _device_cost_model(models: dict[str, Any], raw: dict[str, Any]) -> dict[str,
             "source": f"least-squares fit (relative error) of t = overhead + MACs/throughput to {what}"}
 
 
+BLOCKS_VS_WHOLE_TOLERANCE = 0.10
+"""Relative gap between the sum of the block times and the whole model's time beyond which the
+profiler warns (per-block synchronisation and cache effects; both are recorded)."""
+
+
+def check_blocks_against_whole(model: str, blocks_s: dict[str, float], whole_s: float) -> str | None:
+    """A warning (also printed on stderr) when the blocks sum to more than 10 % off the whole
+    model's time; None when they agree."""
+    total = float(sum(blocks_s.values()))
+    if whole_s <= 0 or abs(total / whole_s - 1.0) <= BLOCKS_VS_WHOLE_TOLERANCE:
+        return None
+    message = (f"warning: the {len(blocks_s)} blocks of {model} sum to {total:.4g} s but the whole "
+               f"model took {whole_s:.4g} s ({100 * (total / whole_s - 1):+.0f} %); per-block timing "
+               "adds synchronisation and loses cache reuse. The profile records both (blocks_s and "
+               "whole_model_s); the simulator sums the blocks.")
+    print(message, file=sys.stderr)
+    return message
+
+
 def device_doc(raw: dict[str, Any], args: argparse.Namespace, existing: dict[str, Any] | None,
                ledger: dict[str, Any] | None = None) -> dict[str, Any]:
     """The merged device profile after this run (``ledger``: which run measured what, updated here)."""
@@ -217,6 +236,13 @@ def device_doc(raw: dict[str, Any], args: argparse.Namespace, existing: dict[str
             parts_s[f"{name}.encoder"] = round(_median_s(part["head"]), 9)
     entry: dict[str, Any] = {"provenance": "measured", "source": ledger_source(ledger, raw),
                              "blocks_s": blocks_s, "parts_s": parts_s}
+    whole_s = _median_s(raw["full"]) if raw.get("full") and "time" in raw["full"] else None
+    if whole_s is not None:
+        entry["whole_model_s"] = round(whole_s, 9)
+        if raw["blocks"]:
+            check_blocks_against_whole(raw["model"], blocks_s, whole_s)
+    elif "whole_model_s" in old:
+        entry["whole_model_s"] = old["whole_model_s"]
     measured = measured_power(raw)
     if measured is not None:
         entry["compute_w"] = measured[0]["compute_w"]

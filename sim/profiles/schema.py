@@ -249,6 +249,11 @@ class DeviceModelTimes(Strict):
         description="'<variant>.encoder' -> seconds: the variant's added device-side module",
     )
     compute_w: SourcedDeviceWatts | None = None
+    whole_model_s: NonNegFloat | None = Field(
+        default=None,
+        description="the whole model timed in the same run [s], beside the sum of blocks_s "
+        "(the simulator sums the blocks; the profiler warns when they differ by more than 10 %)",
+    )
 
 
 class DeviceProfile(Strict):
