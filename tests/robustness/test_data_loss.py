@@ -238,3 +238,22 @@ def test_sweep_out_at_a_users_folder_or_file_is_refused(tmp_path):
     with pytest.raises(SimInputError, match="not a folder"):
         sim.sweep(small(), out=mine / "x.txt", workers=0, progress=False)
     assert sorted(p.name for p in mine.iterdir()) == ["x.txt"]
+
+
+def test_an_output_with_plots_or_from_before_the_marker_is_replaced(tmp_path):
+    results = sim.run(sim.loads(json.dumps(toy_spec())))
+    out = results.write(tmp_path / "out", plots=True)
+    assert any((out / "plots").iterdir())
+    results.write(out, plots=True)  # plots/ is listed in the marker: replaced
+    (out / MARKER).unlink()  # an output folder written before the marker existed
+    results.write(out, plots=False)
+    assert (out / MARKER).is_file() and not (out / "plots").exists()
+
+
+def test_run_out_at_a_stored_sweep_is_refused(tmp_path, capsys):
+    out = tmp_path / "sweep"
+    sim.sweep(small(), out=out, workers=0, progress=False)
+    before = snapshot(out)
+    code, err = run_cli(["--out", str(out), *FAST], capsys)
+    assert_refused(code, err, "not written by splitsim")
+    assert snapshot(out) == before
