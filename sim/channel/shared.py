@@ -124,30 +124,32 @@ def pf_shares(rates: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> np.nda
     an interval). Shares are renormalised to sum to 1 over the users who can send
     (absorbing the quadrature's error beyond that), so sum_i phi_i c_i <= max_i c_i.
     """
-    users, pieces = rates.shape
+    pieces = rates.shape[1]
     can_send = rates > 0.0
     low = np.where(can_send, lower, 0.0)
-    high = np.where(can_send, upper, 0.0)
     top = low.max(axis=0)  # (m,) the largest lower end among those who can send
     # Contenders: atoms reaching above top (everyone else is below it for sure).
-    contender = can_send & (high > top)
+    contender = can_send & (upper > top)
     counts = contender.sum(axis=0)
-    shares = np.zeros((users, pieces))
-    single = counts == 1
-    shares[:, single] = contender[:, single]
-    # The rest in groups of similar contender counts (the work grows with the count squared).
-    size = 2
-    while True:
-        group = np.flatnonzero((counts > size // 2) & (counts <= size) & ~single)
-        if group.size:
-            shares[:, group] = _contender_shares(
-                contender[:, group], low[:, group], high[:, group], top[group], size
-            )
-        if size >= counts.max(initial=0):
-            break
-        size *= 2
+    most = int(counts.max(initial=0))
+    if most <= 1:
+        shares = contender.astype(float)
+    elif pieces <= 2 * WALK_BLOCK:
+        shares = _contender_shares(contender, low, upper, top, most)
+    else:  # in groups of similar contender counts (the work grows with the count squared)
+        shares = contender.astype(float) * (counts == 1)
+        size = 2
+        while size // 2 < most:
+            group = np.flatnonzero((counts > size // 2) & (counts <= size) & (counts > 1))
+            if group.size:
+                shares[:, group] = _contender_shares(
+                    contender[:, group], low[:, group], upper[:, group], top[group], size
+                )
+            size *= 2
     total = shares.sum(axis=0)
-    # Pieces where nobody got weight (all widths 0): an even split of those who can send.
+    if np.all(total > 0):
+        return shares / total
+    # Pieces where nobody can send get no shares.
     even = can_send / np.maximum(can_send.sum(axis=0), 1)
     return np.where(total > 0, shares / np.where(total > 0, total, 1.0), even)
 
@@ -160,20 +162,20 @@ def _contender_shares(
     size = min(size, users)
     order = np.argsort(~contender, axis=0, kind="stable")[:size]  # (K, m) contenders first
     picked = np.take_along_axis(contender, order, axis=0)
-    lo = np.where(picked, np.take_along_axis(low, order, axis=0), 0.0).T  # (m, K)
-    hi = np.where(picked, np.take_along_axis(high, order, axis=0), 0.0).T
-    width = hi - lo
+    # Padding (not a contender): an atom far below, whose CDF is 1 above top.
+    lo = np.where(picked, np.take_along_axis(low, order, axis=0), -2.0).T  # (m, K)
+    hi = np.where(picked, np.take_along_axis(high, order, axis=0), -1.0).T
+    inverse_width = 1.0 / (hi - lo)
     ends = np.sort(np.concatenate((top[:, None], np.maximum(hi, top[:, None])), axis=1))
     left, length = ends[:, :-1], np.diff(ends, axis=1)  # (m, K) intervals above top
     u = left[:, :, None] + 0.5 * length[:, :, None] * (_GAUSS_U + 1.0)  # (m, K, q)
-    safe_width = np.where(width > 0, width, 1.0)[:, None, None, :]
-    ramp = (u[..., None] - lo[:, None, None, :]) / safe_width
-    cdf = np.where(width[:, None, None, :] > 0, np.clip(ramp, 0.0, 1.0), 1.0)  # (m, K, q, K)
+    cdf = (u[..., None] - lo[:, None, None, :]) * inverse_width[:, None, None, :]
+    inside = (cdf > 0.0) & (cdf < 1.0)  # u inside the user's atom: its density is there
+    np.clip(cdf, 0.0, 1.0, out=cdf)  # (m, K, q, K)
     everyone = cdf.prod(axis=-1)  # (m, K, q)
-    inside = (u[..., None] > lo[:, None, None, :]) & (u[..., None] < hi[:, None, None, :])
-    others = np.where(inside, everyone[..., None] / np.where(inside, cdf, 1.0), 0.0)
-    weight = (0.5 * length)[:, :, None, None] * _GAUSS_W[None, None, :, None]
-    won = (weight * others / safe_width).sum(axis=(1, 2)).T  # (K, m)
+    others = np.divide(everyone[..., None], cdf, out=np.zeros_like(cdf), where=inside)
+    weight = (0.5 * length)[:, :, None] * _GAUSS_W  # (m, K, q)
+    won = np.einsum("mlq,mlqk->km", weight, others) * inverse_width.T  # (K, m)
     shares = np.zeros((users, contender.shape[1]))
     np.put_along_axis(shares, order, np.where(picked, won, 0.0), axis=0)
     return shares
@@ -182,6 +184,7 @@ def _contender_shares(
 class _Active:
     __slots__ = (
         "atoms",
+        "cache",
         "capacity",
         "cum_bits",
         "deadline_s",
@@ -205,6 +208,28 @@ class _Active:
         self.inverse_max_rate = 1.0 / top if top else 0.0  # [s/bit]; 0: no bound known
         self.law = rate_law_of(capacity)
         self.atoms = np.zeros((2, 0))  # quantile atom of each capacity segment's rate (PF)
+        self.cache: tuple | None = None  # (t0, t1, pieces) of the last lookahead (PF)
+
+    def pieces_cached(
+        self, t0_s: float, t1_s: float
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """:meth:`pieces`, cut from a lookahead of at least LOOKAHEAD_S kept between walks."""
+        cache = self.cache
+        if cache is None or not cache[0] <= t0_s or t1_s > cache[1]:
+            until = max(t1_s, t0_s + LOOKAHEAD_S)
+            cache = self.cache = (t0_s, until, self.pieces(t0_s, until))
+        if cache[0] == t0_s and cache[1] == t1_s:
+            return cache[2]
+        edges, rates, lower, upper = cache[2]
+        first, last = edges.searchsorted((t0_s, t1_s), side="left").tolist()
+        if first < edges.size and edges[first] == t0_s:
+            first += 1  # an edge at t0 itself is not inside
+        return (
+            edges[first:last],
+            rates[first : last + 1],
+            lower[first : last + 1],
+            upper[first : last + 1],
+        )
 
     def pieces(
         self, t0_s: float, t1_s: float
@@ -415,7 +440,7 @@ class SharedCell:
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Merged segment edges of the items' capacities on [t0, t1] [s], each item's rate
         [bit/s] and quantile atom (lower, upper) on each piece [(n, m) each]."""
-        pieces = [item.pieces(t0_s, t1_s) for item in items]
+        pieces = [item.pieces_cached(t0_s, t1_s) for item in items]
         inner = np.unique(np.concatenate([piece[0] for piece in pieces]))
         grid = np.concatenate(([t0_s], inner, [t1_s]))
         mids = 0.5 * (grid[:-1] + grid[1:])
