@@ -92,10 +92,9 @@ def parse_log(text: str) -> dict[str, str]:
     found = {}
     version = re.search(r"TensorRT\.trtexec \[TensorRT v(\d+)\]", text)
     if version:
-        digits = version.group(1)  # 8201 -> 8.2.1, 100200 -> 10.2.0
-        major = digits[:-3] if len(digits) > 4 else digits[0]
-        rest = digits[len(major):]
-        found["tensorrt"] = f"{int(major)}.{int(rest[:-2] or 0)}.{int(rest[-2:])}"
+        number = int(version.group(1))  # NV_TENSORRT_VERSION: 8201 = 8.2.1 (major*1000), 100200 = 10.2.0
+        major, rest = divmod(number, 10000) if number >= 100000 else divmod(number, 1000)
+        found["tensorrt"] = f"{major}.{rest // 100}.{rest % 100}"
     device = re.search(r"\[I\] (?:Selected )?Device: (?!\d)(.+)$", text, re.MULTILINE)
     if device:
         found["device"] = device.group(1).strip()
