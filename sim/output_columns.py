@@ -267,6 +267,7 @@ SUMMARY_JSON: dict[str, Column] = {
     "requests_simulated": C("", "every device request of every strategy, warm-up and drain"),
     "requests_in_window": C("", "the summary's requests summed over strategies"),
     "notes": C("", "remarks about the run (e.g. nothing arrived in the window)"),
+    "energy_bases": C("", "the two energy bases of the summary and their definitions"),
     "host": C("", "machine name"),
     "python": C("", "Python version"),
     "summary": C("", "the summary table, one object per strategy (columns as above)"),

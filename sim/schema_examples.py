@@ -76,6 +76,8 @@ EXTRA_EXAMPLES: dict[str, Any] = {
     "sweep.seed": 7,
     "sweep.strategies": ["local", "bottlefit_c12"],
     "profile_path": ["my_board"],
+    "outputs.channel_plot.device": 3,
+    "outputs.channel_plot.start_s": 20.0,
     "strategies.splits": ["layer2", "layer3"],
     "strategies.thresholds": [0.6, 0.8, 0.9],
     "devices.exits.file|replay": "confidences.csv",
