@@ -32,7 +32,6 @@ from reproductions.bottlefit.data import (
 )
 from sim.stats import (
     IntervalWiderThanEffect,
-    format_interval,
     position,
     proportion_interval,
     t_interval,
@@ -314,18 +313,19 @@ def _pct(value: float) -> str:
 
 
 def _cell(r: pd.Series) -> str:
+    """``61.2 ± 0.4 %: paper above``; ``59.0 % (all 5 equal): ...`` for a deterministic point."""
     if r["paper"] == "saturated":
         return "saturated"
-    text = format_interval(
-        100 * r["mean"],
-        100 * r["half_width"],
-        n=int(r["n"]),
-        zero_variance=bool(r["zero_variance"]),
-        low=100 * r["ci_low"],
-        high=100 * r["ci_high"],
-        fmt="{:.1f}",
-    )
-    return f"{text} %: paper {r['paper']}"
+    mean, half = 100 * r["mean"], 100 * r["half_width"]
+    if r["zero_variance"]:
+        text = f"{mean:.1f} % (all {int(r['n'])} equal)"
+    elif math.isnan(half):
+        text = f"{mean:.1f} %"
+    elif math.isclose(r["ci_high"], 1.0) and r["mean"] + r["half_width"] > 1.0:  # clipped at 1
+        text = f"{mean:.1f} % [{100 * r['ci_low']:.1f}, 100]"
+    else:
+        text = f"{mean:.1f} ± {half:.2g} %"
+    return f"{text}: paper {r['paper']}"
 
 
 def claims_markdown(table: pd.DataFrame, summary: pd.DataFrame, level: float = 0.95) -> str:
