@@ -22,6 +22,7 @@ def _points():
                 {
                     "board": "jetson",
                     "model": "resnet152",
+                    "deadline_s": 0.5,
                     "rate_bps": rate,
                     "load_hz": 0.0,
                     "strategy": strategy,
