@@ -106,7 +106,7 @@ def on_page_markdown(markdown, page, config, files):
     if "<!-- generated:" not in markdown:
         return markdown
     if "<!-- generated: scenario-reference -->" in markdown:
-        from sim.schema_doc import reference_markdown
+        from sim.schema_render import reference_markdown
 
         markdown = markdown.replace("<!-- generated: scenario-reference -->", reference_markdown())
     if "<!-- generated: outputs -->" in markdown:

@@ -190,7 +190,8 @@ def _print_preflight(scenario, *, predictions: bool) -> None:
 
 
 def _schema(args: argparse.Namespace) -> int:
-    from sim.schema_doc import format_text, lookup, write_json_schema
+    from sim.schema_doc import lookup, write_json_schema
+    from sim.schema_render import format_text
 
     if args.json is not None:
         if args.json == "-":

@@ -116,7 +116,17 @@ def _type_name(schema: dict[str, Any], defs: dict[str, Any]) -> str:
     if "enum" in schema:
         return "one of " + ", ".join(str(v) for v in schema["enum"])
     if "anyOf" in schema or "oneOf" in schema:
-        names = [_type_name(alt, defs) for alt in _options(schema)]
+        options = _options(schema)
+        kinds = [
+            _resolve(alt, defs).get("properties", {}).get("kind", {}).get("const")
+            for alt in options
+            if "$ref" in alt
+        ]
+        if len(kinds) > 1 and len(kinds) == len(options) and all(kinds):
+            nullable = any(a.get("type") == "null" for a in schema.get("anyOf", []))
+            text = f"mapping (kind: {' | '.join(kinds)})"
+            return f"{text} or null" if nullable else text
+        names = [_type_name(alt, defs) for alt in options]
         nullable = any(a.get("type") == "null" for a in schema.get("anyOf", []))
         text = " or ".join(dict.fromkeys(names))
         return f"{text} or null" if nullable else text
@@ -152,7 +162,7 @@ def _range(schema: dict[str, Any]) -> str:
         if "minLength" in alt:
             bounds.append(f"at least {alt['minLength']} characters")
         if "pattern" in alt:
-            bounds.append(f"matching {alt['pattern']}")
+            bounds.append(f"matching `{alt['pattern']}`")
         if "minItems" in alt:
             bounds.append(f"at least {alt['minItems']} items")
         if "maxItems" in alt:
@@ -393,98 +403,12 @@ def lookup(query: str) -> list[KeyDoc]:
     ]
 
 
-def _value(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        return f"{value:g}"
-    if isinstance(value, str):
-        return value if value else '""'
-    return json.dumps(value, separators=(", ", ": "))
-
-
 def write_json_schema(path: str | Path | None) -> str:
     """The JSON Schema as text; written to ``path`` when given."""
     text = json.dumps(json_schema(), indent=2) + "\n"
     if path is not None:
         Path(path).write_text(text)
     return text
-
-
-def format_text(docs: list[KeyDoc]) -> str:
-    """The terminal form: one paragraph per key."""
-    lines = []
-    for doc in docs:
-        head = doc.path + (f"   (when {doc.variant})" if doc.variant else "")
-        lines.append(head)
-        facts = [f"type: {doc.type}"]
-        if doc.unit:
-            facts.append(f"unit: {doc.unit}")
-        facts.append("required" if doc.required else f"default: {_value(doc.default) or 'none'}")
-        if doc.range:
-            facts.append(f"allowed: {doc.range}")
-        lines.append("    " + "; ".join(facts))
-        if doc.description:
-            lines.append(f"    {doc.description}")
-        if doc.example is not None and len(_value(doc.example)) <= 80:
-            lines.append(f"    example: {doc.lookup.split('.')[-1]}: {_value(doc.example)}")
-        lines.append("")
-    return "\n".join(lines).rstrip() + "\n"
-
-
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
-def reference_markdown() -> str:
-    """The scenario reference as Markdown tables, one section per top-level key."""
-    sections: dict[str, list[KeyDoc]] = {}
-    for doc in reference():
-        sections.setdefault(doc.path.split(".")[0].split("[")[0], []).append(doc)
-    out = []
-    top = [d for d in reference() if "." not in d.path]
-    out.append("## Top level\n")
-    out.append(_table(top))
-    for name, docs in sections.items():
-        nested = [d for d in docs if "." in d.path]
-        if not nested:
-            continue
-        out.append(f"## `{name}`\n")
-        out.append(_table(nested))
-    return "\n".join(out)
-
-
-def _table(docs: list[KeyDoc]) -> str:
-    rows = [
-        "| key | type | unit | default | allowed | meaning | example |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for doc in docs:
-        key = f"`{doc.path}`" + (f"<br>*when {doc.variant}*" if doc.variant else "")
-        example = _value(doc.example)
-        if len(example) > 60:
-            example = example[:57] + "..."
-        rows.append(
-            "| "
-            + " | ".join(
-                _cell(x)
-                for x in (
-                    key,
-                    doc.type,
-                    doc.unit or "",
-                    "**required**"
-                    if doc.required
-                    else f"`{_value(doc.default)}`"
-                    if _value(doc.default)
-                    else "",
-                    doc.range,
-                    doc.description,
-                    f"`{example}`" if example else "",
-                )
-            )
-            + " |"
-        )
-    return "\n".join(rows) + "\n"
 
 
 def missing_documentation() -> list[str]:
