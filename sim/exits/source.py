@@ -46,7 +46,11 @@ class ReplayExitSource(Strict):
     """A CSV of per-sample confidences and correctness per exit, replayed per request."""
 
     kind: Literal["replay"]
-    file: str = Field(min_length=1)
+    file: str = Field(
+        min_length=1,
+        description="CSV of per-sample confidences and correctness per exit, relative to the "
+        "scenario file (docs/early_exits.md)",
+    )
     order: Literal["random", "sequential"] = Field(
         default="random",
         description="random: each request replays a sample drawn from its exit stream; "

@@ -215,7 +215,9 @@ class SpinnStrategy(_Estimating):
     """
 
     kind: Literal["spinn"]
-    name: str | None = None
+    name: str | None = Field(
+        default=None, description="name the strategy is reported under (default: its kind)"
+    )
     objective: Literal["accuracy", "latency", "energy"] = Field(  # type: ignore[assignment]
         default="accuracy",
         description="accuracy: most expected on-time accuracy; latency / energy: least expected "
