@@ -45,7 +45,7 @@ from sim.collect import (
     collect,
 )
 from sim.device import Device
-from sim.exits.draws import exit_draws
+from sim.exits.draws import decide_exit, exit_draws
 from sim.plans import Plan
 from sim.policies.base import DeviceView, Feedback
 from sim.records import Table
@@ -307,7 +307,7 @@ class Run:
             return
         device_s, exit_here = plan.device_s, False
         if plan.exits is not None:
-            device_s, exit_here = self._decide_exit(row, plan, group)
+            device_s, exit_here = decide_exit(self, row, plan, group)
         start, head_end, energy = device.reserve(now, device_s, plan.device_w)
         cols["t_head_start"][row] = start
         cols["t_head_end"][row] = head_end
@@ -325,18 +325,6 @@ class Run:
             device.hold_until(None)
             if head_end < self.end_s:
                 self._at(head_end, self._start_shared, row, device, group, plan, code)
-
-    def _decide_exit(self, row: int, plan: Plan, group: GroupRuntime) -> tuple[float, bool]:
-        """A progressive plan: where the request leaves (sim/exits/plan.py); (device s, local)."""
-        assert plan.exits is not None and self._exit_draws is not None
-        u, seq = self._exit_draws
-        decision = plan.exits.decide(float(u[row]), int(seq[row]), group.model.accuracy_top1.value)
-        cols = self.requests.columns
-        cols["exit"][row] = decision.index
-        cols["exit_accuracy"][row] = decision.accuracy
-        if not decision.on_device:
-            self._exit_work[row] = decision.work_fraction
-        return decision.device_s, decision.on_device
 
     def _start_shared(
         self, row: int, device: Device, group: GroupRuntime, plan: Plan, code: int

@@ -38,3 +38,17 @@ def exit_draws(run, counts: list[int], order: np.ndarray) -> tuple[np.ndarray, n
     u = np.concatenate(uniforms) if uniforms else np.zeros(0)
     seq = np.concatenate(sequence) if sequence else np.zeros(0, dtype=np.int64)
     return u[order], seq[order]
+
+
+def decide_exit(run, row: int, plan, group) -> tuple[float, bool]:
+    """Where request ``row`` of a progressive plan leaves (:mod:`sim.exits.plan`): records its
+    exit and accuracy, notes the share of the server tail it needs; (device compute [s],
+    answered on the device)."""
+    u, seq = run._exit_draws
+    decision = plan.exits.decide(float(u[row]), int(seq[row]), group.model.accuracy_top1.value)
+    cols = run.requests.columns
+    cols["exit"][row] = decision.index
+    cols["exit_accuracy"][row] = decision.accuracy
+    if not decision.on_device:
+        run._exit_work[row] = decision.work_fraction
+    return decision.device_s, decision.on_device
