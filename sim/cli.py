@@ -216,19 +216,20 @@ def _schema(args: argparse.Namespace) -> int:
 
 
 def _profiles(args: argparse.Namespace) -> int:
-    from sim.profiles.registry import ProfileLibrary, shipped_names, shipped_path
+    from sim.profiles.registry import ProfileLibrary, shipped_path
     from sim.yamlio import read_yaml
 
+    # Shipped profiles and those on $SPLITSIM_PROFILE_PATH (the user's own, by name).
+    library = ProfileLibrary(Path.cwd())
     if args.kind is None:
         for kind in ("model", "device", "server"):
-            print(f"{kind} profiles: {', '.join(shipped_names(kind)) or '(none)'}")
+            print(f"{kind} profiles: {', '.join(library.names(kind)) or '(none)'}")
         return 0
     if args.name is None:
-        for name in shipped_names(args.kind):
-            profile = ProfileLibrary().resolve(args.kind, name, file=None, key=args.kind)
+        for name in library.names(args.kind):
+            profile = library.resolve(args.kind, name, file=None, key=args.kind)
             print(f"{name:28s} {getattr(profile, 'display_name', '')}")
         return 0
-    library = ProfileLibrary(Path.cwd())
     library.resolve(
         args.kind, args.name, file="profiles", key=args.kind
     )  # validates, errors if unknown

@@ -59,3 +59,13 @@ def test_unknown_name_says_where_it_looked(tmp_path, monkeypatch):
         build_scenario(_spec(), REPO / "tests" / "t.yaml")
     message = str(err.value)
     assert "my_board" in message and str(tmp_path) in message and "SPLITSIM_PROFILE_PATH" in message
+
+
+def test_profiles_command_lists_and_shows_a_profile_on_the_path(board_folder, monkeypatch, capsys):
+    from sim.cli import main
+
+    monkeypatch.setenv("SPLITSIM_PROFILE_PATH", str(board_folder))
+    assert main(["profiles", "device"]) == 0
+    assert "my_board" in capsys.readouterr().out
+    assert main(["profiles", "device", "my_board"]) == 0
+    assert str(board_folder / "devices" / "my_board.yaml") in capsys.readouterr().out
