@@ -66,8 +66,9 @@ def add_parsers(sub: Any) -> None:
         action="append",
         default=[],
         required=True,
-        metavar="KEY=LOW:HIGH[:log]",
-        help="a parameter range (repeatable); :log samples log-uniformly",
+        metavar="KEY=LOW:HIGH[:log] | KEY=A,B,C",
+        help="a parameter range (repeatable; :log samples log-uniformly) or categorical "
+        "choices (each equally likely)",
     )
     sens.add_argument("--method", choices=["sobol", "morris"], default="sobol")
     sens.add_argument(

@@ -278,6 +278,14 @@ def sensitivity(
     )
     check_params(resolved, ranges)
     labels = list(strategies) if strategies is not None else resolved.strategy_labels
+    unknown = [s for s in labels if s not in resolved.strategy_labels]
+    if unknown or not labels:
+        raise SimInputError(
+            "unknown strategy",
+            file="--strategies",
+            value=",".join(unknown),
+            allowed=", ".join(resolved.strategy_labels),
+        )
     base_seed = seed if seed is not None else resolved.spec.seed
     prob, matrix = design(ranges, method, samples, base_seed)
     points = [point_overrides(ranges, to_values(ranges, row)) for row in matrix]
