@@ -167,6 +167,23 @@ def parse_random(text: str) -> tuple[str, dict[str, Any]]:
     return key.strip(), {"kind": kind, "low": low, "high": high}
 
 
+def _check_documented_metrics(metrics: list[str]) -> None:
+    """Refuse, before anything runs, a metric the summary table never has (the output
+    data dictionary lists its columns); the first stored run is checked again."""
+    from sim.errors import did_you_mean
+    from sim.output_columns import SUMMARY
+
+    names = [c for c in SUMMARY.columns if c != "strategy"]
+    for metric in metrics:
+        if metric == "strategy" or not SUMMARY.documents(metric):
+            raise SimInputError(
+                f"unknown metric{did_you_mean(metric, names)}",
+                file="--metrics",
+                value=metric,
+                allowed=", ".join(names),
+            )
+
+
 def _terminate(signum: int, frame: Any) -> None:
     """SIGTERM (a kill, a batch system's time limit) stops the sweep like Ctrl-C: the
     driver terminates its workers and keeps every stored run."""
@@ -211,6 +228,7 @@ def command(args: argparse.Namespace) -> int:
         source="command line",
     )
     metrics = [m for m in args.metrics.split(",") if m]
+    _check_documented_metrics(metrics)
     if args.samples and not args.random:
         raise SimInputError("--samples needs at least one --random KEY=KIND:A:B", file="--samples")
     if args.scheduler and args.local_cluster:

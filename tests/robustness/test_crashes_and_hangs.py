@@ -241,15 +241,28 @@ def test_negative_workers_is_an_input_error(tmp_path, capsys):
         sim.sweep(SCENARIO, overrides=SMALL[1::2], workers=-3, out=tmp_path / "t", progress=False)
 
 
-def test_an_unknown_metric_stops_the_sweep_after_one_run(tmp_path, capsys):
+def test_an_unknown_metric_is_refused_before_any_run(tmp_path, capsys):
     out = tmp_path / "s"
     code = main(["sweep", str(SCENARIO), *SMALL, "--grid", "devices.pi.count=1,2,3",
                  "--workers", "0", "--quiet", "--no-plots", "--metrics", "latency_mean_s,nosuch",
-                 "--out", str(out)])
+                 "--out", str(out)])  # fmt: skip
     err = capsys.readouterr().err
     assert code == 2 and "--metrics" in err and "nosuch" in err and "latency_p95_s" in err
     one_error_line(err)
-    assert len(SweepStore(out).completed()) == 1
+    assert not out.exists()
+
+
+def test_a_metric_missing_from_the_summary_stops_the_sweep_after_one_run(tmp_path):
+    from sim.sweep.executors import InlineExecutor
+    from sim.sweep.plan import plan_sweep
+    from sim.sweep.runner import execute_plan, merge_spec
+
+    scenario = sim.loads(json.dumps(toy_spec()))
+    plan = plan_sweep(scenario, merge_spec({"grid": {"cells.0.uplink.rate_bps": [1e6, 2e6]}}))
+    store = SweepStore(tmp_path / "s")
+    with pytest.raises(SimInputError, match="unknown metric"):
+        execute_plan(plan, store, InlineExecutor(), progress=False, metrics=["not_a_column"])
+    assert len(store.completed()) == 1  # stored, reused by the next try
 
 
 def test_sweeping_compare_runs_each_points_strategies(tmp_path, capsys):
