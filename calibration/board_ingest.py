@@ -129,7 +129,7 @@ def writer_args(out: Path, args: argparse.Namespace | None = None) -> argparse.N
     get = (lambda key, default=None: getattr(args, key, default)) if args is not None else (
         lambda key, default=None: default)
     return argparse.Namespace(out=out, idle_w=get("idle_w"), compute_w=get("compute_w"),
-                              display_name=get("display_name"), power_provenance=get("power_provenance", "measured"),
+                              display_name=get("display_name"), power_provenance=get("power_provenance", "given"),
                               power_source=get("power_source", ""))
 
 
@@ -157,7 +157,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rail", help="tegrastats rail (default: VDD_IN, POM_5V_IN or VIN_SYS_5V0)")
     p.add_argument("--idle-w", type=float, help="idle power [W] (instead of tegrastats)")
     p.add_argument("--compute-w", type=float, help="power while computing [W] (instead of tegrastats)")
-    p.add_argument("--power-provenance", default="measured", choices=["measured", "published", "derived", "assumed"])
+    p.add_argument("--power-provenance", default="given",
+                   choices=["measured", "published", "derived", "given", "assumed"],
+                   help="label of --idle-w/--compute-w (default: given, a number typed by hand)")
     p.add_argument("--power-source", default="", help="where --idle-w/--compute-w come from")
     return p
 
