@@ -159,12 +159,17 @@ def _contender_shares(
 ) -> np.ndarray:
     """:func:`pf_shares` on pieces with at most ``size`` contenders [(n, m) unnormalised]."""
     users = contender.shape[0]
-    size = min(size, users)
-    order = np.argsort(~contender, axis=0, kind="stable")[:size]  # (K, m) contenders first
-    picked = np.take_along_axis(contender, order, axis=0)
+    compact = 2 * size < users  # gather the contenders first when they are few
+    if compact:
+        order = np.argsort(~contender, axis=0, kind="stable")[:size]  # (K, m)
+        picked = np.take_along_axis(contender, order, axis=0)
+        low = np.take_along_axis(low, order, axis=0)
+        high = np.take_along_axis(high, order, axis=0)
+    else:
+        picked = contender
     # Padding (not a contender): an atom far below, whose CDF is 1 above top.
-    lo = np.where(picked, np.take_along_axis(low, order, axis=0), -2.0).T  # (m, K)
-    hi = np.where(picked, np.take_along_axis(high, order, axis=0), -1.0).T
+    lo = np.where(picked, low, -2.0).T  # (m, K)
+    hi = np.where(picked, high, -1.0).T
     inverse_width = 1.0 / (hi - lo)
     ends = np.sort(np.concatenate((top[:, None], np.maximum(hi, top[:, None])), axis=1))
     left, length = ends[:, :-1], np.diff(ends, axis=1)  # (m, K) intervals above top
@@ -176,15 +181,17 @@ def _contender_shares(
     others = np.divide(everyone[..., None], cdf, out=np.zeros_like(cdf), where=inside)
     weight = (0.5 * length)[:, :, None] * _GAUSS_W  # (m, K, q)
     won = np.einsum("mlq,mlqk->km", weight, others) * inverse_width.T  # (K, m)
+    won[~picked] = 0.0
+    if not compact:
+        return won
     shares = np.zeros((users, contender.shape[1]))
-    np.put_along_axis(shares, order, np.where(picked, won, 0.0), axis=0)
+    np.put_along_axis(shares, order, won, axis=0)
     return shares
 
 
 class _Active:
     __slots__ = (
         "atoms",
-        "cache",
         "capacity",
         "cum_bits",
         "deadline_s",
@@ -192,11 +199,18 @@ class _Active:
         "law",
         "on_done",
         "remaining_bits",
+        "serial",
         "total_bits",
     )
 
     def __init__(
-        self, capacity: Capacity, bits: float, deadline_s: float, on_done, now_s: float
+        self,
+        capacity: Capacity,
+        bits: float,
+        deadline_s: float,
+        on_done,
+        now_s: float,
+        serial: int = 0,
     ) -> None:
         self.capacity = capacity
         self.remaining_bits = bits
@@ -208,28 +222,7 @@ class _Active:
         self.inverse_max_rate = 1.0 / top if top else 0.0  # [s/bit]; 0: no bound known
         self.law = rate_law_of(capacity)
         self.atoms = np.zeros((2, 0))  # quantile atom of each capacity segment's rate (PF)
-        self.cache: tuple | None = None  # (t0, t1, pieces) of the last lookahead (PF)
-
-    def pieces_cached(
-        self, t0_s: float, t1_s: float
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """:meth:`pieces`, cut from a lookahead of at least LOOKAHEAD_S kept between walks."""
-        cache = self.cache
-        if cache is None or not cache[0] <= t0_s or t1_s > cache[1]:
-            until = max(t1_s, t0_s + LOOKAHEAD_S)
-            cache = self.cache = (t0_s, until, self.pieces(t0_s, until))
-        if cache[0] == t0_s and cache[1] == t1_s:
-            return cache[2]
-        edges, rates, lower, upper = cache[2]
-        first, last = edges.searchsorted((t0_s, t1_s), side="left").tolist()
-        if first < edges.size and edges[first] == t0_s:
-            first += 1  # an edge at t0 itself is not inside
-        return (
-            edges[first:last],
-            rates[first : last + 1],
-            lower[first : last + 1],
-            upper[first : last + 1],
-        )
+        self.serial = serial  # row of this transfer in the cell's look-ahead (PF)
 
     def pieces(
         self, t0_s: float, t1_s: float
@@ -273,6 +266,53 @@ class _Plan:
         return self.progress_bits[:, j] + self.speed_bps[:, j] * (t - grid[j])
 
 
+class _Lookahead:
+    """Rates and quantile atoms of transfers on a merged grid of times ahead [s] (PF).
+
+    One row per transfer seen since it was built; rows of finished transfers stay
+    (unused) until the look-ahead runs out and is rebuilt for the active ones.
+    """
+
+    def __init__(self, items: list[_Active], t0_s: float, t1_s: float) -> None:
+        self.rows: dict[int, int] = {}
+        self.grid = np.array([t0_s, t1_s])
+        self.table = np.zeros((3, 0, 1))  # rates, lower, upper: (3, rows, pieces)
+        self.add(items, t0_s)
+
+    def add(self, items: list[_Active], from_s: float) -> None:
+        """Rows for ``items`` from ``from_s`` on (earlier pieces repeat their first)."""
+        if not items:
+            return
+        t1 = float(self.grid[-1])
+        pieces = [item.pieces(from_s, t1) for item in items]
+        new_edges = np.concatenate([piece[0] for piece in pieces])
+        grid = np.union1d(self.grid, new_edges)
+        if grid.size != self.grid.size:  # re-sample the rows on the finer grid
+            mids = 0.5 * (grid[:-1] + grid[1:])  # may round onto an edge 1 ulp away: clip
+            index = self.grid.searchsorted(mids, side="right") - 1
+            self.table = self.table[:, :, np.clip(index, 0, self.table.shape[2] - 1)]
+            self.grid = grid
+        mids = 0.5 * (self.grid[:-1] + self.grid[1:])
+        rows = np.empty((3, len(items), mids.size))
+        for k, (edges, rates, lower, upper) in enumerate(pieces):
+            index = edges.searchsorted(mids, side="right")
+            rows[0, k], rows[1, k], rows[2, k] = rates[index], lower[index], upper[index]
+        for k, item in enumerate(items):
+            self.rows[item.serial] = self.table.shape[1] + k
+        self.table = np.concatenate((self.table, rows), axis=1)
+
+    def cut(
+        self, rows: list[int], t0_s: float, t1_s: float
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(grid from t0 to t1, rates, lower, upper) of ``rows`` on the pieces in [t0, t1]."""
+        grid = self.grid
+        first = int(grid.searchsorted(t0_s, side="right")) - 1
+        last = int(grid.searchsorted(t1_s, side="left"))
+        cut = np.concatenate(([t0_s], grid[first + 1 : last], [t1_s]))
+        table = self.table[:, rows, first:last]
+        return cut, table[0], table[1], table[2]
+
+
 class SharedCell:
     """Air-time scheduler of the transfers active in one cell (see module doc)."""
 
@@ -289,6 +329,8 @@ class SharedCell:
         self._version = 0
         self._plan: _Plan | None = None
         self._cum_stale = False
+        self._serial = 0
+        self._lookahead: _Lookahead | None = None
         self.max_concurrent = 0
         self.walks = 0  # PF walks made (for tests and benchmarks)
 
@@ -314,7 +356,8 @@ class SharedCell:
     ) -> None:
         """Begin sending ``bits`` for ``key``; ``on_done(end_s, ok, bits_sent)`` when it ends."""
         self._advance()
-        self.active[key] = _Active(capacity, bits, deadline_s, on_done, self.env.now)
+        self._serial += 1
+        self.active[key] = _Active(capacity, bits, deadline_s, on_done, self.env.now, self._serial)
         self.max_concurrent = max(self.max_concurrent, len(self.active))
         self._reschedule()
 
@@ -434,25 +477,21 @@ class SharedCell:
                 return min(float(finish.min()), deadline, end)
             window *= 2.0  # nobody can send (e.g. all blocked): look further at once
 
-    @staticmethod
     def _rates_on_grid(
-        items: list[_Active], t0_s: float, t1_s: float
+        self, items: list[_Active], t0_s: float, t1_s: float
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Merged segment edges of the items' capacities on [t0, t1] [s], each item's rate
-        [bit/s] and quantile atom (lower, upper) on each piece [(n, m) each]."""
-        pieces = [item.pieces_cached(t0_s, t1_s) for item in items]
-        inner = np.unique(np.concatenate([piece[0] for piece in pieces]))
-        grid = np.concatenate(([t0_s], inner, [t1_s]))
-        mids = 0.5 * (grid[:-1] + grid[1:])
-        rates = np.empty((len(items), mids.size))
-        lower, upper = np.empty_like(rates), np.empty_like(rates)
-        for k, (edges, values, low, high) in enumerate(pieces):
-            if edges.size:
-                index = np.searchsorted(edges, mids, side="right")
-                rates[k], lower[k], upper[k] = values[index], low[index], high[index]
-            else:
-                rates[k], lower[k], upper[k] = values[0], low[0], high[0]
-        return grid, rates, lower, upper
+        [bit/s] and quantile atom (lower, upper) on each piece [(n, m) each].
+
+        Cut from the cell's look-ahead (:class:`_Lookahead`), which a walk extends by the
+        transfers that started since and rebuilds when it has run out.
+        """
+        ahead = self._lookahead
+        if ahead is None or t0_s < ahead.grid[0] or t1_s > ahead.grid[-1]:
+            ahead = self._lookahead = _Lookahead(items, t0_s, max(t1_s, t0_s + LOOKAHEAD_S))
+        else:
+            ahead.add([item for item in items if item.serial not in ahead.rows], t0_s)
+        return ahead.cut([ahead.rows[item.serial] for item in items], t0_s, t1_s)
 
     def _on_timer(self, version: int) -> None:
         if version != self._version:
