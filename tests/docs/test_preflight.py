@@ -6,11 +6,13 @@ import math
 
 import pytest
 import yaml
+from hypothesis import HealthCheck, given, settings
 
 from sim.cli import main
 from sim.preflight import check
 from sim.scenario.load import build_scenario
 from tests.conftest import REPO, toy_spec
+from tests.robustness.test_invariants import scenarios as random_scenarios
 
 TOY_LOCAL_S = 0.1 + 0.2 + 0.05  # blocks a, b, classifier of the toy device profile [s]
 TOY_SERVICE_S = 0.010  # toy/full S(1) = S(8) [s]
@@ -118,3 +120,12 @@ def test_shipped_scenarios_without_problems_are_quiet(name):
     findings, predictions = check(load(REPO / "scenarios" / f"{name}.yaml"))
     assert findings == []
     assert predictions and all(p.latency_s > 0 and p.energy_j >= 0 for p in predictions)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(random_scenarios())
+def test_preflight_never_fails_on_random_scenarios(spec):
+    """Warnings are arithmetic on a valid scenario: whatever it holds, check() returns lines."""
+    findings, predictions = check(build_scenario(spec, REPO / "tests" / "random.yaml"))
+    assert all(f.line().count("\n") == 0 and f.check and f.subject for f in findings)
+    assert all(p.energy_j >= 0 and p.latency_s > 0 for p in predictions)
