@@ -33,6 +33,7 @@ from scipy import stats
 
 from sim.channel import ratemap
 from sim.channel.capacity import PiecewiseCapacity, SeriesSource
+from sim.channel.quantile_scheduler import pf_shares
 from sim.channel.ratelaw import fading_rate_law
 from sim.channel.shared import SharedCell
 from tests.channel.pf_oracle import pf_slots, round_robin_fluid
@@ -205,3 +206,19 @@ def test_cell_never_carries_more_than_its_best_link(kind, scheduler):
         assert b1 - b0 <= bound * (1 + 1e-3) + 1.0
         assert b1 - b0 <= CAP_BPS * (t1 - t0) * (1 + 1e-9) + 1.0
     assert times[-1] >= finish.max() - 1e-9
+
+
+def test_quantile_scheduler_shares_match_sampled_winners():
+    """pf_shares = P(U_i is the largest), U_i uniform on each atom: against 400k draws."""
+    rng = np.random.default_rng(11)
+    users, columns, draws = 12, 6, 400_000
+    lower = rng.uniform(0.0, 0.9, (users, columns))
+    upper = np.minimum(lower + rng.uniform(0.01, 0.6, (users, columns)), 1.0)
+    rates = np.where(rng.random((users, columns)) < 0.15, 0.0, 1.0)  # some cannot send
+    shares = pf_shares(rates, lower, upper)
+    for j in range(columns):
+        u = rng.uniform(lower[:, j], upper[:, j], (draws, users))
+        u[:, rates[:, j] == 0] = -1.0  # never chosen
+        sampled = np.bincount(u.argmax(axis=1), minlength=users) / draws
+        assert shares[:, j] == pytest.approx(sampled, abs=4e-3)
+    assert shares.sum(axis=0) == pytest.approx(np.ones(columns))
