@@ -54,13 +54,22 @@ def trials_table(
     if table.empty:
         table = pd.DataFrame(columns=["trial", *[p.key for p in space], "feasible", "pareto"])
         return table
+    table = table.sort_values("trial").reset_index(drop=True)
+    # A configuration proposed again reuses its stored runs: the same numbers, one entry
+    # on the front (its first trial); ``repeat_of`` names that trial.
+    keys = [p.key for p in space]
+    signature = table[keys].astype(str).agg("|".join, axis=1)
+    first = signature.map(dict(zip(signature[::-1], table["trial"][::-1], strict=True)))
+    table["repeat_of"] = [
+        None if f == t else int(f) for f, t in zip(first, table["trial"], strict=True)
+    ]
     table["pareto"] = False
-    feasible = table["feasible"].to_numpy(dtype=bool)
-    if feasible.any():
-        values = table.loc[feasible, [g.metric for g in goals]].to_numpy(dtype=float)
+    candidates = table["feasible"].to_numpy(dtype=bool) & table["repeat_of"].isna().to_numpy()
+    if candidates.any():
+        values = table.loc[candidates, [g.metric for g in goals]].to_numpy(dtype=float)
         mask = pareto_mask(values, [g.maximise for g in goals])
-        table.loc[np.flatnonzero(feasible)[mask], "pareto"] = True
-    return table.sort_values("trial").reset_index(drop=True)
+        table.loc[np.flatnonzero(candidates)[mask], "pareto"] = True
+    return table
 
 
 def write_outputs(
