@@ -217,3 +217,14 @@ def test_bad_ranges_are_refused(bad: str, tmp_path: Path):
     with pytest.raises(SimInputError):
         sensitivity(toy_scenario(), [bad], out=tmp_path / "x", workers=0, progress=False)
     assert not (tmp_path / "x").exists()
+
+
+def test_dask_gives_the_same_indices(tmp_path: Path):
+    """The points run on a Dask LocalCluster give the indices computed in this process."""
+    pytest.importorskip("distributed")
+    args = dict(method="morris", samples=3, metrics="latency_mean_s", progress=False, plots=False)
+    here = sensitivity(toy_scenario(), [RATE, WEAK], out=tmp_path / "here", workers=0, **args)
+    dask = sensitivity(
+        toy_scenario(), [RATE, WEAK], out=tmp_path / "dask", workers=1, local_cluster=True, **args
+    )
+    assert dask.indices.equals(here.indices)
