@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from sim.errors import SimInputError
+from sim.exits.records import exit_report
 from sim.metrics import ENERGY_BASES
 from sim.output_target import MARKER, check_output_target, marker_files
 from sim.yamlio import dump_yaml
@@ -66,6 +67,7 @@ def provenance_report(results) -> dict[str, Any]:
                     "payload_bytes": p.payload_bytes,
                     "server_part": p.server.key if p.server else None,
                     "accuracy": p.accuracy,
+                    **exit_report(p),
                 }
                 for p in factory.plans
             ]

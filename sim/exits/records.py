@@ -11,6 +11,8 @@ its exits of share x accuracy at its threshold).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 
@@ -53,3 +55,28 @@ def add_exit_columns(frame: pd.DataFrame, run, cols: dict[str, np.ndarray]) -> N
         accuracy = frame["accuracy"].to_numpy(dtype=float, copy=True)
         accuracy[given] = cols["exit_accuracy"][given]
         frame["accuracy"] = accuracy
+
+
+def exit_report(plan) -> dict:
+    """What summary.json says of a plan's exits: their source (a proxy table's label, or the
+    replay file), threshold, and per exit (then 'final') where it runs, share and accuracy."""
+    exits = getattr(plan, "exits", None)
+    if exits is None:
+        return {}
+    names = exits.exit_names()
+    where = [*("device" if d else "server" for d in exits.on_device)]
+    where.append("device" if exits.final_on_device or plan.server is None else "server")
+    final_accuracy = math.nan if exits.active else plan.accuracy
+    return {
+        "exits": {
+            "source": exits.label,
+            "threshold": exits.threshold,
+            "active": exits.active,
+            "exits": [
+                {"exit": n, "runs_on": w, "share": s, "accuracy": a}
+                for n, w, s, a in zip(
+                    names, where, exits.shares(), exits.accuracies(final_accuracy), strict=True
+                )
+            ],
+        }
+    }
