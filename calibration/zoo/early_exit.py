@@ -23,13 +23,15 @@ Cost of a head on C input channels, counted as ``torch.utils.flop_counter``
 counts it (conv and linear MACs; pooling is not counted):
 MACs = C x 1000, parameters = C x 1000 + 1000.
 
-Run as a script (``python calibration/zoo/early_exit.py [--write] [--time]``):
+Run as a script (``python calibration/zoo/early_exit.py [--write] [--time] [--boards]``):
 prints the placement and costs, ``--write`` puts an ``exits:`` section into
 ``sim/profiles/data/models/<model>.yaml`` (replacing one already there),
-``--time`` times each head on this machine's CPU with torch (skipped without it).
-Board latency comes from the simulator's device cost model
-(``sim/profiles/data/devices/*.yaml`` ``cost_model``, fitted by
-calibration/cost_model.py) when a plan is resolved.
+``--time`` times each head on this machine's CPU with torch (skipped without it),
+``--boards`` predicts each head on the boards with their fitted cost models
+(calibration/cost_model.py, calibration/cost_model_report.json; needs torch for
+the operator count). When the simulator resolves a plan it takes a head's time
+from the device profile's ``parts_s['<exit>.head']`` if present, else from the
+device profile's ``cost_model`` (MACs / throughput + per-block overhead).
 """
 
 from __future__ import annotations
@@ -166,10 +168,51 @@ def time_head_s(channels: int, height: int, width: int, repeats: int = 200) -> f
     return times[len(times) // 2]
 
 
+BOARDS = ("jetson_nano", "jetson_nano_trt", "raspberry_pi4", "raspberry_pi3bplus")
+"""Boards of calibration/cost_model_report.json whose fitted cost model predicts head times."""
+
+
+def board_head_s(channels: int, height: int, width: int) -> dict[str, float]:
+    """Predicted batch-1 time of one head on each board [s]: the head's operator work
+    (calibration/opcount.py: MACs, bytes moved, operators) through each board's fitted cost
+    model (calibration/cost_model.py, rates in cost_model_report.json). Needs torch."""
+    import json
+
+    if str(REPO) not in sys.path:
+        sys.path.insert(0, str(REPO))
+    from calibration.cost_model import CostModel
+    from calibration.opcount import op_work
+
+    report = json.loads((REPO / "calibration" / "cost_model_report.json").read_text())
+    head = exit_head(channels).to("meta")  # op_work counts on the meta device
+    work = op_work(head, (channels, height, width))
+    units = {"bytes": 1e-9, "n_ops": 1e-6}
+    out = {}
+    for board in BOARDS:
+        entry = report.get(board)
+        if not entry or "columns" not in entry:
+            continue
+        seconds = []
+        for column in entry["columns"]:
+            if column.startswith("macs_"):
+                rate = entry["rates"][f"{column[5:]}_gmac_per_s"]
+                seconds.append(1e-9 / rate if rate and rate != float("inf") else 0.0)
+            elif column == "bytes":
+                rate = entry["rates"]["bandwidth_gb_per_s"]
+                seconds.append(units["bytes"] / rate if rate and rate != float("inf") else 0.0)
+            else:
+                seconds.append(entry["rates"]["overhead_us_per_op"] * units["n_ops"])
+        out[board] = CostModel(tuple(entry["columns"]), tuple(seconds)).predict_s(work)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--write", action="store_true", help="write exits into the profiles")
     parser.add_argument("--time", action="store_true", help="time each head on this CPU (torch)")
+    parser.add_argument(
+        "--boards", action="store_true", help="predict each head on the boards (cost model)"
+    )
     args = parser.parse_args(argv)
     for model in EXIT_MODELS:
         blocks = profile_blocks(model)
@@ -186,6 +229,12 @@ def main(argv: list[str] | None = None) -> int:
                     line += f"  CPU {1e6 * time_head_s(*shape):8.1f} us"
                 except ImportError:
                     line += "  (no torch: not timed)"
+            if args.boards:
+                try:
+                    predicted = board_head_s(*_out_shape(model, e.after))
+                    line += "  " + ", ".join(f"{b} {1e3 * t:.2f} ms" for b, t in predicted.items())
+                except ImportError:
+                    line += "  (no torch: no board predictions)"
             print(line)
         if args.write:
             print(f"  wrote {write_exits(model, exits)}")

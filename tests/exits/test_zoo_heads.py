@@ -79,3 +79,16 @@ def test_torch_head_matches_closed_form():
             out = head(x)
         assert out.shape == (1, 1000)
         assert counter.get_total_flops() == 2 * macs
+
+
+def test_board_predictions_from_the_fitted_cost_models():
+    pytest.importorskip("torch", reason="torch is only in the calibration extra")
+    ee = _early_exit()
+    small = ee.board_head_s(256, 56, 56)
+    large = ee.board_head_s(1792, 14, 14)
+    assert set(small) >= {"jetson_nano", "raspberry_pi4"}
+    for board, seconds in small.items():
+        # A pool + linear head: a few kernels, each at least the board's per-operator overhead.
+        assert 1e-5 < seconds < 5e-3, board
+    # More channels and weights: more bytes moved and MACs on every board.
+    assert all(large[b] >= small[b] for b in small)
