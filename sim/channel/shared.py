@@ -182,6 +182,8 @@ class _Plan:
 
     def progress_at(self, t_s: float) -> np.ndarray:
         grid = self.grid_s
+        if grid.size < 2:  # a walk that ended where it started (a deadline now)
+            return np.zeros(len(self.items))
         j = min(max(int(np.searchsorted(grid, t_s, side="right")) - 1, 0), grid.size - 2)
         t = min(t_s, grid[-1])
         return self.progress_bits[:, j] + self.speed_bps[:, j] * (t - grid[j])

@@ -222,3 +222,25 @@ def test_quantile_scheduler_shares_match_sampled_winners():
         sampled = np.bincount(u.argmax(axis=1), minlength=users) / draws
         assert shares[:, j] == pytest.approx(sampled, abs=4e-3)
     assert shares.sum(axis=0) == pytest.approx(np.ones(columns))
+
+
+def test_a_start_at_another_transfers_deadline():
+    """B starts at the very time A's deadline falls: A fails having sent what its link
+    carried alone, B then has the cell to itself."""
+    rates, laws, _, _ = make_case("rayleigh", 2, seed=0, slots=3000)
+    env = simpy.Environment()
+    cell = SharedCell(env, "cell", "proportional_fair")
+    capacities = [PiecewiseCapacity(_TtiRates(rates[k], laws[k])) for k in range(2)]
+    ended = {}
+
+    def start_b(_event):
+        cell.start(1, capacities[1], 1e5, math.inf, lambda *result: ended.setdefault(1, result))
+
+    env.timeout(0.05).callbacks.append(start_b)  # scheduled before A's deadline timer
+    cell.start(0, capacities[0], 1e9, 0.05, lambda *result: ended.setdefault(0, result))
+    env.run()
+    end_a, ok_a, sent_a = ended[0]
+    assert (end_a, ok_a) == (0.05, False)
+    assert sent_a == pytest.approx(rates[0, :50].sum() * TTI_S, rel=1e-9)
+    end_b, ok_b, _ = ended[1]
+    assert ok_b and end_b == pytest.approx(capacities[1].time_to_send(0.05, 1e5), rel=1e-12)
