@@ -122,3 +122,24 @@ def test_summary_exit_shares_and_on_time_accuracy():
     plan = res.scenario.factory("board", name).plans[0]
     assert summary.loc[name, "accuracy_expected"] == pytest.approx(plan.accuracy, abs=1e-12)
     assert summary.loc["split_layer3_uint8", "accuracy_expected"] == pytest.approx(0.78312)
+
+
+def test_exit_table_intervals_and_shares():
+    from sim.exits.summary import clopper_pearson, exit_table
+
+    for k, n in ((0, 10), (3, 10), (10, 10), (57, 400)):
+        ci = stats.binomtest(k, n).proportion_ci(confidence_level=0.95, method="exact")
+        assert clopper_pearson(k, n) == pytest.approx((ci.low, ci.high), abs=1e-9)
+    name = "progressive_layer3_t0.6"
+    req = sim.run(exit_scenario(compare=[name, "local"], duration_s=30.0)).requests
+    table = exit_table(req)
+    assert set(table["strategy"]) == {name}  # local has no exits
+    assert table["share"].sum() == pytest.approx(1.0)
+    assert table["requests"].sum() == (req["strategy"] == name).sum()
+    assert (table["share_low"] <= table["share"]).all() and (
+        table["share"] <= table["share_high"]
+    ).all()
+    device = table.set_index("exit")["on_device"]
+    assert {"layer3", "final"} <= set(device.index)
+    for exit_name, on in device.items():
+        assert on == (exit_name != "final"), exit_name
