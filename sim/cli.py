@@ -166,12 +166,27 @@ def _run(args: argparse.Namespace) -> int:
 
 def _validate(args: argparse.Namespace) -> int:
     import sim
+    from sim.yamlio import read_yaml
 
-    scenario = sim.load(args.scenario, args.overrides)
+    doc = read_yaml(args.scenario)
+    sweep_file = isinstance(doc.data, dict) and "scenario" in doc.data
+    if sweep_file:  # a sweep file: its scenario, and every point of the sweep
+        from sim.sweep.plan import plan_sweep
+        from sim.sweep.runner import merge_spec, open_target
+
+        scenario, spec, _ = open_target(args.scenario, args.overrides)
+        plan = plan_sweep(scenario, merge_spec(spec, source=str(args.scenario)))
+        print(
+            f"{args.scenario}: ok — sweep of {len(plan.points)} points x {len(plan.seeds)} "
+            f"replications = {len(plan.runs)} runs over {scenario.path}"
+        )
+    else:
+        scenario = sim.load(args.scenario, args.overrides)
     devices = sum(g.spec.count for g in scenario.groups)
     print(
-        f"{args.scenario}: ok — {len(scenario.groups)} device groups ({devices} devices), "
-        f"{len(scenario.spec.servers)} servers, strategies: {', '.join(scenario.strategy_labels)}"
+        f"{scenario.path if sweep_file else args.scenario}: ok — {len(scenario.groups)} device "
+        f"groups ({devices} devices), {len(scenario.spec.servers)} servers, strategies: "
+        f"{', '.join(scenario.strategy_labels)}"
     )
     if not args.no_preflight:
         _print_preflight(scenario, predictions=True)

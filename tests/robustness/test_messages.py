@@ -97,3 +97,13 @@ def test_a_bad_sweep_value_names_the_point(tmp_path, capsys):
                     "--out", str(tmp_path / "s")], capsys)
     assert "sweep point 1" in err and "devices.0.count" in err
     assert not (tmp_path / "s").exists()
+
+
+def test_validate_checks_a_sweep_file_and_every_point(tmp_path, capsys):
+    good = REPO / "scenarios" / "sweeps" / "grid_3x3.yaml"
+    assert main(["validate", str(good), "--no-preflight"]) == 0
+    assert "sweep of 9 points x 5 replications" in capsys.readouterr().out
+    bad = tmp_path / "sw.yaml"
+    bad.write_text(f"scenario: {SCENARIO}\ngrid: {{devices.pi.count: [2, -1]}}\n")
+    err = error_of(["validate", str(bad), "--no-preflight"], capsys)
+    assert "sweep point 1" in err
