@@ -254,6 +254,7 @@ class SharedCell:
         self._cum_stale = False
         self._serial = 0
         self._lookahead: _Lookahead | None = None
+        self._ending = False  # inside _on_timer's callbacks
         self.max_concurrent = 0
         self.walks = 0  # PF walks made (for tests and benchmarks)
 
@@ -282,7 +283,8 @@ class SharedCell:
         self._serial += 1
         self.active[key] = _Active(capacity, bits, deadline_s, on_done, self.env.now, self._serial)
         self.max_concurrent = max(self.max_concurrent, len(self.active))
-        self._reschedule()
+        if not self._ending:  # else the ending transfers' timer reschedules once, after
+            self._reschedule()
 
     def sent_bits(self) -> dict[int, float]:
         """Bits each active transfer has sent so far [bit] (brings the bookkeeping to now)."""
@@ -432,8 +434,12 @@ class SharedCell:
                 finished.append((key, True))
             elif now >= item.deadline_s:
                 finished.append((key, False))
-        for key, ok in finished:
-            item = self.active.pop(key)
-            sent = item.total_bits if ok else item.total_bits - max(item.remaining_bits, 0.0)
-            item.on_done(now, ok, sent)
+        self._ending = True
+        try:
+            for key, ok in finished:
+                item = self.active.pop(key)
+                sent = item.total_bits if ok else item.total_bits - max(item.remaining_bits, 0.0)
+                item.on_done(now, ok, sent)
+        finally:
+            self._ending = False
         self._reschedule()
