@@ -108,6 +108,10 @@ def marker_files(folder: Path) -> set[str] | None:
     return None
 
 
+OS_METADATA = frozenset({".DS_Store", "Thumbs.db", "desktop.ini"})
+"""Files a file browser drops into any folder it shows (no user data): not a reason to refuse."""
+
+
 def _unlisted(folder: Path, listed: set[str], limit: int = 5) -> list[str]:
     """Entries of ``folder`` the tool did not write (at most ``limit``), without following links."""
     extra: list[str] = []
@@ -115,7 +119,7 @@ def _unlisted(folder: Path, listed: set[str], limit: int = 5) -> list[str]:
         base = Path(root).relative_to(folder)
         for name in files + [d for d in dirs if (Path(root) / d).is_symlink()]:
             rel = (base / name).as_posix()
-            if rel not in listed:
+            if rel not in listed and name not in OS_METADATA:
                 extra.append(rel)
         for name in [d for d in dirs if not (Path(root) / d).is_symlink()]:
             rel = (base / name).as_posix()

@@ -257,3 +257,11 @@ def test_run_out_at_a_stored_sweep_is_refused(tmp_path, capsys):
     code, err = run_cli(["--out", str(out), *FAST], capsys)
     assert_refused(code, err, "not written by splitsim")
     assert snapshot(out) == before
+
+
+def test_a_file_browsers_metadata_does_not_block_a_rerun(tmp_path):
+    results = sim.run(sim.loads(json.dumps(toy_spec())))
+    out = results.write(tmp_path / "out", plots=False)
+    (out / ".DS_Store").write_bytes(b"\0")
+    results.write(out, plots=False)
+    assert not (out / ".DS_Store").exists()
