@@ -199,7 +199,16 @@ def write_results(
             "files": sorted([*files, "summary.json", MARKER]),
         }
         (tmp / "summary.json").write_text(json.dumps(_jsonable(meta), indent=2) + "\n")
-        marker = {"format": MARKER_FORMAT, **identity, "files": meta["files"]}
+        from sim.sweep.identity import run_id, scenario_key
+
+        key = scenario_key(results.scenario, results.strategies)
+        marker = {
+            "format": MARKER_FORMAT,
+            **identity,
+            "scenario_key": key,  # as a sweep stores runs: same key and seed, same records
+            "run_id": run_id(key, results.seed),
+            "files": meta["files"],
+        }
         (tmp / MARKER).write_text(json.dumps(_jsonable(marker), indent=2) + "\n")
         _replace_dir(tmp, out_dir)
     except BaseException:

@@ -123,7 +123,7 @@ def test_an_earlier_output_is_replaced_and_keeps_the_umask(tmp_path, capsys):
         assert stat.S_IMODE(out.stat().st_mode) == 0o755
         marker = json.loads((out / MARKER).read_text())
         assert marker["scenario"] == "congested_lte" and MARKER in marker["files"]
-        assert "results_revision" in marker
+        assert "results_revision" in marker and len(marker["run_id"]) == 16
         first = (out / "summary.json").read_text()
         code, err = run_cli(["--out", str(out), *FAST, "--seed", "9"], capsys)
         assert code == 0, err
