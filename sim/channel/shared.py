@@ -412,7 +412,7 @@ class SharedCell:
         transfers that started since and rebuilds when it has run out.
         """
         ahead = self._lookahead
-        if ahead is None or t0_s < ahead.grid[0] or t1_s > ahead.grid[-1]:
+        if ahead is None or not ahead.grid[0] <= t0_s < ahead.grid[-1] or t1_s > ahead.grid[-1]:
             ahead = self._lookahead = _Lookahead(items, t0_s, max(t1_s, t0_s + LOOKAHEAD_S))
         else:
             ahead.add([item for item in items if item.serial not in ahead.rows], t0_s)
