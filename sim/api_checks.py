@@ -89,6 +89,15 @@ def check_strategies(strategies: Any, scenario: Any, where: str) -> list[str]:
             value=labels,
             allowed=list_choices(scenario.strategy_labels),
         )
+    repeated = sorted({label for label in labels if labels.count(label) > 1})
+    if repeated:
+        raise SimInputError(
+            "strategy named twice",
+            file=where,
+            key="strategies",
+            value=",".join(repeated),
+            allowed="each strategy once",
+        )
     for label in labels:
         if label not in scenario.strategy_labels:
             raise SimInputError(

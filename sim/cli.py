@@ -108,16 +108,11 @@ def _run(args: argparse.Namespace) -> int:
     from sim.report.table import format_summary
 
     scenario = sim.load(args.scenario, args.overrides, seed=args.seed)
-    strategies = args.strategies.split(",") if args.strategies else None
-    if strategies:
-        unknown = [s for s in strategies if s not in scenario.strategy_labels]
-        if unknown:
-            raise SimInputError(
-                "unknown strategy",
-                file="--strategies",
-                value=",".join(unknown),
-                allowed=", ".join(scenario.strategy_labels),
-            )
+    strategies = args.strategies.split(",") if args.strategies is not None else None
+    if strategies is not None:
+        from sim.api_checks import check_strategies
+
+        strategies = check_strategies(strategies, scenario, "--strategies")
     from sim.output_target import check_output_target
 
     out = check_output_target(args.out if args.out is not None else Path("results") / scenario.name)

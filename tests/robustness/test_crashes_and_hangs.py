@@ -285,6 +285,7 @@ def test_sweeping_compare_runs_each_points_strategies(tmp_path, capsys):
         lambda s: sim.run(str(SCENARIO)),
         lambda s: sim.run(s, "bottlefit_c2"),
         lambda s: sim.run(s, ["nosuch"]),
+        lambda s: sim.run(s, ["bottlefit_c2", "bottlefit_c2"]),
         lambda s: sim.run(s, seed="abc"),
         lambda s: s.with_overrides("duration_s=5"),
         lambda s: s.with_overrides([5]),

@@ -93,8 +93,10 @@ def test_a_broken_link_says_where_it_points(tmp_path, capsys):
 
 
 def test_a_bad_sweep_value_names_the_point(tmp_path, capsys):
-    err = error_of(["sweep", str(SCENARIO), "--grid", "devices.pi.count=2,-1",
-                    "--out", str(tmp_path / "s")], capsys)
+    err = error_of(
+        ["sweep", str(SCENARIO), "--grid", "devices.pi.count=2,-1", "--out", str(tmp_path / "s")],
+        capsys,
+    )
     assert "sweep point 1" in err and "devices.0.count" in err
     assert not (tmp_path / "s").exists()
 
@@ -107,3 +109,13 @@ def test_validate_checks_a_sweep_file_and_every_point(tmp_path, capsys):
     bad.write_text(f"scenario: {SCENARIO}\ngrid: {{devices.pi.count: [2, -1]}}\n")
     err = error_of(["validate", str(bad), "--no-preflight"], capsys)
     assert "sweep point 1" in err
+
+
+@pytest.mark.parametrize(
+    ("value", "needle"), [("local,local", "named twice"), ("locl", "did you mean 'local'")]
+)
+def test_strategies_option_is_checked_before_the_run(value, needle, tmp_path, capsys):
+    err = error_of(["run", str(SCENARIO), "--strategies", value, "--no-preflight",
+                    "--out", str(tmp_path / "o")], capsys)  # fmt: skip
+    assert err.startswith("error: --strategies") and needle in err
+    assert not (tmp_path / "o").exists()
