@@ -89,6 +89,14 @@ def merge_spec(
         )
     if strategies is not None:
         strategies = check_strings(strategies, source, "strategies")
+        if len(set(strategies)) != len(strategies):
+            raise SimInputError(
+                "strategy named twice",
+                file=source,
+                key="strategies",
+                value=",".join(strategies),
+                allowed="each strategy once",
+            )
     new_keys = set(grid or {}) | {k for group in zipped for k in group}
     if random is not None:
         new_keys |= set(random.get("params", {}))

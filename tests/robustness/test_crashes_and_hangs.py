@@ -293,6 +293,7 @@ def test_sweeping_compare_runs_each_points_strategies(tmp_path, capsys):
         lambda s: sim.sweep(s, spec=5),
         lambda s: sim.sweep(s, grid=[1, 2]),
         lambda s: sim.sweep(s, strategies="local"),
+        lambda s: sim.sweep(s, strategies=["bottlefit_c2", "bottlefit_c2"]),
         lambda s: sim.sweep(s, seed=1.5),
         lambda s: sim.sweep(s, out=5),
     ],
