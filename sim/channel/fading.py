@@ -30,7 +30,6 @@ import math
 import numpy as np
 from scipy.signal import lfilter
 from scipy.special import j0
-from scipy.stats import ncx2
 
 from sim.channel.pathloss import SPEED_OF_LIGHT_MPS
 from sim.rng import CounterStream
@@ -252,4 +251,6 @@ def fading_power_quantile(q: np.ndarray, k_linear: float | None = None) -> np.nd
     q = np.asarray(q, dtype=float)
     if not k_linear:
         return -np.log1p(-q)
+    from scipy.stats import ncx2  # here: scipy.stats costs ~0.5 s to import
+
     return ncx2.ppf(q, 2.0, 2.0 * k_linear) / (2.0 * (k_linear + 1.0))
