@@ -22,17 +22,40 @@ from typing import TYPE_CHECKING, Any
 # ``sweep`` defined below.
 import sim.sweep as _sweep_package
 from sim import provenance as _provenance
-from sim.api import run
 from sim.errors import SimInputError
-from sim.results import Results
-from sim.scenario.load import Scenario, load, loads
 
 if TYPE_CHECKING:
+    from sim.api import run
+    from sim.results import Results
+    from sim.scenario.load import Scenario, load, loads
     from sim.sweep.result import SweepResult
     from sim.sweep.spec import SweepSpec
 
 __all__ = ["Results", "Scenario", "SimInputError", "load", "loads", "run", "sweep"]
 __version__ = _provenance.version()
+
+# Imported on first use (PEP 562), so that ``import sim`` does not load pandas,
+# scipy, pydantic and the engine: ``sim.run``, ``from sim import load`` work as before.
+_LAZY = {
+    "run": "sim.api",
+    "Results": "sim.results",
+    "Scenario": "sim.scenario.load",
+    "load": "sim.scenario.load",
+    "loads": "sim.scenario.load",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'sim' has no attribute '{name}'")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
 
 
 def sweep(
@@ -87,3 +110,7 @@ for _name, _module in _sweep_package.EXPORTS.items():
     if _name[0].islower() and _name != "sweep":
         setattr(sweep, _name, functools.wraps(_forward(_module, _name))(_forward(_module, _name)))
 del _name, _module
+# ``import sim.sweep.runner as r`` walks attributes from ``sim`` and, where one is
+# missing, looks up sys.modules[f"{obj.__name__}.runner"]: naming the function
+# after the package keeps that statement working.
+sweep.__name__ = "sim.sweep"

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import networkx as nx
+if TYPE_CHECKING:
+    import networkx as nx
 
-from sim.scenario.schema import Network
+    from sim.scenario.schema import Network
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +32,9 @@ class Path:
 
 
 def build_graph(network: Network) -> nx.Graph:
+    """The topology as an undirected graph, edges carrying ``latency_s`` and ``capacity_bps``."""
+    import networkx as nx  # here: networkx costs ~0.5 s to import and only topologies need it
+
     graph = nx.Graph()
     for link in network.links:
         graph.add_edge(link.a, link.b, latency_s=link.latency_s, capacity_bps=link.capacity_bps)
@@ -42,6 +47,8 @@ def shortest_path(graph: nx.Graph, source: str, target: str) -> Path | None:
         return Path((source,), 0.0, ())
     if source not in graph or target not in graph:
         return None
+    import networkx as nx
+
     try:
         nodes = nx.shortest_path(graph, source, target, weight="latency_s")
     except nx.NetworkXNoPath:

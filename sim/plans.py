@@ -13,10 +13,15 @@ expected accuracy. Variant names:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
-
 from sim.errors import SimInputError, did_you_mean, list_choices
+from sim.plan_parts import (
+    Plan,
+    PlanKind,
+    ServerPart,
+    device_block_s,
+    device_power_w,
+    worst_provenance,
+)
 from sim.profiles.schema import (
     DTYPE_BYTES,
     QUANT_OVERHEAD_BYTES,
@@ -26,36 +31,16 @@ from sim.profiles.schema import (
 )
 from sim.profiles.service import HingeFit, PowerCurve, ServiceModel, fit_hinge
 
-if TYPE_CHECKING:
-    from sim.exits.plan import ExitPlan
-
-PlanKind = Literal["local", "offload", "split"]
-
-
-@dataclass(frozen=True, slots=True)
-class ServerPart:
-    """The server-side work of a plan: ``key`` is '<model>/<part>'."""
-
-    key: str
-    model: str
-    part: str  # 'full', a variant name, or 'tail_after_<block>'
-    macs: float
-
-
-@dataclass(frozen=True, slots=True)
-class Plan:
-    """One way to serve a request; times [s], power [W], payload [bytes]."""
-
-    name: str
-    kind: PlanKind
-    model: str
-    device_s: float
-    device_w: float
-    payload_bytes: int
-    server: ServerPart | None
-    accuracy: float
-    device_provenance: str
-    exits: ExitPlan | None = None  # progressive plans only (sim/exits/plan.py)
+__all__ = [
+    "Plan",
+    "PlanKind",
+    "ServerPart",
+    "build_plan",
+    "device_power_w",
+    "server_part",
+    "service_model",
+    "variant_names",
+]
 
 
 def variant_names(model: ModelProfile) -> list[str]:
@@ -66,21 +51,12 @@ def variant_names(model: ModelProfile) -> list[str]:
     return names
 
 
-def _device_block_s(device: DeviceProfile, model: ModelProfile, index: int) -> tuple[float, str]:
-    block = model.blocks[index]
-    times = device.models.get(model.name)
-    if times is not None and block.name in times.blocks_s:
-        return times.blocks_s[block.name], times.provenance
-    cost = device.cost_model
-    return cost.overhead_per_block_s + block.macs / cost.macs_per_s, cost.provenance
-
-
 def _device_blocks_s(
     device: DeviceProfile, model: ModelProfile, upto: int
 ) -> tuple[float, set[str]]:
     total, provenance = 0.0, set()
     for i in range(upto + 1):
-        seconds, prov = _device_block_s(device, model, i)
+        seconds, prov = device_block_s(device, model, i)
         total += seconds
         provenance.add(prov)
     return total, provenance
@@ -101,20 +77,6 @@ def _device_encoder_s(
 
 def _pick(override: float | None, default: float) -> float:
     return default if override is None else override
-
-
-def _worst(provenances: set[str]) -> str:
-    for level in ("assumed", "given", "derived", "published", "measured"):
-        if level in provenances:
-            return level
-    return "measured"
-
-
-def device_power_w(device: DeviceProfile, model: ModelProfile) -> float:
-    times = device.models.get(model.name)
-    if times is not None and times.compute_w is not None:
-        return times.compute_w.value
-    return device.power.compute_w.value
 
 
 def parse_split(model: ModelProfile, variant: str) -> tuple[int, str] | None:
@@ -167,7 +129,7 @@ def build_plan(
             0,
             None,
             _pick(accuracy_override, top1),
-            _worst(prov),
+            worst_provenance(prov),
         )
     if kind == "offload":
         server = ServerPart(f"{model.name}/full", model.name, "full", model.total_macs)
@@ -205,7 +167,7 @@ def build_plan(
             spec.payload_bytes,
             server,
             _pick(accuracy_override, spec.accuracy_top1.value),
-            _worst(prov),
+            worst_provenance(prov),
         )
     split = parse_split(model, variant)
     if split is None:
@@ -238,7 +200,7 @@ def build_plan(
         payload,
         server,
         _pick(accuracy_override, top1),
-        _worst(prov),
+        worst_provenance(prov),
     )
 
 

@@ -68,7 +68,6 @@ from typing import Literal, NamedTuple
 
 import numpy as np
 from pydantic import Field, model_validator
-from scipy.signal import lfilter
 from scipy.special import ndtr
 
 from sim.channel import gilbert, ratemap
@@ -387,6 +386,8 @@ class _CorrelatedNormal:
             # depend on how the cells were batched.
             w = self.rng.standard_normal((extra, count)).T * np.sqrt(1.0 - self.rho**2)
             zi = (self.rho * self.values[:, -1])[:, None]
+            from scipy.signal import lfilter  # here: scipy.signal costs ~1 s to import
+
             more, _ = lfilter([1.0], [1.0, -self.rho], w, axis=1, zi=zi)
             self.values = np.concatenate([self.values, more], axis=1)
         return self.values[:, cells]

@@ -38,7 +38,8 @@ from pathlib import Path
 from sim.errors import SimInputError, list_choices
 from sim.exits.behaviour import ExitBehaviour
 from sim.exits.source import ExitSource, behaviour_for
-from sim.profiles.schema import DTYPE_BYTES, DeviceProfile, ModelProfile
+from sim.plan_parts import Plan, ServerPart, device_block_s, device_power_w, worst_provenance
+from sim.profiles.schema import DTYPE_BYTES, QUANT_OVERHEAD_BYTES, DeviceProfile, ModelProfile
 
 PREFIX = "progressive_"
 _THRESHOLD = re.compile(r"^(?P<rest>.+)_t(?P<thr>[0-9]*\.?[0-9]+)$")
@@ -242,14 +243,6 @@ def build_progressive_plan(
 ):
     """The :class:`sim.plans.Plan` of a progressive plan name (payload and server part as the
     plain split at the same block; ``accuracy`` the expected accuracy over its exits)."""
-    from sim.plans import (
-        QUANT_OVERHEAD_BYTES,
-        Plan,
-        ServerPart,
-        _device_block_s,
-        _worst,
-        device_power_w,
-    )
 
     file, key = where
     parsed = parse_progressive(model, variant)
@@ -259,7 +252,7 @@ def build_progressive_plan(
     index, dtype, threshold = parsed
     times, provenance = [], set()
     for i in range(index + 1):
-        seconds, prov = _device_block_s(device, model, i)
+        seconds, prov = device_block_s(device, model, i)
         times.append(seconds)
         provenance.add(prov)
     base_dir = Path(file).parent if file else Path.cwd()
@@ -303,6 +296,6 @@ def build_progressive_plan(
         payload,
         server,
         expected,
-        _worst(provenance),
+        worst_provenance(provenance),
         exits,
     )

@@ -13,6 +13,9 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
 from sim.plans import Plan
+from sim.policies.context import GroupContext, PolicyFactory
+
+__all__ = ["DeviceView", "Feedback", "FixedPolicy", "GroupContext", "Policy", "PolicyFactory"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -42,7 +42,7 @@ from sim.plans import FitCache, Plan, build_plan, service_model, variant_names
 from sim.policies.config import CANDIDATE_FAMILIES
 
 if TYPE_CHECKING:
-    from sim.policies.registry import GroupContext
+    from sim.policies.context import GroupContext
 
 GAP_QUANTILES = 256
 """Inter-arrival quantiles used for the expectation over a random (Poisson-like) workload."""

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
 
 from sim.errors import SimInputError, list_choices
-from sim.plans import Plan, build_plan
+from sim.plans import build_plan
 from sim.policies.adaptive import AdaptivePolicy
-from sim.policies.base import FixedPolicy, Policy
+from sim.policies.base import FixedPolicy
 from sim.policies.config import (
     CANDIDATE_FAMILIES,
     AdaptiveStrategy,
@@ -22,59 +20,20 @@ from sim.policies.config import (
     StrategyConfig,
     strategy_label,
 )
+from sim.policies.context import (
+    GroupContext,
+    Maker,
+    PolicyFactory,
+    estimating_kwargs,
+    prior_rate,
+)
 from sim.policies.costs import CostModel, candidate_plans
 from sim.policies.deadline_aware import DeadlineAwarePolicy
 from sim.policies.spinn import build_spinn
 from sim.policies.static_optimum import StaticOptimumPolicy, static_optimum
-from sim.profiles.schema import DeviceProfile, ModelProfile, ServerProfile
+from sim.profiles.schema import ModelProfile
 
-if TYPE_CHECKING:
-    from sim.channel.traces import Trace
-    from sim.scenario.load import GroupRuntime
-    from sim.scenario.schema import ServerConfig
-
-
-@dataclass(frozen=True)
-class GroupContext:
-    """What a policy may know about its device group when it is built.
-
-    ``runtime`` (the group's spec, cell, server order and network paths),
-    ``server_profiles``/``server_configs`` (by server name) and ``trace`` (the
-    cell's uplink trace, if any) give decision policies the mean channel and
-    server figures; fixed strategies need only the profiles.
-    """
-
-    model: ModelProfile
-    device: DeviceProfile
-    accuracy_overrides: dict[str, float]
-    file: str | None
-    key: str
-    runtime: GroupRuntime | None = None
-    server_profiles: Mapping[str, ServerProfile] = field(default_factory=dict)
-    server_configs: Mapping[str, ServerConfig] = field(default_factory=dict)
-    trace: Trace | None = None
-
-
-@dataclass(frozen=True)
-class PolicyFactory:
-    """Builds one policy per device; ``plans`` are all it may choose."""
-
-    label: str
-    plans: tuple[Plan, ...]
-    make: Callable[[int], Policy]
-
-
-@dataclass(frozen=True)
-class _Maker:
-    """``policy_class(*args, **kwargs)`` for each device: picklable, unlike a closure, so a
-    resolved scenario can be sent to sweep workers with the standard library."""
-
-    policy_class: type[Policy]
-    args: tuple[Any, ...]
-    kwargs: dict[str, Any] = field(default_factory=dict)
-
-    def __call__(self, _device: int) -> Policy:
-        return self.policy_class(*self.args, **self.kwargs)
+__all__ = ["BUILDERS", "GroupContext", "PolicyFactory", "default_ladder", "policy_factory"]
 
 
 def _fixed(config: StrategyConfig, ctx: GroupContext) -> PolicyFactory:
@@ -96,44 +55,14 @@ def _fixed(config: StrategyConfig, ctx: GroupContext) -> PolicyFactory:
         where=(ctx.file, f"{ctx.key}.variant" if kind == "split" else ctx.key),
         exits=ctx.runtime.spec.exits if ctx.runtime is not None else None,
     )
-    return PolicyFactory(label, (plan,), _Maker(FixedPolicy, (label, plan)))
+    return PolicyFactory(label, (plan,), Maker(FixedPolicy, (label, plan)))
 
 
 def _static(config: StrategyConfig, ctx: GroupContext) -> PolicyFactory:
     assert isinstance(config, StaticOptimumStrategy)
     label = strategy_label(config)
     choice = static_optimum(config, ctx)
-    return PolicyFactory(label, (choice.chosen.plan,), _Maker(StaticOptimumPolicy, (label, choice)))
-
-
-def _prior_rate(
-    model: CostModel, given: float | None, plans: list[Plan], ctx: GroupContext
-) -> float:
-    rate = given or model.nominal_rate_bps
-    if rate is None:
-        if any(p.kind != "local" for p in plans):
-            raise SimInputError(
-                "cannot tell this cell's mean uplink capacity for the throughput prior",
-                file=ctx.file,
-                key=f"{ctx.key}.initial_rate_bps",
-                allowed="a rate in bit/s, e.g. initial_rate_bps: 5.0e6",
-            )
-        return 1.0
-    return rate
-
-
-def _estimating_kwargs(
-    config: AdaptiveStrategy | DeadlineAwareStrategy, prior: float
-) -> dict[str, Any]:
-    return {
-        "objective": config.objective,
-        "min_accuracy": config.min_accuracy,
-        "energy_budget_j": config.energy_budget_j,
-        "alpha": config.ewma_alpha,
-        "prior_rate_bps": prior,
-        "probe_after_s": config.probe_after_s,
-        "overdue_factor": config.overdue_factor,
-    }
+    return PolicyFactory(label, (choice.chosen.plan,), Maker(StaticOptimumPolicy, (label, choice)))
 
 
 def _adaptive(config: StrategyConfig, ctx: GroupContext) -> PolicyFactory:
@@ -142,9 +71,9 @@ def _adaptive(config: StrategyConfig, ctx: GroupContext) -> PolicyFactory:
     plans = candidate_plans(config.candidates, ctx, f"{ctx.key}.candidates")
     model = CostModel(ctx, plans)
     costs = [model.costs[p.name] for p in plans]
-    kwargs = _estimating_kwargs(config, _prior_rate(model, config.initial_rate_bps, plans, ctx))
+    kwargs = estimating_kwargs(config, prior_rate(model, config.initial_rate_bps, plans, ctx))
 
-    make = _Maker(
+    make = Maker(
         AdaptivePolicy, (label, model, costs), {"switch_margin": config.switch_margin, **kwargs}
     )
     return PolicyFactory(label, tuple(plans), make)
@@ -197,10 +126,10 @@ def _deadline_aware(config: StrategyConfig, ctx: GroupContext) -> PolicyFactory:
     plans = candidate_plans(ladder, ctx, ctx.key, keys)
     model = CostModel(ctx, plans)
     costs = [model.costs[p.name] for p in plans]
-    kwargs = _estimating_kwargs(config, _prior_rate(model, config.initial_rate_bps, plans, ctx))
+    kwargs = estimating_kwargs(config, prior_rate(model, config.initial_rate_bps, plans, ctx))
     deadline = ctx.runtime.spec.deadline_s if ctx.runtime is not None else float("inf")
 
-    make = _Maker(
+    make = Maker(
         DeadlineAwarePolicy,
         (label, model, costs),
         {"deadline_s": deadline, "margin": config.margin, **kwargs},

@@ -42,11 +42,13 @@ from sim.errors import SimInputError, list_choices
 from sim.plans import Plan, build_plan
 from sim.policies.adaptive import EstimatingPolicy
 from sim.policies.base import DeviceView
+from sim.policies.config import strategy_label
+from sim.policies.context import Maker, PolicyFactory, estimating_kwargs, prior_rate
 from sim.policies.costs import CostModel, Estimate, PlanCost, allowed, best
 
 if TYPE_CHECKING:
     from sim.policies.config import SpinnStrategy
-    from sim.policies.registry import GroupContext, PolicyFactory
+    from sim.policies.context import GroupContext
 
 DEFAULT_THRESHOLDS = (0.4, 0.6, 0.8, 1.0)
 
@@ -218,16 +220,13 @@ def _candidates(config: SpinnStrategy, ctx: GroupContext) -> tuple[list[Plan], d
 
 def build_spinn(config: SpinnStrategy, ctx: GroupContext) -> PolicyFactory:
     """The policy factory of a ``spinn`` strategy (registered in sim/policies/registry.py)."""
-    from sim.policies.config import strategy_label
-    from sim.policies.registry import PolicyFactory, _estimating_kwargs, _Maker, _prior_rate
-
     label = strategy_label(config)
     plans, probes = _candidates(config, ctx)
     model = CostModel(ctx, plans)
     costs = [model.costs[p.name] for p in plans]
-    kwargs = _estimating_kwargs(config, _prior_rate(model, config.initial_rate_bps, plans, ctx))
+    kwargs = estimating_kwargs(config, prior_rate(model, config.initial_rate_bps, plans, ctx))
     deadline = ctx.runtime.spec.deadline_s if ctx.runtime is not None else math.inf
-    make = _Maker(
+    make = Maker(
         SpinnPolicy,
         (label, model, costs),
         {

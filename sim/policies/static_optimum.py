@@ -25,7 +25,7 @@ from sim.policies.config import StaticOptimumStrategy
 from sim.policies.costs import CostModel, Estimate, best, candidate_plans
 
 if TYPE_CHECKING:
-    from sim.policies.registry import GroupContext
+    from sim.policies.context import GroupContext
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
 """Parameter sweeps with replications, on local processes or a Dask cluster.
 
-``sim.sweep`` is this package and, called, :func:`sim.sweep.runner.sweep`::
+Run one with :func:`sim.sweep` (a plain function defined in :mod:`sim`, whose
+signature is :func:`sim.sweep.runner.sweep`'s)::
 
     import sim
     result = sim.sweep(
@@ -11,7 +12,15 @@
     )
     result.aggregate()                  # mean and 95 % t-interval per point, strategy, metric
     result.plot("latency_mean_s")       # metric vs parameter, one line per strategy, CI bands
-    sim.sweep.load_sweep("results/sweeps/congested_lte")   # read a stored sweep back
+
+    from sim.sweep import load_sweep
+    load_sweep("results/sweeps/congested_lte")   # read a stored sweep back
+
+``sim.sweep`` (the attribute of :mod:`sim`) is the function; ``sim.sweep``
+(this package) is what ``from sim.sweep import ...`` and ``import
+sim.sweep.result`` reach. For older code the function also carries the
+package's functions (``sim.sweep.load_sweep(...)``, ``sim.sweep.plot_metric``),
+imported on first call; ``from sim.sweep import ...`` is the typed way.
 
 Modules: :mod:`~sim.sweep.spec` (what a sweep varies), :mod:`~sim.sweep.expand`
 (points and seeds), :mod:`~sim.sweep.identity` (run ids), :mod:`~sim.sweep.plan`,
@@ -20,21 +29,18 @@ Modules: :mod:`~sim.sweep.spec` (what a sweep varies), :mod:`~sim.sweep.expand`
 :mod:`~sim.sweep.result`, :mod:`~sim.sweep.aggregate`, :mod:`~sim.sweep.plot`,
 :mod:`~sim.sweep.cli`.
 
-This ``__init__`` imports nothing heavy: the scenario schema imports
-:mod:`sim.sweep.spec` while ``sim`` itself is still loading.
+This ``__init__`` imports nothing: the scenario schema imports
+:mod:`sim.sweep.spec` while ``sim`` itself is still loading, and ``import sim``
+stays fast.
 """
 
 from __future__ import annotations
 
 import importlib
-import sys
-import types
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from sim.sweep.result import SweepResult
-
-_EXPORTS = {
+EXPORTS = {
+    "sweep": "sim.sweep.runner",
     "SweepSpec": "sim.sweep.spec",
     "SweepFile": "sim.sweep.spec",
     "SweepResult": "sim.sweep.result",
@@ -46,29 +52,13 @@ _EXPORTS = {
     "crossovers": "sim.sweep.aggregate",
     "plot_metric": "sim.sweep.plot",
 }
+"""Public name -> the module that defines it (imported on first use)."""
 
-__all__ = ["sweep", *_EXPORTS]
-
-
-def sweep(*args: Any, **kwargs: Any) -> SweepResult:
-    """Run a parameter sweep; see :func:`sim.sweep.runner.sweep` for the arguments."""
-    from sim.sweep.runner import sweep as run_sweep
-
-    return run_sweep(*args, **kwargs)
+__all__ = list(EXPORTS)
 
 
 def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
+    module = EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'sim.sweep' has no attribute '{name}'")
     return getattr(importlib.import_module(module), name)
-
-
-class _CallableModule(types.ModuleType):
-    """Lets ``sim.sweep(...)`` run a sweep while ``sim.sweep.aggregate`` etc. stay reachable."""
-
-    def __call__(self, *args: Any, **kwargs: Any) -> SweepResult:
-        return sweep(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule

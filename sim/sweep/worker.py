@@ -87,8 +87,8 @@ def parquet_bytes(frame: pd.DataFrame) -> bytes:
 
 def execute_run(task: RunTask) -> RunOutput:
     """Resolve the task's scenario, run it with its seed, and return its tables."""
-    import sim
-    from sim.provenance import provenance
+    from sim.api import run
+    from sim.provenance import provenance, version
     from sim.scenario.load import build_scenario
     from sim.sweep.identity import scenario_key
 
@@ -104,7 +104,7 @@ def execute_run(task: RunTask) -> RunOutput:
             f"the driver to {task.scenario_key}; profiles, traces or the simulator version "
             "differ on this worker (give every worker the same files and version)"
         )
-    results = sim.run(scenario, task.strategies, seed=task.seed)
+    results = run(scenario, task.strategies, seed=task.seed)
     if results.interrupted:
         raise RunInterrupted(f"run {task.run_id} was interrupted")
     outputs = scenario.spec.outputs
@@ -131,7 +131,7 @@ def execute_run(task: RunTask) -> RunOutput:
         "requests_simulated": len(results.requests),
         "host": platform.node(),
         "pid": os.getpid(),
-        "simulator": sim.__version__,
+        "simulator": version(),
         **{k: v for k, v in provenance().items() if k != "simulator_version"},
         "finished_at": datetime.now(UTC).isoformat(timespec="milliseconds"),
     }
