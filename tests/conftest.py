@@ -7,8 +7,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
 
 from sim.scenario.load import build_scenario
+
+# Property tests: the full suite runs hypothesis' defaults ("ci"); the fast
+# profile (python -m pytest -m "not slow" --hypothesis-profile=fast) fewer examples.
+settings.register_profile("ci", settings.default)
+settings.register_profile("fast", max_examples=10, deadline=None)
 
 DATA = Path(__file__).parent / "data"
 PROFILES = DATA / "profiles"
