@@ -73,8 +73,12 @@ class CounterStream:
 
     def uniforms(self, family: int, start: int, count: int) -> np.ndarray:
         """Uniforms in [0, 1) at positions ``start .. start + count - 1``, shape (count, 4)."""
+        # Re-seating the counter through numpy's documented ``state`` dict (cheaper than a new
+        # Philox per call): ``buffer_pos = LANES`` marks the 4-word buffer spent, exactly as
+        # ``Philox(key=..., counter=...)`` starts, so these are that generator's first draws
+        # (tests/test_workload_rng.py checks the two agree).
         state = self._state
         state["state"]["counter"] = np.array([start, family, 0, 0], dtype=np.uint64)
-        state["buffer_pos"] = self.LANES  # the buffer is spent: the next draw uses the counter
+        state["buffer_pos"] = self.LANES
         self._bits.state = state
         return self._generator.random(self.LANES * count).reshape(count, self.LANES)

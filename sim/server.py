@@ -139,6 +139,7 @@ class EdgeServer:
                 continue
             head = queue[0]
             ready_at = head.arrival_s + self.max_wait_s
+            # 1e-12 s: arrival + max_wait can round a hair past the timeout event's time
             if len(queue) >= self.max_batch or ready_at <= now + 1e-12:
                 if head.arrival_s < best_arrival:
                     best_part, best_arrival = part, head.arrival_s

@@ -18,6 +18,18 @@ def _check(arrival_rate: float, service_rate: float, servers: int = 1) -> float:
     return rho
 
 
+def pollaczek_khinchine_wait_s(rho: float, rate_second_moment_s: float) -> float:
+    """Mean time in queue of M/G/1 [s] (Pollaczek-Khinchine): lambda E[S^2] / (2 (1 - rho)).
+
+    ``rho`` = lambda E[S]; ``rate_second_moment_s`` = lambda E[S^2] [s] (for a
+    mixture of job classes, the sum over classes). Utilisation 1 or more: inf.
+    The one place this formula lives (the policies' cost model uses it too).
+    """
+    if rho >= 1.0:
+        return math.inf
+    return rate_second_moment_s / (2.0 * (1.0 - rho))
+
+
 def mm1_wait_s(arrival_rate: float, service_rate: float) -> float:
     """Mean time in queue (before service) of M/M/1 [s]: rho / (mu - lambda)."""
     rho = _check(arrival_rate, service_rate)
@@ -27,13 +39,13 @@ def mm1_wait_s(arrival_rate: float, service_rate: float) -> float:
 def md1_wait_s(arrival_rate: float, service_rate: float) -> float:
     """Mean time in queue of M/D/1 [s]: rho / (2 mu (1 - rho))."""
     rho = _check(arrival_rate, service_rate)
-    return rho / (2.0 * service_rate * (1.0 - rho))
+    return pollaczek_khinchine_wait_s(rho, rho / service_rate)  # E[S^2] = 1/mu^2
 
 
 def mg1_wait_s(arrival_rate: float, mean_service_s: float, second_moment_s2: float) -> float:
     """Pollaczek-Khinchine mean time in queue of M/G/1 [s]: lambda E[S^2] / (2 (1 - rho))."""
     rho = _check(arrival_rate, 1.0 / mean_service_s)
-    return arrival_rate * second_moment_s2 / (2.0 * (1.0 - rho))
+    return pollaczek_khinchine_wait_s(rho, arrival_rate * second_moment_s2)
 
 
 def erlang_c(arrival_rate: float, service_rate: float, servers: int) -> float:

@@ -78,3 +78,17 @@ def test_named_streams_are_stable_and_independent():
     assert streams("a") is streams("a")
     seeds = replication_seeds(7, 4)
     assert len(set(seeds)) == 4 and seeds == replication_seeds(7, 4)
+
+
+def test_counter_stream_equals_a_fresh_philox_at_that_counter():
+    """CounterStream re-seats numpy's Philox state (buffer spent) instead of building a new
+    generator per call; its draws must be a fresh ``Philox(key, counter)``'s, in any order."""
+    from sim.rng import CounterStream
+
+    key = np.array([2**63 + 12345, 678], dtype=np.uint64)
+    stream = CounterStream(key)
+    for family, start, count in [(3, 1000, 5), (0, 0, 1), (3, 2, 7), (1, 2**40, 3)]:
+        counter = np.array([start, family, 0, 0], dtype=np.uint64)
+        fresh = np.random.Generator(np.random.Philox(key=key, counter=counter))
+        expected = fresh.random(CounterStream.LANES * count).reshape(count, CounterStream.LANES)
+        assert np.array_equal(stream.uniforms(family, start, count), expected)

@@ -507,6 +507,9 @@ class MarkovSource(SegmentSource):
     """
 
     MIN_SKIPPED_JUMPS = 16.0
+    """Shorter gaps are generated: a skip costs an eigen-decomposition row and a fresh
+    generator, about what drawing ~16 jumps costs (a speed threshold; either path gives a
+    valid realisation, and the choice depends only on the gap, the same in every run)."""
     FIRST_CHUNK = 16  # jumps in the first chunk and after a skip; chunks then double
 
     def __init__(
@@ -571,6 +574,7 @@ class MarkovSource(SegmentSource):
         if self._transient is None:
             values, vectors = np.linalg.eig(self.generator_matrix())
             # A defective (or nearly so) matrix has no usable eigenbasis: expm / powers then.
+            # cond < 1e8 keeps the rows' rounding error near 1e8 * 2.2e-16 ~ 2e-8.
             usable = bool(np.linalg.cond(vectors) < 1e8)
             inverse = np.linalg.inv(vectors) if usable else vectors
             self._transient = (values, vectors, inverse, usable)
@@ -593,6 +597,9 @@ class MarkovSource(SegmentSource):
             return Skip(target_s, float(self.rates_bps[0]))
         if self.step_s is None:
             to_s, elapsed = target_s, target_s - from_s
+            # No step index in continuous time: the target's IEEE-754 bit pattern is one
+            # (distinct, order-preserving for times >= 0), so runs that skip to the same
+            # time draw the same state and path after it.
             position = int(np.float64(to_s).view(np.int64))
         else:
             position = math.floor(target_s / self.step_s)
@@ -637,5 +644,5 @@ class MarkovSource(SegmentSource):
             leave = np.minimum(self.step_s / self.mean_sojourn_s[states], 1.0)
             return self.step_s * self.rng.geometric(leave), self.rates_bps[states]
         durations = self.rng.exponential(self.mean_sojourn_s[states])
-        durations = np.maximum(durations, 1e-12)
+        durations = np.maximum(durations, 1e-12)  # an exponential draw of 0 would make an empty segment
         return durations, self.rates_bps[states]

@@ -358,6 +358,8 @@ def build_capacity(
     ``skip_after_s`` and ``anchors_s``: let the capacity skip stretches nobody
     queries (:class:`~sim.channel.capacity.PiecewiseCapacity`); off by default.
     """
+    # How far ahead a transfer's finish time is looked for: a transfer that has not
+    # finished by 10 run lengths (at least an hour) is reported as never finishing.
     max_horizon = max(10.0 * horizon_s, 3600.0)
     skipping = {"skip_after_s": skip_after_s, "anchors_s": anchors_s}
     if isinstance(config, ConstantUplink):

@@ -38,11 +38,6 @@ RAPPAPORT_COHERENCE = 0.423  # T_c = 0.423 / f_D (Rappaport, channels.md §B.4)
 _AR1_STEPS, _AR1_SKIPS = 0, 1  # families of AR1Fading's counter stream
 
 
-def doppler_hz(speed_mps: float | np.ndarray, carrier_hz: float) -> float | np.ndarray:
-    """Maximum Doppler shift f_D = v fc / c [Hz]."""
-    return np.asarray(speed_mps) * carrier_hz / SPEED_OF_LIGHT_MPS
-
-
 def coherence_time_s(doppler: float) -> float:
     """Coherence time T_c = 0.423 / f_D [s] (Rappaport's rule)."""
     return RAPPAPORT_COHERENCE / doppler if doppler > 0 else math.inf

@@ -176,7 +176,6 @@ class DeviceUplink:
             raise ValueError("an error model needs a random stream")
         self.rng = rng
         self.free_at_s = 0.0
-        self.attempts = 0  # attempts made, retries included (for tests and reports)
         self._queue: deque[tuple[int, float, Callable[[TransferResult], None]]] = deque()
         self._busy = False
 
@@ -225,7 +224,6 @@ class DeviceUplink:
         retries = 0
         radio_bits = 0.0
         while True:
-            self.attempts += 1
             plan = self._plan(t, bits)
             limit = self._attempt_deadline(t, deadline)
             end = self.capacity.time_to_send(t, plan.bits) + plan.tail_s
@@ -281,7 +279,6 @@ class DeviceUplink:
 
         def launch(_event=None) -> None:
             assert self.cell is not None
-            self.attempts += 1
             now = env.now
             plan = self._plan(now, bits)
             limit = self._attempt_deadline(now, deadline)

@@ -40,6 +40,7 @@ from sim.channel.radio import RADIO_PRESETS, RadioPowerModel
 from sim.errors import SimInputError, did_you_mean, list_choices
 from sim.plans import FitCache, Plan, build_plan, service_model, variant_names
 from sim.policies.config import CANDIDATE_FAMILIES
+from sim.theory import pollaczek_khinchine_wait_s
 
 if TYPE_CHECKING:
     from sim.policies.context import GroupContext
@@ -303,10 +304,9 @@ class CostModel:
             second += load.rate_hz * s * s * x2
         if rate == 0.0:
             return 0.0
-        rho = first
-        if rho >= 1.0:
+        if first >= 1.0:  # utilisation at batch 1
             return server.batching.max_wait_s + first / rate
-        return second / (2.0 * (1.0 - rho))
+        return pollaczek_khinchine_wait_s(first, second)
 
     def _arrival_rate_hz(self) -> float:
         finite = self.gaps_s[np.isfinite(self.gaps_s)]
@@ -409,7 +409,7 @@ class CostModel:
             return math.inf
         if not self.random_arrivals:
             return 0.0
-        return rho * busy_s / (2.0 * (1.0 - rho))
+        return pollaczek_khinchine_wait_s(rho, rho * busy_s)  # lambda E[S^2] = rho s
 
     def steady_state(
         self,

@@ -69,7 +69,6 @@ class DeviceEstimates:
         self.server_wait_s = float(initial_server_wait_s)
         self.overdue_factor = float(overdue_factor)
         self.rate_samples = 0
-        self.wait_samples = 0
         self.last_sample_s = -math.inf
         self.last_remote_s = 0.0  # last remote dispatch [s]; the run starts with fresh priors
         self.radio_free_s = 0.0  # when the device expects its radio to be free [s]
@@ -156,4 +155,3 @@ class DeviceEstimates:
             self.last_sample_s = feedback.now_s
         if math.isfinite(feedback.server_wait_s):
             self.server_wait_s += self.alpha * (feedback.server_wait_s - self.server_wait_s)
-            self.wait_samples += 1
