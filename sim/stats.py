@@ -42,9 +42,10 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import stats
 
 DEFAULT_LEVEL = 0.95
@@ -62,7 +63,7 @@ def _check_level(level: float) -> None:
         raise ValueError(f"level must be in (0, 1) (got {level})")
 
 
-def _clean(values: Sequence[float] | np.ndarray) -> np.ndarray:
+def _clean(values: ArrayLike) -> np.ndarray:
     data = np.asarray(values, dtype=float).ravel()
     return data[~np.isnan(data)]
 
@@ -82,11 +83,11 @@ def t_quantile(level: float, df: int) -> float:
 
 
 def t_interval(
-    values: Sequence[float] | np.ndarray,
+    values: ArrayLike,
     level: float = DEFAULT_LEVEL,
     *,
     bounds: tuple[float, float] | None = None,
-) -> dict[str, float | int | bool | str]:
+) -> dict[str, Any]:
     """n, mean, std, half-width and bounds of the Student-t interval of ``values`` (NaNs dropped).
 
     ``zero_variance`` is True when every value is equal (half-width exactly 0);
@@ -125,7 +126,7 @@ def t_interval(
 
 
 def batch_means_interval(
-    values: Sequence[float] | np.ndarray, batches: int = 10, level: float = DEFAULT_LEVEL
+    values: ArrayLike, batches: int = 10, level: float = DEFAULT_LEVEL
 ) -> tuple[float, float]:
     """(mean, half-width) of a t-interval over ``batches`` consecutive batch means of one run.
 
@@ -177,10 +178,10 @@ def _beta_cp(successes: float, trials: float, level: float) -> tuple[float, floa
 
 
 def proportion_interval(
-    successes: Sequence[float] | np.ndarray,
-    trials: Sequence[float] | np.ndarray,
+    successes: ArrayLike,
+    trials: ArrayLike,
     level: float = DEFAULT_LEVEL,
-) -> dict[str, float | int | bool | str]:
+) -> dict[str, Any]:
     """Korn-Graubard interval of the pooled proportion sum(successes) / sum(trials).
 
     One entry per replication (or batch): ``successes`` may be real (e.g. summed
@@ -201,7 +202,7 @@ def proportion_interval(
         raise ValueError("successes must lie in [0, trials]")
     k = np.clip(k, 0.0, m)
     reps = int(k.size)
-    nan_row = {
+    nan_row: dict[str, Any] = {
         "n": reps,
         "mean": math.nan,
         "std": math.nan,
@@ -243,7 +244,7 @@ def proportion_interval(
 
 
 def batch_proportion_interval(
-    outcomes: Sequence[float] | np.ndarray, batches: int = 10, level: float = DEFAULT_LEVEL
+    outcomes: ArrayLike, batches: int = 10, level: float = DEFAULT_LEVEL
 ) -> tuple[float, float]:
     """(low, high) of one run's proportion from 0/1 ``outcomes`` in time order.
 
@@ -261,9 +262,7 @@ def batch_proportion_interval(
     return float(ci["ci_low"]), float(ci["ci_high"])
 
 
-def paired_interval(
-    a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndarray, level: float = DEFAULT_LEVEL
-) -> dict[str, float | int | bool | str]:
+def paired_interval(a: ArrayLike, b: ArrayLike, level: float = DEFAULT_LEVEL) -> dict[str, Any]:
     """t-interval of ``a - b`` replication by replication (pairs with a NaN are dropped)."""
     x = np.asarray(a, dtype=float).ravel()
     y = np.asarray(b, dtype=float).ravel()

@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -136,14 +137,17 @@ def metric_bounds(metric: str, values: pd.Series | None = None) -> tuple[float, 
     return None
 
 
-def metric_interval(part: pd.DataFrame, metric: str, level: float) -> dict:
+def metric_interval(part: pd.DataFrame, metric: str, level: float) -> dict[str, Any]:
     """The interval of ``metric`` over the runs in ``part`` (one row per replication)."""
     needs, counts = PROPORTIONS.get(metric, ((), None))
     if counts is not None and set(needs) <= set(part.columns):
         successes, trials = counts(part)
         keep = part[metric].notna()
-        return proportion_interval(successes[keep], trials[keep], level)
-    return t_interval(part[metric], level, bounds=metric_bounds(metric, part[metric]))
+        return proportion_interval(
+            successes[keep].to_numpy(dtype=float), trials[keep].to_numpy(dtype=float), level
+        )
+    values = part[metric].to_numpy(dtype=float)
+    return t_interval(values, level, bounds=metric_bounds(metric, part[metric]))
 
 
 def metric_columns(summary: pd.DataFrame, params: Sequence[str] = ()) -> list[str]:
@@ -243,7 +247,7 @@ def format_table(
             if metric not in by_metric.index:
                 row[metric] = "-"
                 continue
-            r = by_metric.loc[metric]
+            r: Any = by_metric.loc[metric]
             row[metric] = format_interval(
                 float(r["mean"]),
                 float(r["half_width"]),

@@ -95,7 +95,7 @@ def plot_metric(
     use_log = _auto_log(xs_all) if logx is None else logx
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     bounds = metric_bounds(metric, rows["mean"])
-    for panel, (key, part) in zip(axes_list, groups, strict=False):
+    for panel, (facet_key, part) in zip(axes_list, groups, strict=False):
         for k, strategy in enumerate(names):
             line = part[part["strategy"] == strategy].sort_values(x)
             if line.empty:
@@ -112,7 +112,7 @@ def plot_metric(
         panel.set_xlabel(xlabel or readable_key(x))
         panel.grid(True, alpha=0.3)
         if facets:
-            values = key if isinstance(key, tuple) else (key,)
+            values = facet_key if isinstance(facet_key, tuple) else (facet_key,)
             panel.set_title(
                 ", ".join(f"{readable_key(f)}={v}" for f, v in zip(facets, values, strict=True)),
                 fontsize=9,
