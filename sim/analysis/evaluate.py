@@ -33,6 +33,16 @@ class Execution:
     progress: bool = True
 
 
+def check_execution(workers: int | None, trials_or_samples: int, option: str) -> None:
+    """Counts the command line passes through: one line and exit 2 when out of range."""
+    from sim.errors import SimInputError
+
+    if workers is not None and workers < 0:
+        raise SimInputError("workers must be >= 0", file="--workers", value=workers)
+    if trials_or_samples < 1:
+        raise SimInputError("must be >= 1", file=option, value=trials_or_samples)
+
+
 def point_key(point: Mapping[str, Any]) -> str:
     """A stable text of a point's values (for removing repeats)."""
     return "|".join(f"{k}={format_value(v)}" for k, v in point.items())

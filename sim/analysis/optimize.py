@@ -29,7 +29,13 @@ from typing import Any
 
 import pandas as pd
 
-from sim.analysis.evaluate import Execution, claim_study_folder, point_key, run_points
+from sim.analysis.evaluate import (
+    Execution,
+    check_execution,
+    claim_study_folder,
+    point_key,
+    run_points,
+)
 from sim.analysis.metrics import (
     Constraint,
     Objective,
@@ -285,8 +291,7 @@ def optimize(
     if len({o.metric for o in goals}) != len(goals):
         raise SimInputError("an objective is given twice", file="--objective")
     limits = [parse_constraint(c) for c in split_list(constraints)]
-    if trials < 1:
-        raise SimInputError("trials must be >= 1", file="--trials", value=trials)
+    check_execution(workers, trials, "--trials")
     if replications < 1:
         raise SimInputError("replications must be >= 1", file="--replications", value=replications)
     if not any(p.key == STRATEGY for p in space) and len(resolved.strategy_labels) > 1:

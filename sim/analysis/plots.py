@@ -65,7 +65,8 @@ def plot_indices(indices: pd.DataFrame, method: str, metric: str) -> Any:
         ax.legend(fontsize=8)
     axes[-1].set_xticks(xs, [_short(p) for p in params], rotation=20, ha="right", fontsize=8)
     level = rows["conf_level"].iloc[0] if "conf_level" in rows and len(rows) else 0.95
-    fig.suptitle(f"{method.capitalize()} indices, {level:.0%} intervals", fontsize=11)
+    name = "Sobol'" if method == "sobol" else "Morris"
+    fig.suptitle(f"{name} indices, {level:.0%} intervals", fontsize=11)
     return fig
 
 

@@ -26,7 +26,13 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from sim.analysis.evaluate import Execution, claim_study_folder, point_means, run_points
+from sim.analysis.evaluate import (
+    Execution,
+    check_execution,
+    claim_study_folder,
+    point_means,
+    run_points,
+)
 from sim.analysis.metrics import Metric, metric_name, resolve_metrics
 from sim.analysis.params import Choice, Param, Range, check_params
 from sim.analysis.params import overrides as point_overrides
@@ -265,6 +271,7 @@ def sensitivity(
         raise SimInputError(
             "unknown method", file="--method", value=method, allowed="sobol, morris"
         )
+    check_execution(workers, samples, "--samples")
     if samples < 2:
         raise SimInputError("too few samples", file="--samples", value=samples, allowed=">= 2")
     if replications < 1:
