@@ -24,7 +24,7 @@ from reproductions.bottlefit import claims as cl
 from reproductions.bottlefit import figures, policies, runs
 from reproductions.bottlefit.data import OPERATING_POINTS, REPO, SIZES, SweepSize
 
-POLICY_OVERRIDES = {
+POLICY_OVERRIDES: dict[str, dict[str, list[str]]] = {
     "small": {
         "policy_congested": ["duration_s=9", "devices.pi.count=4"],
         "policy_erratic": ["duration_s=8"],

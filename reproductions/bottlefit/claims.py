@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -147,7 +148,7 @@ def verdict_summary(table: pd.DataFrame) -> pd.DataFrame:
         if claim.is_input:
             continue
         part = table[table["key"] == claim.key] if len(table) else table
-        counts = part["paper"].str.split(" ").str[0].value_counts() if len(part) else {}
+        counts: Any = part["paper"].str.split(" ").str[0].value_counts() if len(part) else {}
         means = part["mean"].dropna() if len(part) else pd.Series(dtype=float)
         rows.append(
             {
@@ -208,7 +209,7 @@ def inputs_table(models: list[str]) -> pd.DataFrame:
         if ae is not None:
             front = [b.params for b in model.blocks[: model.block_index(ae.replaces_through) + 1]]
             if all(p is not None for p in front):
-                head_ae = sum(front) + ae.encoder.params
+                head_ae = sum(p or 0 for p in front) + ae.encoder.params
                 rows.append(
                     {
                         "figure": "head size, autoencoder / BottleFit",
@@ -292,7 +293,7 @@ def winners(frame: pd.DataFrame, metric: str = "latency_s") -> pd.DataFrame:
     table = best.pivot_table(
         index=["device", "model", "radio"], columns="rate_bps", values="strategy", aggfunc="first"
     )
-    table.columns = [f"{c / 1e6:g} Mbit/s" for c in table.columns]
+    table.columns = [f"{float(c) / 1e6:g} Mbit/s" for c in table.columns]
     return table
 
 

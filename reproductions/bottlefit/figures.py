@@ -6,6 +6,7 @@ no backend switch); each function returns the Figure and writes it when given a 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -40,7 +41,7 @@ def plot_reductions(frame: pd.DataFrame, path: str | Path | None = None) -> Figu
     fig = Figure(figsize=(4.3 * max(len(baselines), 1), 7.4))
     axes = fig.subplots(len(metrics), max(len(baselines), 1), squeeze=False, sharex=True)
     pairs = sorted({(d, m) for d, m in zip(curves["device"], curves["model"], strict=True)})
-    colour = {c: PALETTE[i % len(PALETTE)] for i, c in enumerate(pairs)}
+    colour: dict[Any, str] = {c: PALETTE[i % len(PALETTE)] for i, c in enumerate(pairs)}
     for r, metric in enumerate(metrics):
         for c, baseline in enumerate(baselines):
             ax = axes[r, c]
@@ -50,7 +51,7 @@ def plot_reductions(frame: pd.DataFrame, path: str | Path | None = None) -> Figu
                 ax.plot(
                     curve["rate_bps"] / 1e6,
                     np.maximum(100 * curve["reduction"], -100),
-                    STYLE.get(radio, "-"),
+                    STYLE.get(str(radio), "-"),
                     color=colour[(device, model)],
                     lw=1.1,
                 )

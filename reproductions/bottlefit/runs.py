@@ -131,7 +131,7 @@ def plan(size: SweepSize) -> list[PlannedSweep]:
             )
             points = [p for p in size.points if p.family == family]
             if points:
-                zipped = {
+                zipped: dict[str, list[Any]] = {
                     RATE_KEY: [p.rate_bps for p in points],
                     BACKGROUND_KEY: [background_value(p.load) for p in points],
                     RADIO_KEY: [radio_value(p.radio) for p in points],
