@@ -10,6 +10,12 @@ import simpy
 
 def mm1_jobs_per_second(jobs: int = 200_000, rho: float = 0.8, seed: int = 1) -> float:
     """Simulated jobs per wall-clock second of the plainest SimPy M/M/1 model."""
+    return mm1_run(jobs, rho, seed)[0]
+
+
+def mm1_run(jobs: int, rho: float = 0.8, seed: int = 1) -> tuple[float, np.ndarray]:
+    """(jobs per wall-clock second, each job's wait in queue [s]) of the yardstick M/M/1
+    (service rate 1/s, arrival rate ``rho``/s)."""
     rng = np.random.default_rng(seed)
     gaps = rng.exponential(1.0 / rho, size=jobs)
     services = rng.exponential(1.0, size=jobs)
@@ -32,4 +38,4 @@ def mm1_jobs_per_second(jobs: int = 200_000, rho: float = 0.8, seed: int = 1) ->
     env.process(source())
     started = time.perf_counter()
     env.run()
-    return jobs / (time.perf_counter() - started)
+    return jobs / (time.perf_counter() - started), waits

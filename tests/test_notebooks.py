@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from sim.sweep import load_sweep
 from tests.conftest import REPO
 from tests.notebook_runner import execute_notebook
 
@@ -25,4 +26,12 @@ def test_notebook_runs_small(path: Path, tmp_path: Path, monkeypatch: pytest.Mon
     execute_notebook(
         path, {"SIM_NOTEBOOK_QUICK": "1", "SIM_NOTEBOOK_OUT": str(tmp_path / "out")}, monkeypatch
     )
-    assert (tmp_path / "out").is_dir()  # sweeps wrote to the test's folder, not the checkout
+    # The notebook's sweeps were stored in the test's folder (not the checkout), complete and
+    # with every run's summary rows.
+    stored = sorted((tmp_path / "out").rglob("sweep.json"))
+    assert stored, f"{path.name} stored no sweep under SIM_NOTEBOOK_OUT"
+    for marker in stored:
+        result = load_sweep(marker.parent)
+        assert result.complete and len(result.runs) >= 2, marker
+        assert result.runs["done"].all(), marker
+        assert set(result.summary["run_id"]) == set(result.runs["run_id"]), marker

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from benchmarks.mm1_reference import mm1_jobs_per_second
+from benchmarks.mm1_reference import mm1_run
 from benchmarks.run import _requests_per_second
 
 
@@ -26,5 +26,11 @@ def test_events_per_request_do_not_depend_on_the_channel_grid(strategy):
     assert fine == pytest.approx(coarse, rel=0.15)
 
 
-def test_mm1_reference_runs():
-    assert mm1_jobs_per_second(2_000) > 0
+def test_mm1_reference_is_an_mm1():
+    """The yardstick the speed figures are divided by models M/M/1: its mean wait matches
+    rho / (mu - lambda) (= 1 s at rho = 0.5, mu = 1/s) within a 99 % batch-means interval."""
+    speed, waits = mm1_run(40_000, rho=0.5, seed=3)
+    assert speed > 0 and waits.shape == (40_000,)
+    batches = waits[4_000:].reshape(20, -1).mean(axis=1)  # first 10 % dropped as warm-up
+    half = 2.861 * batches.std(ddof=1) / 20**0.5  # t(0.995, 19 df)
+    assert abs(batches.mean() - 1.0) < half
