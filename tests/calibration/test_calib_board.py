@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import stat
+import statistics
 import subprocess
 import sys
 from pathlib import Path
@@ -279,7 +280,7 @@ def test_runner_times_what_the_host_profiler_times(bundle: Path) -> None:
         return time.perf_counter() - start
 
     x = torch.randn((1, *manifest["input_shape"]))
-    board_s = host_s = 0.0
+    ratios = {}
     with runtime.session(), torch.inference_mode():
         for block in manifest["blocks"]:
             name = block["module"]
@@ -287,10 +288,11 @@ def test_runner_times_what_the_host_profiler_times(bundle: Path) -> None:
                 runtime.modules[name](x)
                 eager[name](x)
             pairs = [(fastest(runtime.modules[name], x), fastest(eager[name], x)) for _ in range(7)]
-            board_s += min(p[0] for p in pairs)
-            host_s += min(p[1] for p in pairs)
+            ratios[name] = min(p[0] for p in pairs) / min(p[1] for p in pairs)
             x = eager[name](x)
-    assert 0.75 < board_s / host_s < 1.33, (board_s, host_s)
+    # the median over the 20 blocks: one block hit by a burst of load (or, with these random weights,
+    # features.2's erratic slow arithmetic) cannot decide it; a systematic overhead moves every block
+    assert 0.8 < statistics.median(ratios.values()) < 1.25, ratios
 
 
 def test_board_and_host_profiles_agree_end_to_end(board_runs: dict[str, Any], tmp_path: Path) -> None:
