@@ -311,7 +311,7 @@ def test_board_and_host_profiles_agree_end_to_end(board_runs: dict[str, Any], tm
     board_server = load_profile_file("server", board_runs["out"] / "servers" / "board.yaml")
     assert set(host_server.parts) == set(board_server.parts)
     ratio = sum(board.models[MODEL].blocks_s.values()) / sum(host.models[MODEL].blocks_s.values())
-    assert 0.1 < ratio < 10.0
+    assert 0.05 < ratio < 20.0  # catches a unit slip (x1000), not noise: one run each, 2-thread torch swings 5x here
 
 
 def test_bad_board_file_is_one_clear_error(board_runs: dict[str, Any]) -> None:
