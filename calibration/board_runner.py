@@ -232,6 +232,9 @@ class TorchRuntime:
         self.version = torch.__version__
         self.threads = torch.get_num_threads()
         self.modules = {}
+        if not any(entry.get("torchscript") for entry in manifest["modules"].values()):
+            raise SystemExit("this bundle has no TorchScript files (built with --no-torchscript): "
+                             "use --runtime ort, or trtexec")
         for name, entry in manifest["modules"].items():
             if entry.get("torchscript"):
                 module = torch.jit.load(os.path.join(bundle_dir, entry["torchscript"]), map_location="cpu")
@@ -309,6 +312,8 @@ class OrtRuntime:
         self.version = onnxruntime.__version__
         self.threads = args.threads or os.cpu_count()
         self.sessions = {}
+        if not any(entry.get("onnx") for entry in manifest["modules"].values()):
+            raise SystemExit("this bundle has no ONNX files (built with --no-onnx): use --runtime torch")
         for name, entry in manifest["modules"].items():
             if entry.get("onnx"):
                 self.sessions[name] = onnxruntime.InferenceSession(
