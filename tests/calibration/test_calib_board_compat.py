@@ -62,6 +62,7 @@ TORCH_1_10_METHODS: dict[str, str] = {
     "elapsed_time": DOCS + "generated/torch.cuda.Event.html#torch.cuda.Event.elapsed_time",
     "synchronize": DOCS + "generated/torch.cuda.Event.html#torch.cuda.Event.synchronize",
     "split": DOCS + "generated/torch.Tensor.split.html (the runner splits strings; the name is 1.10's too)",
+    "values": DOCS + "generated/torch.Tensor.values.html (the runner calls dict.values(); 1.10's name too)",
     "wait": DOCS + "generated/torch.cuda.Event.html#torch.cuda.Event.wait (the runner waits for tegrastats)",
 }
 """Methods of Tensor / nn.Module / cuda.Event (torch 1.10) the runner may call; a method name that is
