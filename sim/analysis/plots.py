@@ -6,7 +6,6 @@ pyplot, so nothing touches global state or the backend.
 
 from __future__ import annotations
 
-import io
 import math
 from collections.abc import Sequence
 from pathlib import Path
@@ -15,21 +14,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sim import figures
+from sim.figures import new_figure
+
 
 def _figure(width_in: float, height_in: float) -> Any:
-    from matplotlib.figure import Figure
-
-    return Figure(figsize=(width_in, height_in), layout="constrained")
+    return new_figure(width_in, height_in, layout="constrained")
 
 
 def save_figure(fig: Any, path: Path, dpi: int = 120) -> Path:
-    """PNG written atomically (a reader sees the whole image or none)."""
-    from sim.sweep.store import atomic_write_bytes
-
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi)
-    atomic_write_bytes(path, buffer.getvalue())
-    return path
+    """PNG written atomically (sim/figures.py's one save helper, at 120 dpi)."""
+    return figures.save_figure(fig, path, dpi=dpi)
 
 
 def plot_indices(indices: pd.DataFrame, method: str, metric: str) -> Any:

@@ -18,13 +18,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.patches import Rectangle
 
 from sim.channel.capacity import ConstantCapacity, PiecewiseCapacity
+from sim.figures import save_figure, subplots
 
 OK_COLOUR = "#4C72B0"
 FAILED_COLOUR = "#C44E52"
@@ -111,7 +109,7 @@ def capacity_with_transfers(
         return False
     if results.runs[strategies[0]].capacity.get(device) is None:
         return False
-    fig, axes = plt.subplots(
+    fig, axes = subplots(
         len(strategies), 1, figsize=(11, 1.0 + 2.2 * len(strategies)), sharex=True, squeeze=False
     )
     for ax, strategy in zip(axes[:, 0], strategies, strict=True):
@@ -155,11 +153,11 @@ def capacity_with_transfers(
         ax.set_ylim(0, top * 1.08)
         ax.grid(alpha=0.3)
     handles = [
-        plt.Rectangle((0, 0), 1, 1, facecolor=CAPACITY_FILL, edgecolor=CAPACITY_LINE),
-        plt.Rectangle((0, 0), 1, 1, color=OK_COLOUR, alpha=0.55),
-        plt.Rectangle((0, 0), 1, 1, color=FAILED_COLOUR, alpha=0.55),
-        plt.Rectangle((0, 0), 1, 1, color=PROMOTION_COLOUR, alpha=0.35),
-        plt.Rectangle((0, 0), 1, 1, facecolor="white", edgecolor="#999999", hatch="//"),
+        Rectangle((0, 0), 1, 1, facecolor=CAPACITY_FILL, edgecolor=CAPACITY_LINE),
+        Rectangle((0, 0), 1, 1, color=OK_COLOUR, alpha=0.55),
+        Rectangle((0, 0), 1, 1, color=FAILED_COLOUR, alpha=0.55),
+        Rectangle((0, 0), 1, 1, color=PROMOTION_COLOUR, alpha=0.35),
+        Rectangle((0, 0), 1, 1, facecolor="white", edgecolor="#999999", hatch="//"),
     ]
     labels = [
         "capacity c(t), alone in the cell",
@@ -172,8 +170,7 @@ def capacity_with_transfers(
     fig.legend(handles, labels, fontsize=7, ncol=5, loc="upper center")
     axes[-1, 0].set_xlabel("simulated time [s]")
     fig.tight_layout(rect=(0, 0, 1, 1 - 0.35 / fig.get_figheight()))
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path)
     return True
 
 

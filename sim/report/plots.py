@@ -1,15 +1,13 @@
-"""Plots of one scenario's results (matplotlib, Agg backend, PNG files)."""
+"""Plots of one scenario's results (matplotlib Figures, no pyplot; PNG files via sim/figures.py)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.patches import Rectangle
 
+from sim.figures import palette, save_figure, subplots
 from sim.metrics import finished, latency_s
 from sim.report.channel_plot import write_channel_plot
 
@@ -43,8 +41,8 @@ def _log_ticks(axis, low: float, high: float) -> None:
 
 
 def _strategy_colours(strategies: list[str]) -> dict[str, str]:
-    palette = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    return {s: palette[i % len(palette)] for i, s in enumerate(strategies)}
+    colours = palette()
+    return {s: colours[i % len(colours)] for i, s in enumerate(strategies)}
 
 
 def latency_cdf(results, ax) -> None:
@@ -175,7 +173,7 @@ def timeline(results, path: Path, devices: int = 4, span_s: float = 6.0) -> None
     req = results.requests
     chosen = sorted(req["device"].unique())[:devices]
     strategies = results.strategies
-    fig, axes = plt.subplots(
+    fig, axes = subplots(
         len(strategies),
         1,
         figsize=(11, 1.0 + 1.1 * devices * len(strategies) / 2),
@@ -206,13 +204,12 @@ def timeline(results, path: Path, devices: int = 4, span_s: float = 6.0) -> None
         ax.set_yticks(range(len(chosen)), [f"dev {d}" for d in chosen])
         ax.set_title(strategy, fontsize=9, loc="left")
         ax.set_xlim(start, start + span_s)
-    handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in STAGE_COLOURS.values()]
+    handles = [Rectangle((0, 0), 1, 1, color=c) for c in STAGE_COLOURS.values()]
     # Above the panels, never over a device's lane.
     fig.legend(handles, list(STAGE_COLOURS), ncol=4, fontsize=7, loc="upper center")
     axes[-1, 0].set_xlabel("simulated time [s]  (| arrival, x dropped/failed)")
     fig.tight_layout(rect=(0, 0, 1, 1 - 0.45 / fig.get_figheight()))
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def write_plots(results, folder: Path) -> list[str]:
@@ -225,11 +222,10 @@ def write_plots(results, folder: Path) -> list[str]:
         ("energy_per_inference.png", energy_bars, (9.5, 4.5)),
         ("deadline_misses.png", miss_bars, (7, 4.5)),
     ):
-        fig, ax = plt.subplots(figsize=size)
+        fig, ax = subplots(1, 1, figsize=size)
         draw(results, ax)
         fig.tight_layout()
-        fig.savefig(folder / name, dpi=110)
-        plt.close(fig)
+        save_figure(fig, folder / name)
         written.append(name)
     if len(results.requests):
         timeline(results, folder / "timeline.png")

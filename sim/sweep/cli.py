@@ -308,24 +308,12 @@ def command(args: argparse.Namespace) -> int:
 
 def write_plots(result: Any, metrics: list[str], x: str, *, logx: bool | None = None) -> list[Path]:
     """One PNG per metric against ``x`` into ``<out>/plots/`` (written atomically)."""
-    import io
-
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    from sim.figures import save_figure
     from sim.sweep.plot import plot_metric
-    from sim.sweep.store import atomic_write_bytes
 
     agg = result.aggregate(metrics)
     paths = []
     for metric in metrics:
         fig = plot_metric(agg, metric, x, logx=logx)
-        buffer = io.BytesIO()
-        fig.savefig(buffer, format="png", dpi=120)
-        plt.close(fig)
-        path = result.out / "plots" / f"{metric}_vs_{x}.png"
-        atomic_write_bytes(path, buffer.getvalue())
-        paths.append(path)
+        paths.append(save_figure(fig, result.out / "plots" / f"{metric}_vs_{x}.png", dpi=120))
     return paths

@@ -62,7 +62,7 @@ def plot_metric(
     the given values; parameters still varying besides ``x`` give one panel per
     combination (``ax`` is only accepted when there is one panel).
     """
-    import matplotlib.pyplot as plt
+    from sim.figures import palette, subplots
 
     rows = agg[agg["metric"] == metric]
     if rows.empty:
@@ -83,7 +83,7 @@ def plot_metric(
     if ax is None:
         cols = min(len(groups), 3)
         nrows = math.ceil(len(groups) / cols)
-        fig, axes = plt.subplots(
+        fig, axes = subplots(
             nrows, cols, figsize=(4.8 * cols, 3.4 * nrows), squeeze=False, sharey=True
         )
         axes_list = list(axes.flat)
@@ -93,7 +93,7 @@ def plot_metric(
         fig, axes_list = ax.figure, [ax]
     xs_all = pd.to_numeric(rows[x], errors="coerce").to_numpy(dtype=float)
     use_log = _auto_log(xs_all) if logx is None else logx
-    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    colors = palette()
     bounds = metric_bounds(metric, rows["mean"])
     for panel, (facet_key, part) in zip(axes_list, groups, strict=False):
         for k, strategy in enumerate(names):

@@ -78,15 +78,16 @@ def test_energy_bars_stay_inside_the_axes(results):
 
 def test_timeline_legend_is_outside_every_panel(results, tmp_path, monkeypatch):
     captured = []
-    monkeypatch.setattr(plots.plt, "close", lambda fig=None: captured.append(fig))
+    monkeypatch.setattr(plots, "save_figure", lambda fig, path: captured.append(fig))
     plots.timeline(results, tmp_path / "t.png")
     fig = captured[-1]
-    renderer = fig.canvas.get_renderer()
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    renderer = FigureCanvasAgg(fig).get_renderer()  # a pyplot-free Figure has no Agg canvas
     assert fig.legends and all(ax.get_legend() is None for ax in fig.axes)
     legend = fig.legends[0].get_window_extent(renderer)
     assert all(legend.y0 >= ax.get_window_extent(renderer).y1 - 1 for ax in fig.axes)
     monkeypatch.undo()
-    plt.close(fig)
     written = plots.write_plots(results, tmp_path / "plots")
     assert "timeline.png" in written and "channel_capacity.png" in written
 
@@ -104,3 +105,19 @@ def test_log_axis_labels_are_plain_and_sparse():
     for a, b in itertools.pairwise(visible):
         assert a.x1 <= b.x0  # no two labels overlap
     plt.close(fig)
+
+
+def test_plotting_modules_leave_the_backend_and_pyplot_alone():
+    """Importing and using sim's plots never switches the backend nor opens pyplot figures."""
+    import subprocess
+    import sys
+
+    code = (
+        "import matplotlib; matplotlib.use('pdf'); import matplotlib.pyplot as plt\n"
+        "import sim.report.plots, sim.report.channel_plot, sim.sweep.plot, sim.sweep.cli\n"
+        "import sim.analysis.plots, sim.figures\n"
+        "fig, ax = sim.figures.subplots(1, 1, figsize=(2, 2))\n"
+        "assert matplotlib.get_backend() == 'pdf', matplotlib.get_backend()\n"
+        "assert plt.get_fignums() == [], plt.get_fignums()\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)
