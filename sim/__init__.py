@@ -27,7 +27,8 @@ from sim.errors import SimInputError
 if TYPE_CHECKING:
     from sim.api import run
     from sim.results import Results
-    from sim.scenario.load import Scenario, load, loads
+    from sim.scenario.load import load, loads
+    from sim.scenario.model import Scenario
     from sim.sweep.result import SweepResult
     from sim.sweep.spec import SweepSpec
 
@@ -39,7 +40,7 @@ __version__ = _provenance.version()
 _LAZY = {
     "run": "sim.api",
     "Results": "sim.results",
-    "Scenario": "sim.scenario.load",
+    "Scenario": "sim.scenario.model",
     "load": "sim.scenario.load",
     "loads": "sim.scenario.load",
 }

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from sim.api_checks import check_scenario, check_seed, check_strategies
 from sim.engine import Run
 from sim.results import Results
-from sim.scenario.load import Scenario
+from sim.scenario.model import Scenario
 
 
 def run(

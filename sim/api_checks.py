@@ -39,7 +39,7 @@ def check_path(path: Any, where: str, name: str) -> None:
 
 def check_scenario(scenario: Any, where: str) -> Any:
     """A loaded :class:`~sim.scenario.load.Scenario` (a path gets a hint to load it)."""
-    from sim.scenario.load import Scenario
+    from sim.scenario.model import Scenario
 
     if isinstance(scenario, Scenario):
         return scenario

@@ -176,45 +176,17 @@ def collect(run, interrupted: bool) -> RunResult:
     batches.insert(0, "strategy", strategy)
     groups = run.scenario.groups
     window = run.window
-    device_rows = []
-    for device in run.devices:
-        parts = device.energy_components_j()
-        device_rows.append(
-            {
-                "strategy": strategy,
-                "group": groups[device.group].spec.name,
-                "device": device.index,
-                "index_in_group": device.index_in_group,
-                **{f"e_{k}_j": v for k, v in parts.items()},
-                "e_total_j": float(sum(parts.values())),
-                "window_s": window.end_s - window.start_s,
-                "board_idle_w": device.idle_w,
-                "radio_transfers_above_range": device.radio.above_fitted_range,
-                **{f"policy_{k}": v for k, v in device.policy.stats().items()},
-            }
-        )
+    # Each component reports its own totals (result_row); this module only assembles them.
+    device_rows = [
+        {"strategy": strategy, "group": groups[device.group].spec.name, **device.result_row()}
+        for device in run.devices
+    ]
     _warn_above_range(run)
-    server_rows = []
-    window_len = window.end_s - window.start_s
-    for name, server in run.servers.items():
-        workers = server.config.workers
-        busy = server.busy_window_s
-        server_rows.append(
-            {
-                "strategy": strategy,
-                "server": name,
-                "workers": workers,
-                "utilisation": busy / (workers * window_len) if window_len > 0 else float("nan"),
-                "batches": server.batch_count,
-                "dropped": server.dropped,
-                "e_busy_j": server.energy_window_j,
-                "e_idle_j": server.idle_w
-                * max(0.0, workers * window_len - busy),  # a board per worker
-                "max_concurrent_uplinks": max(
-                    (c.max_concurrent for c in run.cells.values()), default=0
-                ),
-            }
-        )
+    max_concurrent = max((c.max_concurrent for c in run.cells.values()), default=0)
+    server_rows = [
+        {"strategy": strategy, **server.result_row(), "max_concurrent_uplinks": max_concurrent}
+        for server in run.servers.values()
+    ]
     return RunResult(
         strategy=strategy,
         seed=run.seed,

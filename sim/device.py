@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+from typing import Any
 
 from sim.channel.link import DeviceUplink, RadioMeter, Window
 from sim.policies.base import Feedback, Policy
@@ -131,3 +132,18 @@ class Device:
         }
         parts.update(self.radio.energy_j)
         return parts
+
+    def result_row(self) -> dict[str, Any]:
+        """This device's row of the per-device table (sim/collect.py adds strategy and group):
+        its energy by component inside the window [J], the window [s], and its policy's stats."""
+        parts = self.energy_components_j()
+        return {
+            "device": self.index,
+            "index_in_group": self.index_in_group,
+            **{f"e_{k}_j": v for k, v in parts.items()},
+            "e_total_j": float(sum(parts.values())),
+            "window_s": self.window.end_s - self.window.start_s,
+            "board_idle_w": self.idle_w,
+            "radio_transfers_above_range": self.radio.above_fitted_range,
+            **{f"policy_{k}": v for k, v in self.policy.stats().items()},
+        }

@@ -50,7 +50,7 @@ from sim.plans import Plan
 from sim.policies.base import DeviceView, Feedback
 from sim.records import Table
 from sim.rng import RandomStreams
-from sim.scenario.load import GroupRuntime, Scenario
+from sim.scenario.model import GroupRuntime, Scenario
 from sim.server import BATCH_COLUMNS, EdgeServer, Job
 from sim.workload import arrival_times
 
@@ -68,6 +68,19 @@ class _Route:
         self.server = server
         self.to_server_s = to_server_s
         self.back_s = back_s
+
+
+class _Request:
+    """A request on its way: its table row, device and plan, and its transfer time after
+    promotion [s] (0 until it has uplinked); what :meth:`Run._finish` needs besides the end."""
+
+    __slots__ = ("device", "plan", "row", "uplink_s")
+
+    def __init__(self, row: int, device: Device, plan: Plan, uplink_s: float = 0.0) -> None:
+        self.row = row
+        self.device = device
+        self.plan = plan
+        self.uplink_s = uplink_s
 
 
 class Run:
@@ -303,7 +316,7 @@ class Run:
         cols["plan"][row] = code
         max_pending = group.spec.max_pending
         if max_pending is not None and pending >= max_pending:
-            self._finish(row, now, DROPPED, "device_queue_full", device, plan)
+            self._finish(_Request(row, device, plan), now, DROPPED, "device_queue_full")
             return
         device_s, exit_here = plan.device_s, False
         if plan.exits is not None:
@@ -314,7 +327,7 @@ class Run:
         cols["e_compute_j"][row] = energy
         if plan.kind == "local" or exit_here:
             device.hold_until(head_end)
-            self._finish(row, head_end, None, "", device, plan)
+            self._finish(_Request(row, device, plan), head_end, None, "")
             return
         uplink = device.uplink
         if uplink.cell is None:
@@ -351,64 +364,59 @@ class Run:
         cols["t_uplink_end"][row] = result.end_s
         cols["bytes_sent"][row] = result.bits_sent / 8.0
         self._charge_tail(row, result.energy_j)
-        uplink_s = result.end_s - result.tx_start_s
+        request = _Request(row, device, plan, result.end_s - result.tx_start_s)
         if not result.ok:
-            self._finish(row, result.end_s, FAILED, "transfer_failed", device, plan, uplink_s)
+            self._finish(request, result.end_s, FAILED, "transfer_failed")
             return
         route = self._route(group, plan, code)
         arrive = result.end_s + route.to_server_s
         cols["server"][row] = route.server.index
         if arrive < self.end_s:
-            self._at(arrive, self._at_server, row, device, plan, route, uplink_s)
+            self._at(arrive, self._at_server, request, route)
 
-    def _at_server(
-        self, row: int, device: Device, plan: Plan, route: _Route, uplink_s: float
-    ) -> None:
+    def _at_server(self, request: _Request, route: _Route) -> None:
         now = self.env.now
+        row, plan = request.row, request.plan
         self.requests.columns["t_server_arrival"][row] = now
         assert plan.server is not None
-        job = Job(plan.server.key, now, self._served, row, (device, plan, route, uplink_s))
+        job = Job(plan.server.key, now, self._served, row, (request, route))
         if self._exit_work:
             job.work_fraction = self._exit_work.pop(row, 1.0)
         if not route.server.submit(job):
-            self._finish(row, now, DROPPED, "server_queue_full", device, plan, uplink_s)
+            self._finish(request, now, DROPPED, "server_queue_full")
 
     def _served(self, job: Job) -> None:
         """Its batch ended: service stamps, then the way back is arithmetic."""
         row = job.row
-        device, plan, route, uplink_s = job.ctx
+        request, route = job.ctx
         cols = self.requests.columns
         cols["t_service_start"][row] = job.start_s
         cols["t_service_end"][row] = job.end_s
         cols["batch_size"][row] = job.batch_size
         cols["server_queue_len"][row] = job.queue_len_at_start
         self._finish(
-            row,
+            request,
             job.end_s + route.back_s,
             None,
             "",
-            device,
-            plan,
-            uplink_s,
-            job.queue_len_at_start,
-            job.start_s - job.arrival_s,
+            queue_len=job.queue_len_at_start,
+            server_wait_s=job.start_s - job.arrival_s,
         )
 
     def _finish(
         self,
-        row: int,
+        request: _Request,
         done_s: float,
         outcome: int | None,
         reason: str,
-        device: Device,
-        plan: Plan,
-        uplink_s: float = 0.0,
+        *,
         queue_len: int = -1,
         server_wait_s: float = math.nan,
     ) -> None:
         """The request's terminal outcome at ``done_s`` (unfinished if after the run)."""
         if done_s > self.end_s:
             return  # collected as failed / unfinished
+        row, device, plan, uplink_s = request.row, request.device, request.plan, request.uplink_s
         cols = self.requests.columns
         latency = done_s - cols["t_arrival"][row]
         if outcome is None:

@@ -12,6 +12,8 @@ import io
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sim.atomic_io import atomic_write_bytes
+
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
@@ -43,8 +45,6 @@ def palette() -> list[str]:
 
 def save_figure(fig: Figure, path: Path, dpi: int = DPI) -> Path:
     """Write ``fig`` as a PNG at ``path`` atomically (a reader sees the whole image or none)."""
-    from sim.sweep.store import atomic_write_bytes
-
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=dpi)
     atomic_write_bytes(Path(path), buffer.getvalue())

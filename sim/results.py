@@ -10,7 +10,7 @@ import pandas as pd
 
 from sim.engine import RunResult
 from sim.metrics import stage_breakdown, summarize
-from sim.scenario.load import Scenario
+from sim.scenario.model import Scenario
 
 
 def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:

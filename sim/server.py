@@ -15,6 +15,7 @@ import math
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import simpy
@@ -113,6 +114,22 @@ class EdgeServer:
         self.energy_window_j = 0.0  # batch energy inside the window (board power while busy)
         self._free_workers = list(range(config.workers))
         self._timer_at = math.inf
+
+    def result_row(self) -> dict[str, Any]:
+        """This server's totals inside the measurement window (sim/collect.py adds strategy
+        and the cells' figures): utilisation per worker, batches, drops, busy and idle energy [J]."""
+        workers = self.config.workers
+        window_s = self.window[1] - self.window[0]
+        busy = self.busy_window_s
+        return {
+            "server": self.config.name,
+            "workers": workers,
+            "utilisation": busy / (workers * window_s) if window_s > 0 else float("nan"),
+            "batches": self.batch_count,
+            "dropped": self.dropped,
+            "e_busy_j": self.energy_window_j,
+            "e_idle_j": self.idle_w * max(0.0, workers * window_s - busy),  # a board per worker
+        }
 
     # ------------------------------------------------------------------ arrivals
     def submit(self, job: Job) -> bool:

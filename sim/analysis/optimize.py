@@ -43,7 +43,15 @@ from sim.analysis.metrics import (
     parse_objective,
     split_list,
 )
-from sim.analysis.params import STRATEGY, Choice, Param, check_params, parse_param
+from sim.analysis.params import (
+    STRATEGY,
+    Choice,
+    Param,
+    check_params,
+    parse_param,
+    restore_value,
+    storable_value,
+)
 from sim.analysis.params import overrides as point_overrides
 from sim.errors import SimInputError
 
@@ -150,29 +158,10 @@ def open_storage(url: str) -> Any:
 def _suggest(trial: Any, param: Param) -> Any:
     """The trial's value of ``param`` (Optuna's suggest API: enqueued values are honoured)."""
     if isinstance(param, Choice):
-        return trial.suggest_categorical(param.key, [_storable(v) for v in param.values])
+        return trial.suggest_categorical(param.key, [storable_value(v) for v in param.values])
     if param.integer:
         return trial.suggest_int(param.key, int(param.low), int(param.high), log=param.log)
     return trial.suggest_float(param.key, param.low, param.high, log=param.log)
-
-
-def _storable(value: Any) -> Any:
-    """Optuna stores categorical choices as None, bool, int, float or str: others as YAML text."""
-    from sim.sweep.expand import yaml_text
-
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    return yaml_text(value)
-
-
-def _restore(param: Param, value: Any) -> Any:
-    """The parameter value a stored Optuna value stands for."""
-    if isinstance(param, Choice):
-        for choice in param.values:
-            if _storable(choice) == value:
-                return choice
-        return value
-    return int(value) if param.integer else float(value)
 
 
 def config_folder(out: Path, point: dict[str, Any]) -> Path:
@@ -328,7 +317,7 @@ def optimize(
     execution = Execution(workers, scheduler, progress=False)
 
     def objective(trial: Any) -> Any:
-        values = [_restore(p, _suggest(trial, p)) for p in space]
+        values = [restore_value(p, _suggest(trial, p)) for p in space]
         point = point_overrides(space, values)
         run_folder = config_folder(folder, point)
         trial.set_user_attr("runs", str(run_folder.relative_to(folder)))

@@ -101,6 +101,25 @@ class Choice:
 Param = Range | Choice
 
 
+def storable_value(value: Any) -> Any:
+    """Optuna stores categorical choices as None, bool, int, float or str: others as YAML text."""
+    from sim.sweep.expand import yaml_text
+
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return yaml_text(value)
+
+
+def restore_value(param: Param, value: Any) -> Any:
+    """The parameter value a stored Optuna value stands for."""
+    if isinstance(param, Choice):
+        for choice in param.values:
+            if storable_value(choice) == value:
+                return choice
+        return value
+    return int(value) if param.integer else float(value)
+
+
 def parse_param(text: str, *, allow_choice: bool = True, allow_int: bool = True) -> Param:
     """``KEY=LOW:HIGH[:log][:int]`` or ``KEY=A,B,C`` -> a :class:`Range` or :class:`Choice`."""
     from sim.sweep.cli import split_values

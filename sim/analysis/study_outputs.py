@@ -31,15 +31,15 @@ def trials_table(
     import numpy as np
     from optuna.trial import TrialState
 
-    from sim.analysis.optimize import _restore, _storable
+    from sim.analysis.params import restore_value, storable_value
     from sim.analysis.plots import pareto_mask
 
     rows = []
     for trial in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
         row: dict[str, Any] = {"trial": trial.number}
         for p in space:
-            value = _restore(p, trial.params[p.key])
-            row[p.key] = value if not isinstance(value, list | dict) else _storable(value)
+            value = restore_value(p, trial.params[p.key])
+            row[p.key] = value if not isinstance(value, list | dict) else storable_value(value)
         row["strategy_run"] = trial.user_attrs.get("strategy")
         for key, value in trial.user_attrs.items():
             if key not in ("constraint", "runs", "strategy", "retry_of"):
@@ -119,11 +119,11 @@ def write_outputs(
 
 
 def _parse_back(param: Param, value: Any) -> Any:
-    from sim.analysis.optimize import _restore
+    from sim.analysis.params import restore_value
 
     if isinstance(param, Range):
         return int(value) if param.integer else float(value)
-    return _restore(param, value)
+    return restore_value(param, value)
 
 
 def _header(result: OptimizeResult, row: pd.Series) -> list[str]:

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from sim.policies.config import AdaptiveStrategy, DeadlineAwareStrategy, SpinnStrategy
     from sim.policies.costs import CostModel
     from sim.profiles.schema import DeviceProfile, ModelProfile, ServerProfile
-    from sim.scenario.load import GroupRuntime
+    from sim.scenario.model import GroupRuntime
     from sim.scenario.schema import ServerConfig
 
 

@@ -42,7 +42,7 @@ from sim.preflight.coverage import coverage, fallbacks
 from sim.preflight.findings import Finding, Prediction
 
 if TYPE_CHECKING:
-    from sim.scenario.load import Scenario
+    from sim.scenario.model import Scenario
 
 __all__ = ["Finding", "Prediction", "check", "format_predictions"]
 

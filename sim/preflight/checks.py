@@ -12,7 +12,7 @@ from sim.preflight.findings import Finding, Prediction
 
 if TYPE_CHECKING:
     from sim.plans import Plan
-    from sim.scenario.load import GroupRuntime, Scenario
+    from sim.scenario.model import GroupRuntime, Scenario
 
 RELAXATION_TIMES = 3.0
 """Warm-up wanted, in relaxation times of the slowest queue (e^-3: 5 % of the start-up bias)."""

@@ -10,7 +10,7 @@ import numpy as np
 from sim.preflight.findings import Finding
 
 if TYPE_CHECKING:
-    from sim.scenario.load import Scenario
+    from sim.scenario.model import Scenario
 
 
 def coverage(scenario: Scenario) -> list[Finding]:

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import copy
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sim.channel.config import CellConfig, resolve_trace
+from sim.channel.config import resolve_trace
 from sim.channel.traces import Trace
 from sim.errors import SimInputError, did_you_mean, list_choices
 from sim.network import Path as NetPath
@@ -22,61 +21,15 @@ from sim.plans import FitCache, ServerPart, measured_service_model, server_part,
 from sim.policies.config import StrategyConfig, StrategyHolder, shorthand, strategy_label
 from sim.policies.registry import GroupContext, PolicyFactory, policy_factory
 from sim.profiles.registry import ProfileLibrary
-from sim.profiles.schema import DeviceProfile, ModelProfile, ServerProfile
+from sim.profiles.schema import ModelProfile, ServerProfile
 from sim.profiles.service import ServiceModel
+from sim.scenario.model import GroupRuntime, Scenario
 from sim.scenario.names import check_group_names
 from sim.scenario.overrides import apply_overrides, blamed_on_override
-from sim.scenario.schema import DeviceGroup, ScenarioSpec, ServerConfig
+from sim.scenario.schema import ScenarioSpec, ServerConfig
 from sim.scenario.sizes import check_sizes
 from sim.validation import validate_data
 from sim.yamlio import YamlDocument, parse_yaml_text, read_yaml
-
-
-@dataclass(frozen=True)
-class GroupRuntime:
-    """A device group's resolved pieces."""
-
-    spec: DeviceGroup
-    index: int
-    model: ModelProfile
-    device: DeviceProfile
-    cell: CellConfig
-    server: str | None  # fixed server, or None for the nearest per request
-    server_order: tuple[str, ...]  # servers reachable from the cell, nearest first
-    paths: dict[str, NetPath]
-
-
-@dataclass(frozen=True)
-class Scenario:
-    """A fully resolved scenario, ready to build and run."""
-
-    spec: ScenarioSpec
-    path: Path | None
-    raw: dict[str, Any]
-    strategies: tuple[StrategyConfig, ...]
-    groups: tuple[GroupRuntime, ...]
-    servers: dict[str, ServerProfile]
-    traces: dict[str, Trace | None]
-    factories: dict[tuple[str, str], PolicyFactory]  # (group, strategy label)
-    service_models: dict[tuple[str, str], ServiceModel]  # (server, part key)
-    models: dict[str, ModelProfile] = field(default_factory=dict)
-
-    @property
-    def name(self) -> str:
-        return self.spec.name
-
-    @property
-    def strategy_labels(self) -> list[str]:
-        return [strategy_label(s) for s in self.strategies]
-
-    def factory(self, group: str, strategy: str) -> PolicyFactory:
-        return self.factories[(group, strategy)]
-
-    def with_overrides(self, overrides: list[str]) -> Scenario:
-        """This scenario with 'dotted.key=value' overrides applied (a list of strings)."""
-        applied: dict[str, str] = {}
-        data = apply_overrides(copy.deepcopy(self.raw), overrides, "with_overrides", applied)
-        return build_scenario(data, self.path, applied=applied)
 
 
 def load(
@@ -354,6 +307,7 @@ def _build_scenario(
         factories=factories,
         service_models=service_models,
         models=models,
+        builder=build_scenario,
     )
 
 

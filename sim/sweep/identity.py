@@ -17,7 +17,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from sim.scenario.load import Scenario
+from sim.scenario.model import Scenario
 
 RUN_ID_HEX = 16
 """Characters of a run id (64 bits of BLAKE2b)."""
