@@ -17,17 +17,12 @@ from typing import Annotated, Literal
 import numpy as np
 from pydantic import Field, field_validator, model_validator
 
-from sim.channel.capacity import (
-    Capacity,
-    ConstantCapacity,
-    MarkovSource,
-    PiecewiseCapacity,
-    SeriesSource,
-)
+from sim.channel.capacity import Capacity, ConstantCapacity, PiecewiseCapacity
 from sim.channel.harq import ErrorModelConfig, RetryConfig
 from sim.channel.physical import PhysicalSource, PhysicalUplink
 from sim.channel.radio import RADIO_PRESETS, RadioKind, RadioPowerModel
 from sim.channel.shared import Scheduler
+from sim.channel.sources import MarkovSource, SeriesSource
 from sim.channel.traces import (
     RATE_UNITS,
     TIME_UNITS,

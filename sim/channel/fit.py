@@ -30,8 +30,9 @@ from pathlib import Path
 
 import numpy as np
 
-from sim.channel.capacity import MarkovSource, PiecewiseCapacity
+from sim.channel.capacity import PiecewiseCapacity
 from sim.channel.gilbert import run_lengths
+from sim.channel.sources import MarkovSource
 from sim.channel.traces import (
     Trace,
     load_csv,

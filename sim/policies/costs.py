@@ -140,7 +140,8 @@ def mean_uplink_bps(ctx: GroupContext) -> float | None:
     if runtime is None:
         return None
     from sim.channel import config as channel_config
-    from sim.channel.capacity import ConstantCapacity, MarkovSource
+    from sim.channel.capacity import ConstantCapacity
+    from sim.channel.sources import MarkovSource
     from sim.rng import stream
 
     uplink = runtime.cell.uplink

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from calibration.fit_channel import TRACE_SETS, fit_traces, format_table, main, trace_set_paths
-from sim.channel.capacity import MarkovSource
 from sim.channel.config import MarkovUplink
+from sim.channel.sources import MarkovSource
 from tests.conftest import REPO
 
 MEAN_REL = 0.10

@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.channel.capacity import MarkovSource, PiecewiseCapacity
+from sim.channel.capacity import PiecewiseCapacity
 from sim.channel.config import GilbertElliottUplink, build_capacity
 from sim.channel.gilbert import per_step_probabilities, run_lengths, sample_states
+from sim.channel.sources import MarkovSource
 from tests.channel.helpers import assert_covers
 
 SEEDS = range(10)

@@ -9,9 +9,10 @@ import pandas as pd
 import pytest
 
 import sim
-from sim.channel.capacity import PiecewiseCapacity, SeriesSource
+from sim.channel.capacity import PiecewiseCapacity
 from sim.channel.config import TraceUplink, build_capacity, resolve_trace
 from sim.channel.harq import BlerErrors, GilbertElliottErrors, harq_outcome
+from sim.channel.sources import SeriesSource
 from tests.channel.helpers import assert_covers
 from tests.conftest import REPO, toy_scenario
 

@@ -32,10 +32,11 @@ import simpy
 from scipy import stats
 
 from sim.channel import ratemap
-from sim.channel.capacity import PiecewiseCapacity, SeriesSource
+from sim.channel.capacity import PiecewiseCapacity
 from sim.channel.quantile_scheduler import pf_shares
 from sim.channel.ratelaw import fading_rate_law
 from sim.channel.shared import SharedCell
+from sim.channel.sources import SeriesSource
 from tests.channel.pf_oracle import pf_slots, round_robin_fluid
 
 TTI_S = 1e-3

@@ -18,10 +18,11 @@ from scipy.linalg import expm
 import sim
 import sim.engine
 from sim.channel import physical
-from sim.channel.capacity import MarkovSource, PiecewiseCapacity, SeriesSource
+from sim.channel.capacity import PiecewiseCapacity
 from sim.channel.fading import AR1Fading, SumOfSinusoids
 from sim.channel.gilbert import per_step_probabilities, stationary_bad
 from sim.channel.physical import PhysicalSource, PhysicalUplink
+from sim.channel.sources import MarkovSource, SeriesSource
 from tests.channel.helpers import assert_covers
 from tests.conftest import REPO
 
