@@ -64,12 +64,12 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_right
-from typing import NamedTuple
 
 import numpy as np
 from scipy.special import ndtr
 
 from sim.channel import gilbert, ratemap
+from sim.channel.arrival_windows import ArrivalWindows
 from sim.channel.capacity import SegmentSource, Skip
 from sim.channel.fading import AR1Fading, BlockFading, SumOfSinusoids, coherence_time_s, rician
 from sim.channel.mobility import (
@@ -92,24 +92,6 @@ from sim.channel.ratelaw import RateLaw, fading_rate_law
 from sim.rng import CounterStream
 
 FIRST_CHUNK_S = 0.25  # generated from the start and after each skip; chunks then double [s]
-# Windows around arrival times (static devices, see PhysicalSource.set_anchors):
-# A window spans this long from an arrival: the head computed on the device, LTE's 0.26 s RRC
-# promotion from idle and the transfer itself; one that starts within WINDOW_S - FIRST_CHUNK_S
-# of its arrival reads the rest of the window as its first chunk.
-WINDOW_S = 1.0
-WINDOWS_PER_BATCH = 64  # windows computed per vectorised batch
-BLOCKAGE_LOOKBACK_STEPS = 256  # steps read back for the blockage state before a window
-
-
-class _Windows(NamedTuple):
-    """Precomputed steps around consecutive arrival times (one row per window)."""
-
-    first: int  # index of the first row's arrival among the anchors
-    starts: np.ndarray  # first step of each window
-    rates: np.ndarray  # (rows, S) rate of each step [bit/s]
-    blocked: np.ndarray  # (rows, S + 1) blockage state at steps start - 1 .. start + S - 1
-
-
 class _CorrelatedNormal:
     """``count`` independent N(0, 1) processes of the distance travelled, exponential ACF.
 
@@ -255,11 +237,9 @@ class PhysicalSource(SegmentSource):
         )
         self._k0 = 0  # index of the next step
         self._run_steps = 0  # steps generated since the start or the last skip
-        # Windows around arrival times (set_anchors): first step of each, a batch of them
-        # computed ahead, and the (row, offset) a skip landed in for the next chunk to use.
-        self._anchor_steps: np.ndarray | None = None
-        self._window_steps = max(self.first_chunk_steps, round(WINDOW_S / config.step_s))
-        self._windows: _Windows | None = None
+        # The optional accelerator (set_anchors; sim/channel/arrival_windows.py) and the
+        # (row, offset) of its window a skip landed in, for the next chunk to read.
+        self.arrival_windows: ArrivalWindows | None = None
         self._landed: tuple[int, int] | None = None
         self._serving: int | None = None
         self._candidate = -1
@@ -385,15 +365,29 @@ class PhysicalSource(SegmentSource):
         else:
             effective_m = travelled + self._env_extra_mps * times
         if fading.kind == "sum_of_sinusoids":
-            if self._metres_per_step is not None:  # the cheaper exact form
-                scatter = self._sos.gains_on_grid(step, times.size, self._metres_per_step)
-            else:
-                scatter = self._sos.gains(effective_m)
+            if self._metres_per_step is not None:
+                return self.step_power_gains(step + np.arange(times.size), los)
+            scatter = self._sos.gains(effective_m)
         elif fading.kind == "ar1":
             scatter = self._ar1.next(times.size, self._ar1_rho)
         else:
             scatter = self._block.gains_at_times(times)
         return self._power_gain(scatter, effective_m, los)
+
+    def step_power_gains(self, steps: np.ndarray, los: np.ndarray | bool) -> np.ndarray | float:
+        """Fading power gain |h|^2 at these step indices (any shape) of a device moving at a
+        constant speed with sum-of-sinusoids or no fading: the one function the step grid
+        and the arrival windows both read their gains from."""
+        if self.config.fading.kind == "none":
+            return 1.0
+        assert self.config.fading.kind == "sum_of_sinusoids" and self._metres_per_step is not None
+        mps = self._metres_per_step
+        if steps.ndim == 1 and steps.size and bool(np.all(np.diff(steps) == 1)):
+            # A run of steps: the cheaper recurrence, equal to gains_at_steps bit for bit.
+            scatter = self._sos.gains_on_grid(int(steps[0]), steps.size, mps)
+        else:
+            scatter = self._sos.gains_at_steps(steps, mps)
+        return self._power_gain(scatter, steps * mps, los)
 
     def _power_gain(
         self, scatter: np.ndarray, effective_m: np.ndarray, los: np.ndarray | bool
@@ -408,12 +402,13 @@ class PhysicalSource(SegmentSource):
                 h = np.where(los, h, scatter)
         return h.real**2 + h.imag**2
 
-    def _blockage_uniforms(self, start: int, count: int) -> np.ndarray:
+    def blockage_uniforms(self, start: int, count: int) -> np.ndarray:
+        """The blockage chain's uniform at each step ``start .. start + count - 1``."""
         return self._blockage_stream.uniforms(0, start, count)[:, 0]
 
     def _blockage_db(self, count: int) -> np.ndarray:
         """Extra loss of the steps k0 .. k0 + count - 1 [dB]; one uniform per step."""
-        u = self._blockage_uniforms(self._k0, count)
+        u = self.blockage_uniforms(self._k0, count)
         states = gilbert.states_from_uniforms(u, self._blockage_p, self._blockage_r, self._blocked)
         self._blocked = int(states[-1])
         return states * self.config.blockage.loss_db
@@ -426,13 +421,13 @@ class PhysicalSource(SegmentSource):
         budget_dbm, los, interrupted, travelled = self._link_budget(times)
         gain = self._fading_power(times, travelled, los)
         blockage_db = self._blockage_db(n) if self.config.blockage is not None else None
-        rates = self._rates(budget_dbm, gain, blockage_db, (n,))
+        rates = self.rates(budget_dbm, gain, blockage_db, (n,))
         if interrupted is not None:
             rates[interrupted] = 0.0
         self._k0 = k0 + n
         return times, rates
 
-    def _rates(
+    def rates(
         self,
         budget_dbm: np.ndarray | float,
         gain: np.ndarray | float,
@@ -459,8 +454,9 @@ class PhysicalSource(SegmentSource):
         landed, self._landed = self._landed, None
         if landed is not None:  # a skip landed in a precomputed window: the rest of it
             row, offset = landed
-            windows = self._windows
-            steps = self._window_steps - offset
+            assert self.arrival_windows is not None and self.arrival_windows.batch is not None
+            windows = self.arrival_windows.batch
+            steps = self.arrival_windows.window_steps - offset
             self._run_steps += steps
             self._blocked = int(windows.blocked[row, offset + steps])
             self._k0 += steps
@@ -470,100 +466,37 @@ class PhysicalSource(SegmentSource):
         _, rates = self.chunk_rates(steps)
         return np.full(steps, self.config.step_s), rates
 
-    # -- windows around arrival times
     def set_anchors(self, anchors_s: np.ndarray) -> None:
-        """The device's arrival times [s]: after a skip, its first chunk is read from windows
-        of ``_window_steps`` steps starting at them, computed in vectorised batches.
+        """The device's arrival times [s]: after a skip, its first chunk may be read from
+        windows precomputed around them (:class:`~sim.channel.arrival_windows.ArrivalWindows`)."""
+        self.arrival_windows = ArrivalWindows(self, anchors_s)
 
-        Only for a static device with sum-of-sinusoids or no fading (its link budget is
-        one number and every step's rate a function of the step index), where the
-        windows hold exactly the steps a chunk generated there would; a transfer that
-        starts too late for its window, or any other device, generates as before.
-        """
-        step = self.config.step_s
-        self._anchor_steps = np.unique(np.floor(np.asarray(anchors_s, dtype=float) / step)).astype(
-            np.int64
-        )
-        self._windows = None
+    @property
+    def metres_per_step(self) -> float | None:
+        """Distance the device and its scatterers move per step [m] (constant speed only)."""
+        return self._metres_per_step
 
-    def _windows_apply(self) -> bool:
-        cfg = self.config
-        if self._anchor_steps is None or self._static_budget is None:
-            return False
-        if cfg.fading.kind not in ("none", "sum_of_sinusoids") or self._metres_per_step is None:
-            return False
-        # Blockage states are read off the uniforms vectorised in the usual (holding) case.
-        return cfg.blockage is None or self._blockage_p <= 1.0 - self._blockage_r
-
-    def _window_at(self, k1: int) -> tuple[int, int] | None:
-        """(row, offset) of a precomputed window holding the first chunk from step ``k1``."""
-        starts = self._anchor_steps
-        j = int(np.searchsorted(starts, k1, side="right")) - 1
-        if j < 0 or k1 + self.first_chunk_steps > starts[j] + self._window_steps:
-            return None
-        windows = self._windows
-        if windows is None or not windows.first <= j < windows.first + windows.starts.size:
-            windows = self._windows = self._compute_windows(j)
-        row = j - windows.first
-        return row, k1 - int(windows.starts[row])
-
-    def _compute_windows(self, first: int) -> _Windows:
-        """Windows of the anchors ``first`` .. ``first + WINDOWS_PER_BATCH - 1`` at once."""
-        starts = self._anchor_steps[first : first + WINDOWS_PER_BATCH]
-        size = self._window_steps
-        steps = starts[:, None] + np.arange(size)
-        budget_dbm, los = self._static_budget[0], self._static_budget[1]
-        if self.config.fading.kind == "none":
-            gain = 1.0
-        else:
-            scatter = self._sos.gains_at_steps(steps, self._metres_per_step)
-            gain = self._power_gain(scatter, steps * self._metres_per_step, los)
+    @property
+    def blockage_probabilities(self) -> tuple[float, float]:
+        """Per-step (clear -> blocked, blocked -> clear) probabilities; (0, 0) without blockage."""
         if self.config.blockage is None:
-            blocked = np.zeros((starts.size, size + 1), dtype=np.uint8)
-            blockage_db = None
-        else:
-            blocked = self._blockage_in_windows(starts, size)
-            blockage_db = blocked[:, 1:] * self.config.blockage.loss_db
-        rates = self._rates(budget_dbm, gain, blockage_db, steps.shape)
-        return _Windows(first, starts, rates, blocked)
+            return 0.0, 0.0
+        return self._blockage_p, self._blockage_r
 
-    def _blockage_in_windows(self, starts: np.ndarray, size: int) -> np.ndarray:
-        """Blockage states at steps start - 1 .. start + size - 1 of each window (uint8).
+    @property
+    def next_step(self) -> int:
+        """Index of the next step this source generates."""
+        return self._k0
 
-        The state at a step is that of the last deciding step at or before it
-        (:func:`~sim.channel.gilbert.states_from_uniforms`), found among the
-        ``BLOCKAGE_LOOKBACK_STEPS`` steps before the window or, failing that (rare:
-        (1 - p - r)^lookback), by :func:`~sim.channel.gilbert.state_after` from the
-        state at the generated end, exactly as a skip does. A window may begin just
-        before the generated end k0; its steps before k0 are not computed right and
-        never read (a skip lands past k0, later ones further on).
-        """
-        p, r = self._blockage_p, self._blockage_r
-        lookback, k0 = BLOCKAGE_LOOKBACK_STEPS, self._k0
-        width = lookback + size
-        u = np.zeros((starts.size, width))
-        first_read = np.maximum(starts - lookback, k0)  # the state before k0 is self._blocked
-        for row, (start, begin) in enumerate(
-            zip(starts.tolist(), first_read.tolist(), strict=True)
-        ):
-            u[row, width - (start + size - begin) :] = self._blockage_uniforms(
-                begin, start + size - begin
-            )
-        decisive, bad = gilbert.decisions(u, p, r)
-        columns = np.arange(width)
-        decisive &= columns >= (first_read - (starts - lookback))[:, None]  # unread columns
-        last = np.maximum.accumulate(np.where(decisive, columns, -1), axis=1)[:, lookback - 1 :]
-        rows = np.arange(starts.size)[:, None]
-        states = bad[rows, np.maximum(last, 0)].astype(np.uint8)
-        for row in np.flatnonzero((last < 0).any(axis=1)).tolist():
-            begin = int(first_read[row])
-            before = self._blocked
-            if begin > k0:  # nothing decided within the lookback: the chain since k0
-                before = gilbert.state_after(
-                    self._blockage_uniforms, k0, begin - 1, p, r, self._blocked
-                )
-            states[row, last[row] < 0] = before
-        return states
+    @property
+    def blocked(self) -> int:
+        """Blockage state (1: blocked) at the step before :attr:`next_step`."""
+        return self._blocked
+
+    @property
+    def static_budget(self) -> tuple[float, bool] | None:
+        """A static device's (link budget [dBm], LOS) once known; None otherwise."""
+        return None if self._static_budget is None else self._static_budget[:2]
 
     def skip_to(self, from_s: float, target_s: float) -> Skip | None:
         """Move every process to the last step at or before ``target_s`` without generating
@@ -575,15 +508,17 @@ class PhysicalSource(SegmentSource):
         k0 = self._k0
         if k1 <= k0:
             return None
-        landed = self._window_at(k1) if self._windows_apply() else None
+        accelerator = self.arrival_windows
+        landed = accelerator.window_at(k1) if accelerator and accelerator.applies() else None
         if landed is not None:
+            assert accelerator is not None and accelerator.batch is not None
             row, offset = landed
-            self._blocked = int(self._windows.blocked[row, offset])  # the state at k1 - 1
+            self._blocked = int(accelerator.batch.blocked[row, offset])  # the state at k1 - 1
             self._landed = landed
         elif self.config.blockage is not None:
             p, r = self._blockage_p, self._blockage_r
             self._blocked = gilbert.state_after(
-                self._blockage_uniforms, k0, k1 - 1, p, r, self._blocked
+                self.blockage_uniforms, k0, k1 - 1, p, r, self._blocked
             )
         if self.config.fading.kind == "ar1":
             self._ar1.skip(k1 - k0, self._ar1_rho)
@@ -617,7 +552,7 @@ class PhysicalSource(SegmentSource):
                 blockage = (blocked, self.config.blockage.loss_db)
 
             def rates_of(budget, gain, loss_db):
-                return self._rates(budget, gain, loss_db, np.shape(gain))
+                return self.rates(budget, gain, loss_db, np.shape(gain))
 
             k = self.k_linear if los else None
             self._rate_law = fading_rate_law(budget_dbm, k, rates_of, blockage)

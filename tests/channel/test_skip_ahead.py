@@ -17,7 +17,7 @@ from scipy.linalg import expm
 
 import sim
 import sim.engine
-from sim.channel import physical
+from sim.channel import arrival_windows, physical
 from sim.channel.capacity import PiecewiseCapacity
 from sim.channel.fading import AR1Fading, SumOfSinusoids
 from sim.channel.gilbert import per_step_probabilities, stationary_bad
@@ -130,7 +130,7 @@ def test_windows_around_arrivals_hold_the_fully_generated_steps(case, lookback, 
     ``lookback`` 1 makes the blockage state before almost every window come from the
     scalar fallback instead of the vectorised search."""
     if lookback is not None:
-        monkeypatch.setattr(physical, "BLOCKAGE_LOOKBACK_STEPS", lookback)
+        monkeypatch.setattr(arrival_windows, "BLOCKAGE_LOOKBACK_STEPS", lookback)
     config = _physical(WINDOW_CASES[case])
     rng = np.random.default_rng(11)
     for seed in range(3):
@@ -140,14 +140,16 @@ def test_windows_around_arrivals_hold_the_fully_generated_steps(case, lookback, 
         full = PiecewiseCapacity(full_source)
         skipping = PiecewiseCapacity(skip_source, skip_after_s=2.0, anchors_s=arrivals)
         landed, end = [], 0.0
-        window_at = skip_source._window_at
+        accelerator = skip_source.arrival_windows
+        assert accelerator is not None
+        window_at = accelerator.window_at
 
         def counting(k1, window_at=window_at, landed=landed):
             found = window_at(k1)
             landed.append(found is not None)
             return found
 
-        skip_source._window_at = counting
+        accelerator.window_at = counting
         for k, arrival in enumerate(arrivals):
             # One transfer at a time, as a device's uplink sends them; the last delay is past
             # the window (1 s from the arrival), so that transfer generates as before.
@@ -391,3 +393,14 @@ def test_strategies_see_the_same_channel_where_both_generated_it():
                         other.bits_between(start, end), rel=1e-9
                     )
     assert compared > 10_000 and differing > 0
+
+
+def test_step_power_gains_of_a_run_of_steps_equal_those_of_any_steps():
+    """The grid path (a run of steps: the recurrence) and the arrival windows (any steps, any
+    shape) read the same public function; both forms give the same gains bit for bit."""
+    config = _physical(WINDOW_CASES["sum of sinusoids, LOS, no blockage"])
+    source = PhysicalSource(config, np.random.default_rng(5))
+    run = np.arange(700, 1100)
+    scattered = np.array([[700, 1099, 850], [1000, 701, 777]])
+    along = source.step_power_gains(run, True)
+    assert np.array_equal(source.step_power_gains(scattered, True), along[scattered - 700])
