@@ -68,13 +68,11 @@ from bisect import bisect_right
 import numpy as np
 from scipy.special import ndtr
 
-from sim.channel import gilbert, ratemap
+from sim.channel import gilbert
 from sim.channel.arrival_windows import ArrivalWindows
 from sim.channel.capacity import SegmentSource, Skip
 from sim.channel.fading import AR1Fading, BlockFading, SumOfSinusoids, coherence_time_s, rician
 from sim.channel.mobility import (
-    MobilityConfig,
-    RandomWaypointMobility,
     StaticMobility,
     StaticTrajectory,
     StraightLineMobility,
@@ -87,87 +85,12 @@ from sim.channel.pathloss import (
     noise_power_dbm,
     path_loss_db,
 )
-from sim.channel.physical_config import LinkConfig, PhysicalUplink
+from sim.channel.physical_config import PhysicalUplink
+from sim.channel.placement import CorrelatedNormal, nominal_speed_mps, start_position
 from sim.channel.ratelaw import RateLaw, fading_rate_law
 from sim.rng import CounterStream
 
 FIRST_CHUNK_S = 0.25  # generated from the start and after each skip; chunks then double [s]
-class _CorrelatedNormal:
-    """``count`` independent N(0, 1) processes of the distance travelled, exponential ACF.
-
-    Values live on a grid of d_cor / 20 [m] (AR(1) with R = exp(-1/20) per
-    cell, exact marginal and correlation on the grid); a position takes the
-    value of its grid cell. A static device keeps its first value. Cells are
-    drawn in order from the field's own stream, so a cell's value does not
-    depend on which positions were asked for before.
-    """
-
-    CELLS_PER_DECORRELATION = 20
-
-    def __init__(self, rng: np.random.Generator, decorrelation_m: float, count: int) -> None:
-        self.rng = rng
-        self.cell_m = decorrelation_m / self.CELLS_PER_DECORRELATION
-        self.rho = float(np.exp(-1.0 / self.CELLS_PER_DECORRELATION))
-        self.values = rng.standard_normal((1, count)).T
-
-    def at(self, distance_m: np.ndarray) -> np.ndarray:
-        cells = np.floor(np.asarray(distance_m) / self.cell_m).astype(np.int64)
-        need = int(cells.max()) + 1 if cells.size else 1
-        have = self.values.shape[1]
-        if need > have:
-            count = self.values.shape[0]
-            extra = max(need - have, have)  # geometric growth
-            # Cell by cell (all stations' values of a cell together), so the values do not
-            # depend on how the cells were batched.
-            w = self.rng.standard_normal((extra, count)).T * np.sqrt(1.0 - self.rho**2)
-            zi = (self.rho * self.values[:, -1])[:, None]
-            from scipy.signal import lfilter  # here: scipy.signal costs ~1 s to import
-
-            more, _ = lfilter([1.0], [1.0, -self.rho], w, axis=1, zi=zi)
-            self.values = np.concatenate([self.values, more], axis=1)
-        return self.values[:, cells]
-
-
-def _start_position(config: PhysicalUplink, rng: np.random.Generator) -> np.ndarray:
-    if config.position_m is not None:
-        return np.asarray(config.position_m, dtype=float)
-    area = getattr(config.mobility, "area_m", None)
-    if config.distance_m is None and area is not None:
-        return area.uniform(rng, 1)[0]
-    low, high = config.distance_m or (50.0, 300.0)
-    radius = np.sqrt(rng.uniform(low**2, high**2))
-    angle = rng.uniform(0.0, 2.0 * np.pi)
-    bs = config.base_stations[0]
-    return np.array([bs.x_m + radius * np.cos(angle), bs.y_m + radius * np.sin(angle)])
-
-
-def _nominal_speed_mps(mobility: MobilityConfig) -> float:
-    if isinstance(mobility, StraightLineMobility):
-        return mobility.speed_mps
-    if isinstance(mobility, RandomWaypointMobility):
-        return 0.5 * (mobility.speed_mps[0] + mobility.speed_mps[1])
-    return 0.0
-
-
-def _cqi_rate_table(link: LinkConfig) -> tuple[np.ndarray, np.ndarray] | None:
-    """(SINR thresholds [dB], rate of each CQI level [bit/s]) of a CQI mapping, else None.
-
-    ``level_rates[searchsorted(thresholds, snr, 'right')]`` equals ``link.rate_bps``.
-    """
-    keep = (1.0 - link.resolved_overhead()) * link.uplink_share
-    if link.mapping == "lte_cqi":
-        thresholds = ratemap.LTE_CQI_SINR_DB
-        efficiency = ratemap.LTE_CQI_EFFICIENCY
-        res = ratemap.resource_elements_per_s(link.resolved_prbs(), 15)
-    elif link.mapping == "nr_cqi_256qam":
-        thresholds = ratemap.NR_CQI256_SINR_DB_DL + ratemap.NR_UL_THRESHOLD_OFFSET_DB
-        efficiency = ratemap.NR_CQI256_EFFICIENCY
-        res = ratemap.resource_elements_per_s(link.resolved_prbs(), link.subcarrier_khz)
-    else:
-        return None
-    return np.asarray(thresholds, dtype=float), np.concatenate([[0.0], efficiency]) * res * keep
-
-
 class PhysicalSource(SegmentSource):
     """Capacity segments of one device over a :class:`PhysicalUplink` (see module doc)."""
 
@@ -181,15 +104,15 @@ class PhysicalSource(SegmentSource):
         stations = config.base_stations
         self.bs_xy = np.array([[b.x_m, b.y_m] for b in stations])
         self.bs_height = np.array([b.height_m or params.default_bs_height_m for b in stations])
-        self.start_m = _start_position(config, rng)
+        self.start_m = start_position(config, rng)
         # Processes read in an order that depends on which times are generated get their own
         # streams, so skipping time never shifts one process's numbers into another.
         mobility_rng, los_rng, shadow_los_rng, shadow_nlos_rng = rng.spawn(4)
         self.trajectory = make_trajectory(config.mobility, self.start_m, mobility_rng)
         n_bs = len(stations)
-        self.los_field = _CorrelatedNormal(los_rng, params.los_state_decorrelation_m, n_bs)
-        self.shadow_los = _CorrelatedNormal(shadow_los_rng, params.decorrelation_los_m, n_bs)
-        self.shadow_nlos = _CorrelatedNormal(shadow_nlos_rng, params.decorrelation_nlos_m, n_bs)
+        self.los_field = CorrelatedNormal(los_rng, params.los_state_decorrelation_m, n_bs)
+        self.shadow_los = CorrelatedNormal(shadow_los_rng, params.decorrelation_los_m, n_bs)
+        self.shadow_nlos = CorrelatedNormal(shadow_nlos_rng, params.decorrelation_nlos_m, n_bs)
         fading = config.fading
         k_db = (
             fading.rician_k_db
@@ -206,7 +129,7 @@ class PhysicalSource(SegmentSource):
         # so AR(1) can jump in closed form; equal to the actual speed unless random waypoint).
         # Own and environment Doppler add in quadrature (module doc); a random-waypoint
         # device's scatterers add what makes the quadrature sum exact at its nominal speed.
-        own_speed = _nominal_speed_mps(config.mobility)
+        own_speed = nominal_speed_mps(config.mobility)
         speed = math.hypot(own_speed, self.env_speed_mps)
         self._env_extra_mps = speed - own_speed
         doppler = speed / self.wavelength_m
@@ -230,7 +153,7 @@ class PhysicalSource(SegmentSource):
             )
         link = config.link
         self.noise_dbm = float(noise_power_dbm(link.occupied_bandwidth_hz(), link.noise_figure_db))
-        self._cqi_rates = _cqi_rate_table(link)
+        self._cqi_rates = link.cqi_rate_table()
         self.steps_per_chunk = max(1, round(config.chunk_s / config.step_s))
         self.first_chunk_steps = min(
             self.steps_per_chunk, max(1, round(FIRST_CHUNK_S / config.step_s))

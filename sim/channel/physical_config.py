@@ -155,6 +155,24 @@ class LinkConfig(Strict):
             return self.resolved_prbs() * 12 * self.subcarrier_khz * 1e3
         return self.bandwidth_hz
 
+    def cqi_rate_table(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """(SINR thresholds [dB], rate of each CQI level [bit/s]) of a CQI mapping, else None.
+
+        ``level_rates[searchsorted(thresholds, snr, 'right')]`` equals :meth:`rate_bps`.
+        """
+        keep = (1.0 - self.resolved_overhead()) * self.uplink_share
+        if self.mapping == "lte_cqi":
+            thresholds = ratemap.LTE_CQI_SINR_DB
+            efficiency = ratemap.LTE_CQI_EFFICIENCY
+            res = ratemap.resource_elements_per_s(self.resolved_prbs(), 15)
+        elif self.mapping == "nr_cqi_256qam":
+            thresholds = ratemap.NR_CQI256_SINR_DB_DL + ratemap.NR_UL_THRESHOLD_OFFSET_DB
+            efficiency = ratemap.NR_CQI256_EFFICIENCY
+            res = ratemap.resource_elements_per_s(self.resolved_prbs(), self.subcarrier_khz)
+        else:
+            return None
+        return np.asarray(thresholds, dtype=float), np.concatenate([[0.0], efficiency]) * res * keep
+
     def rate_bps(self, snr_db: np.ndarray, rx_power_dbm: np.ndarray) -> np.ndarray:
         """Rate [bit/s] for each SINR [dB] (and received power [dBm] for WiFi, whose MCS
         sensitivities are met ``interference_margin_db`` later, as LTE's SINR is lowered)."""

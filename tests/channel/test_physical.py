@@ -9,7 +9,8 @@ import sim
 from sim.channel.capacity import PiecewiseCapacity
 from sim.channel.mobility import Area, RandomWaypointMobility, make_trajectory
 from sim.channel.pathloss import SCENARIOS, los_probability
-from sim.channel.physical import PhysicalSource, PhysicalUplink, _CorrelatedNormal
+from sim.channel.physical import PhysicalSource, PhysicalUplink
+from sim.channel.placement import CorrelatedNormal as _CorrelatedNormal
 from sim.channel.radio import RADIO_PRESETS, lauridsen_tx_rf_w
 from sim.channel.ratemap import (
     LTE_CQI_EFFICIENCY,

@@ -20,7 +20,8 @@ from scipy.special import j0
 
 from sim.channel import ratemap
 from sim.channel.pathloss import SCENARIOS, SPEED_OF_LIGHT_MPS
-from sim.channel.physical import LinkConfig, PhysicalSource, PhysicalUplink
+from sim.channel.physical import PhysicalSource, PhysicalUplink
+from sim.channel.physical_config import LinkConfig
 from tests.channel.helpers import assert_covers
 
 

@@ -17,7 +17,7 @@ from scipy.linalg import expm
 
 import sim
 import sim.engine
-from sim.channel import arrival_windows, physical
+from sim.channel import arrival_windows
 from sim.channel.capacity import PiecewiseCapacity
 from sim.channel.fading import AR1Fading, SumOfSinusoids
 from sim.channel.gilbert import per_step_probabilities, stationary_bad
