@@ -11,6 +11,7 @@ import pandas as pd
 from sim.channel.capacity import Capacity
 from sim.channel.link import Window
 from sim.exits.records import EXIT_COLUMNS, add_exit_columns
+from sim.records import ColumnKind
 
 OUTCOMES = ("completed", "completed_late", "dropped", "failed")
 REASONS = ("", "device_queue_full", "server_queue_full", "transfer_failed", "unfinished")
@@ -45,7 +46,7 @@ REQUEST_COLUMNS: dict = {
 """Columns written while the run goes; group, deadline and the plan's variant, kind,
 payload and accuracy are looked up from ``device`` and ``plan`` when collecting."""
 
-BACKGROUND_COLUMNS = {
+BACKGROUND_COLUMNS: dict[str, ColumnKind] = {
     "server": (),
     "part": (),
     "outcome": OUTCOMES,
@@ -74,7 +75,7 @@ class RunResult:
 
 
 def _categorical(codes: np.ndarray, labels) -> pd.Categorical:
-    return pd.Categorical.from_codes(codes.astype(np.int64), categories=list(labels))
+    return pd.Categorical.from_codes(codes.astype(np.int64), categories=pd.Index(list(labels)))
 
 
 def request_frame(run) -> pd.DataFrame:

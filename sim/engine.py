@@ -23,6 +23,7 @@ compared in one scenario see the same arrivals and channel.
 from __future__ import annotations
 
 import math
+from typing import cast
 
 import numpy as np
 import simpy
@@ -388,7 +389,7 @@ class Run:
     def _served(self, job: Job) -> None:
         """Its batch ended: service stamps, then the way back is arithmetic."""
         row = job.row
-        request, route = job.ctx
+        request, route = cast(tuple[_Request, _Route], job.ctx)
         cols = self.requests.columns
         cols["t_service_start"][row] = job.start_s
         cols["t_service_end"][row] = job.end_s

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from sim.atomic_io import atomic_write_bytes
 
@@ -21,7 +21,10 @@ DPI = 110
 """Resolution of the PNGs a run and a sweep write [dots per inch]."""
 
 
-def new_figure(width_in: float, height_in: float, *, layout: str | None = None) -> Figure:
+Layout = Literal["constrained", "compressed", "tight"] | None
+
+
+def new_figure(width_in: float, height_in: float, *, layout: Layout = None) -> Figure:
     """An empty figure of ``width_in`` x ``height_in`` [inch], outside pyplot."""
     from matplotlib.figure import Figure
 

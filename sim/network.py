@@ -35,7 +35,7 @@ def build_graph(network: Network) -> nx.Graph:
     """The topology as an undirected graph, edges carrying ``latency_s`` and ``capacity_bps``."""
     import networkx as nx  # here: networkx costs ~0.5 s to import and only topologies need it
 
-    graph = nx.Graph()
+    graph: nx.Graph = nx.Graph()
     for link in network.links:
         graph.add_edge(link.a, link.b, latency_s=link.latency_s, capacity_bps=link.capacity_bps)
     return graph

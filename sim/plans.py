@@ -285,9 +285,11 @@ def service_model(
     fallback_power = PowerCurve((1,), (cost.active_w,))
     full_key = f"{part.model}/full"
     if part.part.startswith("bottlefit_c"):
-        measured = sorted(k for k in profile.parts if k.startswith(f"{part.model}/bottlefit_c"))
-        if measured:
-            ref_key = measured[-1]
+        measured_keys = sorted(
+            k for k in profile.parts if k.startswith(f"{part.model}/bottlefit_c")
+        )
+        if measured_keys:
+            ref_key = measured_keys[-1]
             ref_variant = ref_key.split("/", 1)[1]
             ref = model.variants.get(ref_variant)
             ratio = 1.0

@@ -7,10 +7,13 @@ are stored as small integer codes with their labels (pandas categoricals).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+
+ColumnKind = np.dtype | type | Sequence[str]
+"""A column's dtype, or its category labels (stored as int16 codes)."""
 
 
 class Table:
@@ -21,7 +24,7 @@ class Table:
     """
 
     def __init__(
-        self, spec: dict[str, np.dtype | type | Sequence[str]], capacity: int = 1024
+        self, spec: Mapping[str, ColumnKind], capacity: int = 1024
     ) -> None:
         self.spec = spec
         self.categories: dict[str, list[str]] = {}
@@ -33,7 +36,7 @@ class Table:
                 self.categories[name] = list(kind)
                 self.columns[name] = np.full(self._capacity, -1, dtype=np.int16)
             else:
-                dtype = np.dtype(kind)
+                dtype = np.dtype(kind)  # type: ignore[arg-type]  # a dtype or a scalar type here
                 fill = np.nan if dtype.kind == "f" else (-1 if dtype.kind in "iu" else 0)
                 self.columns[name] = np.full(self._capacity, fill, dtype=dtype)
 
@@ -79,7 +82,7 @@ class Table:
             if name in self.categories:
                 data[name] = (
                     pd.Categorical.from_codes(
-                        values.astype(np.int64), categories=self.categories[name]
+                        values.astype(np.int64), categories=pd.Index(self.categories[name])
                     )
                     if len(self.categories[name])
                     else pd.Categorical([None] * self.n)

@@ -21,7 +21,7 @@ import numpy as np
 import simpy
 
 from sim.profiles.service import ServiceModel
-from sim.records import Table
+from sim.records import ColumnKind, Table
 from sim.scenario.schema import ServerConfig, ServiceVariability
 
 
@@ -70,7 +70,7 @@ def variability_moments(config: ServiceVariability) -> tuple[float, float]:
     return 1.0, 1.0 + cv**2
 
 
-BATCH_COLUMNS = {
+BATCH_COLUMNS: dict[str, ColumnKind] = {
     "server": np.int16,
     "worker": np.int16,
     "part": (),

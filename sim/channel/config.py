@@ -17,7 +17,7 @@ from typing import Annotated, Literal
 import numpy as np
 from pydantic import Field, field_validator, model_validator
 
-from sim.channel.capacity import Capacity, ConstantCapacity, PiecewiseCapacity
+from sim.channel.capacity import Capacity, ConstantCapacity, PiecewiseCapacity, SegmentSource
 from sim.channel.harq import ErrorModelConfig, RetryConfig
 from sim.channel.physical import PhysicalSource, PhysicalUplink
 from sim.channel.radio import RADIO_PRESETS, RadioKind, RadioPowerModel
@@ -356,26 +356,31 @@ def build_capacity(
     # How far ahead a transfer's finish time is looked for: a transfer that has not
     # finished by 10 run lengths (at least an hour) is reported as never finishing.
     max_horizon = max(10.0 * horizon_s, 3600.0)
-    skipping = {"skip_after_s": skip_after_s, "anchors_s": anchors_s}
     if isinstance(config, ConstantUplink):
         return ConstantCapacity(config.rate_bps)
+    source: SegmentSource
     if isinstance(config, PhysicalUplink):
         source = PhysicalSource(config, rng)
-        return PiecewiseCapacity(source, max_horizon_s=max_horizon, **skipping)
-    if isinstance(config, SeriesUplink | TraceUplink):
+    elif isinstance(config, SeriesUplink | TraceUplink):
         assert trace is not None
         offset = rng.uniform(0.0, trace.duration_s) if config.random_offset else 0.0
         source = SeriesSource(trace.durations_s, trace.rates_bps, offset_s=offset, loop=config.loop)
-        return PiecewiseCapacity(source, max_horizon_s=max_horizon, **skipping)
+    else:
+        source = _markov_source(config, rng)
+    return PiecewiseCapacity(
+        source, max_horizon_s=max_horizon, skip_after_s=skip_after_s, anchors_s=anchors_s
+    )
+
+
+def _markov_source(config: MarkovUplink | GilbertElliottUplink, rng: np.random.Generator) -> MarkovSource:
     markov = config.as_markov() if isinstance(config, GilbertElliottUplink) else config
-    source = MarkovSource(
+    return MarkovSource(
         np.asarray(markov.rates_bps),
         np.asarray(markov.mean_sojourn_s),
         markov.jump_matrix(),
         rng,
         step_s=markov.step_s,
     )
-    return PiecewiseCapacity(source, max_horizon_s=max_horizon, **skipping)
 
 
 def transmit_power_fn(capacity: Capacity):

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -276,7 +277,7 @@ class ChannelStatistics:
     send_ms: dict[int, list[float]] = field(default_factory=dict)  # payload bytes -> quantiles
 
     def as_dict(self) -> dict:
-        out = {
+        out: dict[str, Any] = {
             "mean_mbps": round(self.mean_mbps, 4),
             "p5_mbps": round(self.p5_mbps, 4),
             "p95_mbps": round(self.p95_mbps, 4),

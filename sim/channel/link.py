@@ -15,7 +15,7 @@ import math
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import simpy
@@ -258,7 +258,7 @@ class DeviceUplink:
         promo_s, promo_j = self.radio.begin(start)
         tx_start = start + promo_s
         deadline = tx_start + self.timeout_s
-        state = {"retries": 0, "radio_bits": 0.0}
+        state: dict[str, Any] = {"retries": 0, "radio_bits": 0.0}
 
         def finish(end_s: float, ok: bool, sent: float) -> None:
             energy = self.radio.end(row, tx_start, end_s, state["radio_bits"])

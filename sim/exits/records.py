@@ -45,7 +45,7 @@ def add_exit_columns(frame: pd.DataFrame, run, cols: dict[str, np.ndarray]) -> N
             local = exits.on_device[k] if k < len(exits.on_device) else exits.final_on_device
             if local:
                 on_device[rows] = True
-    frame["exit"] = pd.Categorical.from_codes(codes, categories=labels)
+    frame["exit"] = pd.Categorical.from_codes(codes, categories=pd.Index(labels))
     frame["exit_on_device"] = on_device
     # The plan's expectation over its exits (sum of share x accuracy): the same for every
     # request of a plan, so its mean is free of the exit draws' noise.

@@ -35,7 +35,7 @@ def resolved_content(scenario: Scenario, strategies: Sequence[str] | None = None
     spec = scenario.spec.model_dump(
         mode="json", by_alias=True, exclude={"seed", "description", "sweep"}
     )
-    traces = {}
+    traces: dict[str, str | None] = {}
     for cell, trace in sorted(scenario.traces.items()):
         if trace is None:
             traces[cell] = None
