@@ -105,7 +105,7 @@ def test_a_second_run_merges_into_the_same_profiles(profiled: dict[str, Any], tm
     times = device.models["densenet169"]
     assert set(times.parts_s) == {"bottlefit_c3.encoder", "ae_c3.encoder"}
     assert list(times.blocks_s) == DENSENET169_BLOCKS  # kept from the first run
-    assert device.power.idle_w.value == 1.5 and device.power.idle_w.provenance == "measured"
+    assert device.power.idle_w.value == 1.5 and device.power.idle_w.provenance == "given"  # typed with --idle-w
     model = load_profile_file("model", out / "models" / "densenet169.yaml")
     assert set(model.variants) == {"bottlefit_c3", "ae_c3"}
     assert "blocks_s by run 1" in times.source and "ae_c3.encoder by run 2" in times.source
