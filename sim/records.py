@@ -8,6 +8,7 @@ are stored as small integer codes with their labels (pandas categoricals).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -76,7 +77,7 @@ class Table:
 
     def frame(self) -> pd.DataFrame:
         """The table as a DataFrame (categorical columns as pandas categoricals)."""
-        data = {}
+        data: dict[str, Any] = {}
         for name, column in self.columns.items():
             values = column[: self.n].copy()
             if name in self.categories:

@@ -8,6 +8,7 @@ engine sees them.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
@@ -155,7 +156,7 @@ def _step(current: Any, item: Any, node: Any) -> Any:
                 return _resolve(field.annotation, node)
         return None
     origin = getattr(current, "__origin__", None)
-    args = getattr(current, "__args__", ()) or ()
+    args: tuple[Any, ...] = getattr(current, "__args__", ()) or ()
     if origin in (list, tuple) and args:
         return _resolve(args[0], node)
     if origin is dict and len(args) == 2:
@@ -213,7 +214,7 @@ def _flatten_union(annotation: Any) -> list[Any]:
     return out
 
 
-def _problem_text(err: dict[str, Any]) -> tuple[str, str | None]:
+def _problem_text(err: Mapping[str, Any]) -> tuple[str, str | None]:
     """(problem, allowed) in our words for one pydantic error."""
     kind = err.get("type", "")
     ctx = err.get("ctx") or {}

@@ -75,7 +75,7 @@ def run_points(
     unique: dict[str, int] = {}
     for point in points:
         unique.setdefault(point_key(point), len(unique))
-    firsts = {}
+    firsts: dict[str, Any] = {}
     for point in points:
         firsts.setdefault(point_key(point), point)
     distinct = list(firsts.values())

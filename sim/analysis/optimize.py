@@ -25,7 +25,7 @@ import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 
@@ -306,7 +306,7 @@ def optimize(
         storage=rdb,
         study_name=name,
         sampler=sampler,
-        directions=[g.direction for g in goals],
+        directions=[cast(Any, g.direction) for g in goals],  # "minimize" | "maximize"
         load_if_exists=True,
     )
     _check_signature(

@@ -21,7 +21,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import numpy as np
 import pandas as pd
@@ -174,7 +174,8 @@ class SensitivityResult:
             sort=False,
             dropna=False,
         )
-        wide.columns = [n if v == "value" else f"{n}_conf" for v, n in wide.columns]
+        pairs = cast(list[tuple[str, str]], list(wide.columns))
+        wide.columns = [n if v == "value" else f"{n}_conf" for v, n in pairs]
         return wide.reset_index()
 
     def ranking(self, metric: str, strategy: str) -> list[str]:

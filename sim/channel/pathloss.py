@@ -224,10 +224,10 @@ def rma_los_db(
 ) -> np.ndarray:
     """RMa LOS path loss [dB]; breakpoint d_BP = 2 pi h_BS h_UT fc / c (TR 38.901 Table 7.4.1-1)."""
     d2d = np.clip(np.asarray(d2d_m, dtype=float), 10.0, 10000.0)
-    d3d = distance_3d_m(d2d, h_bs_m, h_ut_m)
+    d3d = np.asarray(distance_3d_m(d2d, h_bs_m, h_ut_m))
     dbp = 2.0 * np.pi * h_bs_m * h_ut_m * fc_ghz * 1e9 / SPEED_OF_LIGHT_MPS
     pl1 = _rma_pl1(d3d, fc_ghz, building_h_m)
-    pl2 = _rma_pl1(np.asarray(dbp), fc_ghz, building_h_m) + 40.0 * np.log10(d3d / dbp)
+    pl2 = _rma_pl1(np.asarray(dbp, dtype=float), fc_ghz, building_h_m) + 40.0 * np.log10(d3d / dbp)
     return np.where(d2d <= dbp, pl1, pl2)
 
 

@@ -286,6 +286,7 @@ class PhysicalSource(SegmentSource):
         if self._metres_per_step is not None:  # constant speed: distance = k metres_per_step
             effective_m = (step + np.arange(times.size)) * self._metres_per_step
         else:
+            assert travelled is not None  # a moving device's budget comes with its path
             effective_m = travelled + self._env_extra_mps * times
         if fading.kind == "sum_of_sinusoids":
             if self._metres_per_step is not None:
@@ -334,6 +335,7 @@ class PhysicalSource(SegmentSource):
         u = self.blockage_uniforms(self._k0, count)
         states = gilbert.states_from_uniforms(u, self._blockage_p, self._blockage_r, self._blocked)
         self._blocked = int(states[-1])
+        assert self.config.blockage is not None  # called only with blockage configured
         return states * self.config.blockage.loss_db
 
     def chunk_rates(self, steps: int | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -474,7 +476,9 @@ class PhysicalSource(SegmentSource):
                 blocked = gilbert.stationary_bad(self._blockage_p, self._blockage_r)
                 blockage = (blocked, self.config.blockage.loss_db)
 
-            def rates_of(budget, gain, loss_db):
+            def rates_of(
+                budget: float, gain: np.ndarray, loss_db: np.ndarray | None
+            ) -> np.ndarray:
                 return self.rates(budget, gain, loss_db, np.shape(gain))
 
             k = self.k_linear if los else None

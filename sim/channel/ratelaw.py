@@ -63,7 +63,7 @@ class RateLaw:
 def fading_rate_law(
     budget_dbm: float,
     k_linear: float | None,
-    rates_of: Callable[[np.ndarray, np.ndarray], np.ndarray],
+    rates_of: Callable[[float, np.ndarray, np.ndarray | None], np.ndarray],
     blockage: tuple[float, float] | None = None,
 ) -> RateLaw:
     """Rate law of a device whose received power without fast fading is ``budget_dbm``.

@@ -157,6 +157,7 @@ class _Active:
         if first < 0:
             return edges, rates, *law.atoms(rates)
         # Atoms of the capacity's segments, computed once each as the capacity grows.
+        assert isinstance(self.capacity, PiecewiseCapacity)  # a law comes with a source
         all_rates = self.capacity.rates
         done = self.atoms.shape[1]
         if done < all_rates.size:

@@ -38,7 +38,14 @@ from pathlib import Path
 from sim.errors import SimInputError, list_choices
 from sim.exits.behaviour import ExitBehaviour
 from sim.exits.source import ExitSource, behaviour_for
-from sim.plan_parts import Plan, ServerPart, device_block_s, device_power_w, worst_provenance
+from sim.plan_parts import (
+    Plan,
+    PlanKind,
+    ServerPart,
+    device_block_s,
+    device_power_w,
+    worst_provenance,
+)
 from sim.profiles.schema import DTYPE_BYTES, QUANT_OVERHEAD_BYTES, DeviceProfile, ModelProfile
 
 PREFIX = "progressive_"
@@ -262,7 +269,8 @@ def build_progressive_plan(
     if exits.active and any(exits.on_device):
         provenance.add(device.cost_model.provenance)
     top1 = model.accuracy_top1.value
-    kind, device_s = "split", exits.sent_device_s
+    kind: PlanKind = "split"
+    device_s = exits.sent_device_s
     if dtype == "jpeg":  # server only: as offload
         kind, name, payload = "offload", SERVER_ONLY, int(model.jpeg_bytes.value)
         device_s = device.jpeg_encode_s.value

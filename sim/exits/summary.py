@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import pandas as pd
 from scipy import stats
@@ -44,7 +45,7 @@ def exit_figures(req: pd.DataFrame) -> dict[str, float]:
 def exit_table(requests: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
     """One row per (strategy, exit): requests, share with its Clopper-Pearson interval, mean
     expected accuracy, on-device flag. Only requests of progressive plans are counted."""
-    rows = []
+    rows: list[dict[str, Any]] = []
     if "exit" not in requests:
         return pd.DataFrame(rows)
     for strategy, part in requests.groupby("strategy", observed=True, sort=False):

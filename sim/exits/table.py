@@ -15,6 +15,7 @@ label "SPINN-style (proxy figures from ...)".
 from __future__ import annotations
 
 import itertools
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -82,7 +83,7 @@ class ExitCurve:
     accuracies: np.ndarray
 
     @classmethod
-    def from_points(cls, points: dict[float, tuple[float, float]]) -> ExitCurve:
+    def from_points(cls, points: Mapping[float, Sequence[float]]) -> ExitCurve:
         cs = np.array(sorted(points), dtype=float)
         return cls(
             cs,

@@ -168,8 +168,8 @@ def mean_uplink_bps(ctx: GroupContext) -> float | None:
         return None
     if isinstance(capacity, ConstantCapacity):
         return capacity.rate_bps
-    source = getattr(capacity, "source", None)
-    mean = source.long_run_mean_bps() if source is not None else None
+    segments = getattr(capacity, "source", None)
+    mean = segments.long_run_mean_bps() if segments is not None else None
     return float(mean) if mean is not None else capacity.mean_rate_bps(600.0)
 
 

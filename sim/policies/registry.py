@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from sim.errors import SimInputError, list_choices
-from sim.plans import build_plan
+from sim.plans import PlanKind, build_plan
 from sim.policies.adaptive import AdaptivePolicy
 from sim.policies.base import FixedPolicy
 from sim.policies.config import (
@@ -38,6 +39,7 @@ __all__ = ["BUILDERS", "GroupContext", "PolicyFactory", "default_ladder", "polic
 
 def _fixed(config: StrategyConfig, ctx: GroupContext) -> PolicyFactory:
     label = strategy_label(config)
+    kind: PlanKind
     if isinstance(config, LocalStrategy):
         kind, variant = "local", "full"
     elif isinstance(config, OffloadStrategy):
@@ -137,7 +139,8 @@ def _deadline_aware(config: StrategyConfig, ctx: GroupContext) -> PolicyFactory:
     return PolicyFactory(label, tuple(plans), make)
 
 
-BUILDERS: dict[type, Callable[[StrategyConfig, GroupContext], PolicyFactory]] = {
+BUILDERS: dict[type, Callable[[Any, GroupContext], PolicyFactory]] = {
+    # Each builder takes its own strategy class (the key); policy_factory dispatches on it.
     LocalStrategy: _fixed,
     OffloadStrategy: _fixed,
     SplitStrategy: _fixed,

@@ -40,7 +40,7 @@ class StaticChoice:
 
     def table(self) -> list[dict[str, float | str | bool]]:
         """One row per candidate, best first: plan, latency [s], energy [J], accuracy, feasible."""
-        rows = [
+        rows: list[dict[str, float | str | bool]] = [
             {
                 "plan": e.plan.name,
                 "kind": e.plan.kind,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -178,7 +178,7 @@ def _single_plan(scenario: Scenario, group: str, label: str) -> Plan | None:
 
 def uplink(scenario: Scenario) -> list[Finding]:
     findings: list[Finding] = []
-    cells = {}
+    cells: dict[str, Any] = {}
     for group in scenario.groups:
         cells.setdefault(group.cell.name, []).append(group)
     for cell_name, groups in cells.items():
@@ -239,10 +239,10 @@ def _server_loads(scenario: Scenario, label: str) -> dict[str, tuple[float, floa
     for name, config in configs.items():
         batch = config.batching.max_batch
         for tenant in config.background:
-            model = measured_service_model(scenario.servers[name], tenant.part)
-            if model is None:
+            measured = measured_service_model(scenario.servers[name], tenant.part)
+            if measured is None:
                 continue
-            per_job = model.service_s(batch) / batch / config.workers
+            per_job = measured.service_s(batch) / batch / config.workers
             loads[name][0] += tenant.rate_hz * per_job
             loads[name][1] += tenant.rate_hz * per_job * config.workers
             loads[name][2] += tenant.rate_hz

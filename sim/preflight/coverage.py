@@ -51,8 +51,8 @@ def coverage(scenario: Scenario) -> list[Finding]:
             start_far = float(np.min(np.hypot(*(stations - np.array(uplink.position_m)).T)))
         elif uplink.distance_m is not None:
             start_far = float(uplink.distance_m[1])
-        elif getattr(mobility, "area_m", None) is not None:
-            start_far = _farthest_in_area(mobility.area_m, stations)
+        elif (area := getattr(mobility, "area_m", None)) is not None:
+            start_far = _farthest_in_area(area, stations)
         else:
             start_far = 300.0
         if isinstance(mobility, StaticMobility):

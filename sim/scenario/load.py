@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -143,11 +144,12 @@ def _build_scenario(
             spec.warmup_s,
             f"< {spec.duration_s} (duration_s)",
         )
-    for kind, items in (
+    named: tuple[tuple[str, Sequence[Any]], ...] = (
         ("devices", spec.devices),
         ("cells", spec.cells),
         ("servers", spec.servers),
-    ):
+    )
+    for kind, items in named:
         seen: set[str] = set()
         for i, item in enumerate(items):
             if item.name in seen:

@@ -25,7 +25,7 @@ import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from typing import Protocol
+from typing import Any, Protocol
 
 from sim.errors import SimInputError
 from sim.sweep.worker import RunInterrupted, RunOutput, RunTask, execute_run
@@ -212,7 +212,7 @@ class DaskExecutor:
     def run(self, tasks: Sequence[RunTask]) -> Iterator[Finished]:
         from distributed import as_completed
 
-        by_key: dict[str, RunTask] = {}
+        by_key: dict[Any, RunTask] = {}  # by Dask future key
         for task in tasks:
             future = self.client.submit(
                 execute_run,

@@ -58,13 +58,15 @@ def yaml_text(value: Any) -> str:
 
 def _draw(param: RandomParam, samples: int, seed: int, key: str) -> list[Any]:
     gen = stream(seed, f"sweep.random.{key}")
-    if param.kind == "uniform":
-        return [float(v) for v in gen.uniform(param.low, param.high, samples)]
-    if param.kind == "loguniform":
-        logs = gen.uniform(math.log(param.low), math.log(param.high), samples)
-        return [float(v) for v in np.exp(logs)]
-    if param.kind == "integers":
-        return [int(v) for v in gen.integers(int(param.low), int(param.high) + 1, samples)]
+    if param.kind in ("uniform", "loguniform", "integers"):
+        low, high = param.low, param.high
+        assert low is not None and high is not None  # the schema requires them
+        if param.kind == "uniform":
+            return [float(v) for v in gen.uniform(low, high, samples)]
+        if param.kind == "loguniform":
+            logs = gen.uniform(math.log(low), math.log(high), samples)
+            return [float(v) for v in np.exp(logs)]
+        return [int(v) for v in gen.integers(int(low), int(high) + 1, samples)]
     assert param.values is not None
     picks = gen.integers(0, len(param.values), samples)
     return [param.values[int(i)] for i in picks]

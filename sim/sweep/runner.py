@@ -123,7 +123,8 @@ def merge_spec(
         data["replications"] = replications
         if seeds is None:
             data.pop("seeds", None)
-    for name, value in (("seed", seed), ("records", records)):
+    extras: tuple[tuple[str, Any], ...] = (("seed", seed), ("records", records))
+    for name, value in extras:
         if value is not None:
             data[name] = value
     if strategies is not None:

@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 
 import sim
+from sim import atomic_io
 from sim.sweep import executors
-from sim.sweep import store as store_module
 from sim.sweep.executors import InlineExecutor
 from sim.sweep.plan import plan_sweep
 from sim.sweep.result import load_sweep
@@ -129,7 +129,7 @@ def test_atomic_write_leaves_nothing_on_failure(tmp_path, monkeypatch):
     def crash(*_args):
         raise OSError("killed before the rename")
 
-    monkeypatch.setattr(store_module.os, "replace", crash)
+    monkeypatch.setattr(atomic_io.os, "replace", crash)  # the writer lives in sim/atomic_io.py
     with pytest.raises(OSError, match="killed"):
         atomic_write_bytes(target, b"two")
     assert target.read_bytes() == b"one"
