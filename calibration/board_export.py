@@ -53,20 +53,37 @@ def trace_torchscript(module: nn.Module, in_shape: tuple[int, ...], path: Path) 
     return path
 
 
-def export_onnx(module: nn.Module, in_shape: tuple[int, ...], path: Path, opset: int = ONNX_OPSET) -> Path:
+def export_onnx(
+    module: nn.Module, in_shape: tuple[int, ...], path: Path, opset: int = ONNX_OPSET
+) -> Path:
     """Export ``module`` to ONNX with a dynamic batch axis (TorchScript-based exporter)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     example = torch.randn((1, *in_shape))
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        torch.onnx.export(module.eval(), (example,), str(path), opset_version=opset, dynamo=False,
-                          input_names=[INPUT_NAME], output_names=[OUTPUT_NAME], do_constant_folding=True,
-                          dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}})
+        torch.onnx.export(
+            module.eval(),
+            (example,),
+            str(path),
+            opset_version=opset,
+            dynamo=False,
+            input_names=[INPUT_NAME],
+            output_names=[OUTPUT_NAME],
+            do_constant_folding=True,
+            dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}},
+        )
     return path
 
 
-def onnx_matches_torch(module: nn.Module, path: Path, in_shape: tuple[int, ...], *, batch: int = 2,
-                       rel_tol: float = 1e-4, seed: int = 0) -> dict[str, float]:
+def onnx_matches_torch(
+    module: nn.Module,
+    path: Path,
+    in_shape: tuple[int, ...],
+    *,
+    batch: int = 2,
+    rel_tol: float = 1e-4,
+    seed: int = 0,
+) -> dict[str, float]:
     """Validate ``path`` with onnx.checker and compare onnxruntime's output with torch's (fp32).
 
     Returns the largest absolute difference and the largest absolute torch output;
@@ -94,6 +111,12 @@ def onnx_matches_torch(module: nn.Module, path: Path, in_shape: tuple[int, ...],
     else:
         ok = float(diff.max()) <= rel_tol * max(scale, 1e-6)
     if not ok:
-        raise AssertionError(f"{path.name}: onnxruntime differs from torch by {diff.max():.3g} "
-                             f"(output scale {scale:.3g}, tolerance {rel_tol:g} relative)")
-    return {"max_abs_diff": float(diff.max()), "output_scale": scale, "opset": float(opsets["ai.onnx"])}
+        raise AssertionError(
+            f"{path.name}: onnxruntime differs from torch by {diff.max():.3g} "
+            f"(output scale {scale:.3g}, tolerance {rel_tol:g} relative)"
+        )
+    return {
+        "max_abs_diff": float(diff.max()),
+        "output_scale": scale,
+        "opset": float(opsets["ai.onnx"]),
+    }

@@ -49,14 +49,21 @@ def _time(times: dict[str, Any], key: str, path: str) -> dict[str, float]:
     return dict(times[key])
 
 
-def convert(board: dict[str, Any], *, path: str = "raw file", name: str | None = None,
-            display_name: str | None = None) -> dict[str, Any]:
+def convert(
+    board: dict[str, Any],
+    *,
+    path: str = "raw file",
+    name: str | None = None,
+    display_name: str | None = None,
+) -> dict[str, Any]:
     """A ``calibration-raw/1`` document (what calibration/profile_writer.py writes from) from a board file."""
     if board.get("format") != RAW_FORMAT:
         raise SystemExit(f"{path}: format {board.get('format')!r}, expected {RAW_FORMAT!r}")
     manifest = board["manifest"]
     if manifest.get("format") != BUNDLE_FORMAT:
-        raise SystemExit(f"{path}: manifest.format {manifest.get('format')!r}, expected {BUNDLE_FORMAT!r}")
+        raise SystemExit(
+            f"{path}: manifest.format {manifest.get('format')!r}, expected {BUNDLE_FORMAT!r}"
+        )
     runtime = board["runtime"]
     if runtime not in RUNTIME_SUFFIX:
         raise SystemExit(f"{path}: runtime {runtime!r} is not one of {', '.join(RUNTIME_SUFFIX)}")
@@ -65,8 +72,11 @@ def convert(board: dict[str, Any], *, path: str = "raw file", name: str | None =
     batch_sizes = [int(b) for b in settings.get("batch_sizes", [])]
 
     def sweep(part: str) -> dict[int, dict[str, float]]:
-        return {b: _time(times, f"server/{part}/b{b}", path) for b in batch_sizes
-                if f"server/{part}/b{b}" in times}
+        return {
+            b: _time(times, f"server/{part}/b{b}", path)
+            for b in batch_sizes
+            if f"server/{part}/b{b}" in times
+        }
 
     blocks = []
     if settings.get("blocks", True):
@@ -92,23 +102,39 @@ def convert(board: dict[str, Any], *, path: str = "raw file", name: str | None =
     info.setdefault("tool", "calibration/board_runner.py")
     info["runtime_text"] = RUNTIME_TEXT[runtime]
     raw: dict[str, Any] = {
-        "format": PROFILER_FORMAT, "device_name": profile_name(name or board["device_name"], runtime),
-        "display_name": display_name or board.get("display_name"), "model": manifest["model"],
-        "variant": manifest["variant"], "channels": list(manifest["channels"]),
-        "split_after": list(manifest["split_after"]), "provenance": info, "settings": settings,
+        "format": PROFILER_FORMAT,
+        "device_name": profile_name(name or board["device_name"], runtime),
+        "display_name": display_name or board.get("display_name"),
+        "model": manifest["model"],
+        "variant": manifest["variant"],
+        "channels": list(manifest["channels"]),
+        "split_after": list(manifest["split_after"]),
+        "provenance": info,
+        "settings": settings,
         "blocks": blocks,
-        "full": {"macs": full["macs"], "params": full["params"], "time": _time(times, "full", path),
-                 "sweep": sweep("full")},
-        "parts": parts, "jpeg": {"available": False}, "phases": list(board.get("phases", [])),
-        "board": {"runtime": runtime, "bundle_created": manifest.get("created"),
-                  "extra": board.get("extra", {})},
+        "full": {
+            "macs": full["macs"],
+            "params": full["params"],
+            "time": _time(times, "full", path),
+            "sweep": sweep("full"),
+        },
+        "parts": parts,
+        "jpeg": {"available": False},
+        "phases": list(board.get("phases", [])),
+        "board": {
+            "runtime": runtime,
+            "bundle_created": manifest.get("created"),
+            "extra": board.get("extra", {}),
+        },
     }
     if board.get("quantizer_note"):
         raw["board"]["quantizer_note"] = board["quantizer_note"]
     return raw
 
 
-def attach_tegrastats(raw: dict[str, Any], tegrastats: dict[str, Any] | None, rail: str | None) -> bool:
+def attach_tegrastats(
+    raw: dict[str, Any], tegrastats: dict[str, Any] | None, rail: str | None
+) -> bool:
     """Align the board's stamped tegrastats lines with the phases; False when there are none."""
     if not tegrastats or not tegrastats.get("lines") or not raw["phases"]:
         return False
@@ -126,20 +152,38 @@ def attach_tegrastats(raw: dict[str, Any], tegrastats: dict[str, Any] | None, ra
 
 def writer_args(out: Path, args: argparse.Namespace | None = None) -> argparse.Namespace:
     """The options calibration/profile_writer.py reads, from this step's command line."""
-    get = (lambda key, default=None: getattr(args, key, default)) if args is not None else (
-        lambda key, default=None: default)
-    return argparse.Namespace(out=out, idle_w=get("idle_w"), compute_w=get("compute_w"),
-                              display_name=get("display_name"), power_provenance=get("power_provenance", "given"),
-                              power_source=get("power_source", ""))
+    get = (
+        (lambda key, default=None: getattr(args, key, default))
+        if args is not None
+        else (lambda key, default=None: default)
+    )
+    return argparse.Namespace(
+        out=out,
+        idle_w=get("idle_w"),
+        compute_w=get("compute_w"),
+        display_name=get("display_name"),
+        power_provenance=get("power_provenance", "given"),
+        power_source=get("power_source", ""),
+    )
 
 
-def ingest(board: dict[str, Any], out: Path, args: argparse.Namespace | None = None, *,
-           path: str = "raw file", command: str | None = None) -> list[Path]:
+def ingest(
+    board: dict[str, Any],
+    out: Path,
+    args: argparse.Namespace | None = None,
+    *,
+    path: str = "raw file",
+    command: str | None = None,
+) -> list[Path]:
     """Convert, align power, and write the profiles under ``out``; returns the written paths."""
     from calibration.profile_writer import write_all
 
-    raw = convert(board, path=path, name=getattr(args, "name", None),
-                  display_name=getattr(args, "display_name", None))
+    raw = convert(
+        board,
+        path=path,
+        name=getattr(args, "name", None),
+        display_name=getattr(args, "display_name", None),
+    )
     attach_tegrastats(raw, board.get("tegrastats"), getattr(args, "rail", None))
     wargs = writer_args(out, args)
     raw["writer_args"] = {k: v for k, v in vars(wargs).items() if k != "out"}
@@ -148,18 +192,32 @@ def ingest(board: dict[str, Any], out: Path, args: argparse.Namespace | None = N
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
-    p.add_argument("raw", type=Path, help="the board's raw JSON file (board_runner.py --out, or trtexec_profile.py)")
-    p.add_argument("--out", type=Path, required=True, help="output folder (devices/, servers/, models/, raw/)")
+    p = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=__doc__,
+    )
+    p.add_argument(
+        "raw",
+        type=Path,
+        help="the board's raw JSON file (board_runner.py --out, or trtexec_profile.py)",
+    )
+    p.add_argument(
+        "--out", type=Path, required=True, help="output folder (devices/, servers/, models/, raw/)"
+    )
     p.add_argument("--name", help="profile name (default: the name the board run used)")
     p.add_argument("--display-name", help="human-readable device name for the profile")
     p.add_argument("--rail", help="tegrastats rail (default: VDD_IN, POM_5V_IN or VIN_SYS_5V0)")
     p.add_argument("--idle-w", type=float, help="idle power [W] (instead of tegrastats)")
-    p.add_argument("--compute-w", type=float, help="power while computing [W] (instead of tegrastats)")
-    p.add_argument("--power-provenance", default="given",
-                   choices=["measured", "published", "derived", "given", "assumed"],
-                   help="label of --idle-w/--compute-w (default: given, a number typed by hand)")
+    p.add_argument(
+        "--compute-w", type=float, help="power while computing [W] (instead of tegrastats)"
+    )
+    p.add_argument(
+        "--power-provenance",
+        default="given",
+        choices=["measured", "published", "derived", "given", "assumed"],
+        help="label of --idle-w/--compute-w (default: given, a number typed by hand)",
+    )
     p.add_argument("--power-source", default="", help="where --idle-w/--compute-w come from")
     return p
 

@@ -65,8 +65,13 @@ def summarize(samples_s):
     if not samples_s:
         raise ValueError("no timing samples")
     ordered = sorted(samples_s)
-    return {"median_s": statistics.median(ordered), "p10_s": quantile(ordered, 0.10),
-            "p90_s": quantile(ordered, 0.90), "mean_s": sum(ordered) / len(ordered), "n": len(ordered)}
+    return {
+        "median_s": statistics.median(ordered),
+        "p10_s": quantile(ordered, 0.10),
+        "p90_s": quantile(ordered, 0.90),
+        "mean_s": sum(ordered) / len(ordered),
+        "n": len(ordered),
+    }
 
 
 # ------------------------------------------------------------------ the 8-bit quantiser
@@ -115,8 +120,13 @@ def power_mode():
     """Jetson ``nvpmodel -q`` mode, else the CPU frequency governor, else None."""
     if shutil.which("nvpmodel"):
         try:
-            out = subprocess.run(["nvpmodel", "-q"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                 universal_newlines=True, timeout=10).stdout  # noqa: UP021 (text= is 3.7)
+            out = subprocess.run(
+                ["nvpmodel", "-q"],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                universal_newlines=True,  # noqa: UP021 (text= is 3.7)
+                timeout=10,
+            ).stdout
         except (OSError, subprocess.SubprocessError):
             out = ""
         match = re.search(r"NV Power Mode:\s*(\S+)", out)
@@ -135,7 +145,11 @@ def cpu_busy_s():
         return None
     fields = [float(v) for v in text.splitlines()[0].split()[1:]]
     idle = fields[3] + (fields[4] if len(fields) > 4 else 0.0)
-    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK"), time.process_time(), time.monotonic()
+    return (
+        (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK"),
+        time.process_time(),
+        time.monotonic(),
+    )
 
 
 def background_fraction(start, end):
@@ -149,10 +163,18 @@ def background_fraction(start, end):
 def host_info(args, runtime_version, threads):
     """Where and how the numbers were measured (the keys calibration/hostinfo.py records)."""
     info = {
-        "host": socket.gethostname(), "processor": processor_name(args.device), "machine": platform.machine(),
-        "logical_cpus": os.cpu_count(), "os": platform.platform(), "python": platform.python_version(),
-        "torch": torch.__version__ if torch is not None else None, "device": args.device, "threads": threads,
-        "precision": args.precision, "power_mode": power_mode(), "runtime": args.runtime,
+        "host": socket.gethostname(),
+        "processor": processor_name(args.device),
+        "machine": platform.machine(),
+        "logical_cpus": os.cpu_count(),
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "torch": torch.__version__ if torch is not None else None,
+        "device": args.device,
+        "threads": threads,
+        "precision": args.precision,
+        "power_mode": power_mode(),
+        "runtime": args.runtime,
         "runtime_version": runtime_version,
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),  # noqa: UP017
         "command": " ".join(shlex.quote(a) for a in ["calibration/board_runner.py", *sys.argv[1:]]),
@@ -176,12 +198,18 @@ class Tegrastats:
     def __init__(self, interval_ms, executable="tegrastats"):
         self.lines = []
         self.interval_ms = interval_ms
-        self.proc = subprocess.Popen([executable, "--interval", str(interval_ms)], stdout=subprocess.PIPE,
-                                     stderr=subprocess.DEVNULL, universal_newlines=True)
+        self.proc = subprocess.Popen(
+            [executable, "--interval", str(interval_ms)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            universal_newlines=True,
+        )
         self.thread = threading.Thread(target=self._read)
         self.thread.daemon = True
         self.thread.start()
-        deadline = time.time() + 10.0  # the first phase must lie inside the trace: wait for a sample
+        deadline = (
+            time.time() + 10.0
+        )  # the first phase must lie inside the trace: wait for a sample
         while not self.lines and time.time() < deadline and self.proc.poll() is None:
             time.sleep(0.05)
         if not self.lines:
@@ -198,8 +226,11 @@ class Tegrastats:
         """Stop after one more sample, so that the last phase lies inside the trace."""
         end = time.time()
         deadline = end + 5.0 + self.interval_ms / 1000.0
-        while time.time() < deadline and self.proc.poll() is None and (
-                not self.lines or float(self.lines[-1].split(" ", 1)[0]) <= end):
+        while (
+            time.time() < deadline
+            and self.proc.poll() is None
+            and (not self.lines or float(self.lines[-1].split(" ", 1)[0]) <= end)
+        ):
             time.sleep(0.02)
         self.proc.terminate()
         try:
@@ -233,11 +264,15 @@ class TorchRuntime:
         self.threads = torch.get_num_threads()
         self.modules = {}
         if not any(entry.get("torchscript") for entry in manifest["modules"].values()):
-            raise SystemExit("this bundle has no TorchScript files (built with --no-torchscript): "
-                             "use --runtime ort, or trtexec")
+            raise SystemExit(
+                "this bundle has no TorchScript files (built with --no-torchscript): "
+                "use --runtime ort, or trtexec"
+            )
         for name, entry in manifest["modules"].items():
             if entry.get("torchscript"):
-                module = torch.jit.load(os.path.join(bundle_dir, entry["torchscript"]), map_location="cpu")
+                module = torch.jit.load(
+                    os.path.join(bundle_dir, entry["torchscript"]), map_location="cpu"
+                )
                 self.modules[name] = module.to(self.device, self.dtype).eval()
         torch.manual_seed(0)
 
@@ -259,6 +294,7 @@ class TorchRuntime:
             for module in modules:
                 x = module(x)
             return x
+
         return run
 
     def call(self, name, x):
@@ -269,8 +305,11 @@ class TorchRuntime:
         encoder = self.modules[name]
 
         def head():
-            q, _, _ = quantize_uint8(encoder(x).float())  # the device sends 8-bit codes (-bq configs)
+            q, _, _ = quantize_uint8(
+                encoder(x).float()
+            )  # the device sends 8-bit codes (-bq configs)
             return q
+
         return head, lambda: encoder(x)
 
     def sync(self):
@@ -313,11 +352,16 @@ class OrtRuntime:
         self.threads = args.threads or os.cpu_count()
         self.sessions = {}
         if not any(entry.get("onnx") for entry in manifest["modules"].values()):
-            raise SystemExit("this bundle has no ONNX files (built with --no-onnx): use --runtime torch")
+            raise SystemExit(
+                "this bundle has no ONNX files (built with --no-onnx): use --runtime torch"
+            )
         for name, entry in manifest["modules"].items():
             if entry.get("onnx"):
                 self.sessions[name] = onnxruntime.InferenceSession(
-                    os.path.join(bundle_dir, entry["onnx"]), options, providers=["CPUExecutionProvider"])
+                    os.path.join(bundle_dir, entry["onnx"]),
+                    options,
+                    providers=["CPUExecutionProvider"],
+                )
         self.rng = numpy.random.RandomState(0)
 
     def grad_off(self):
@@ -337,6 +381,7 @@ class OrtRuntime:
             for name in names:
                 x = self._run(name, x)
             return x
+
         return run
 
     def call(self, name, x):
@@ -386,7 +431,15 @@ def measure(runtime, job, warmup, repeats, min_phase_s, phases):
             samples.append(runtime.time_call(job.fn))
         runtime.sync()
         end = time.time()
-    phases.append({"name": job.name, "t_start": start, "t_end": end, "calls": len(samples), "batch": job.batch})
+    phases.append(
+        {
+            "name": job.name,
+            "t_start": start,
+            "t_end": end,
+            "calls": len(samples),
+            "batch": job.batch,
+        }
+    )
     return samples
 
 
@@ -432,14 +485,20 @@ def run(args):
     with open(os.path.join(bundle_dir, "manifest.json")) as handle:
         manifest = json.load(handle)
     if manifest.get("format") != BUNDLE_FORMAT:
-        raise SystemExit("{}/manifest.json: format {!r}, expected {!r}".format(bundle_dir, manifest.get("format"),
-                                                                       BUNDLE_FORMAT))
+        raise SystemExit(
+            "{}/manifest.json: format {!r}, expected {!r}".format(
+                bundle_dir, manifest.get("format"), BUNDLE_FORMAT
+            )
+        )
     runtime = (TorchRuntime if args.runtime == "torch" else OrtRuntime)(bundle_dir, manifest, args)
     if args.rounds < 1:
         raise SystemExit("--rounds must be at least 1")
     default_sweep = "1,2,4,8" if args.device == "cpu" else "1,2,4,8,16,32,64,128"
-    batch_sizes = [] if args.no_server_sweep else [int(v) for v in (args.batch_sizes or default_sweep).split(",")
-                                                     if v.strip()]
+    batch_sizes = (
+        []
+        if args.no_server_sweep
+        else [int(v) for v in (args.batch_sizes or default_sweep).split(",") if v.strip()]
+    )
     info = host_info(args, runtime.version, runtime.threads)
     recorder = None
     if args.tegrastats != "off":
@@ -459,30 +518,47 @@ def run(args):
         if args.idle_s > 0:
             start = time.time()
             time.sleep(args.idle_s)
-            phases.append({"name": "idle", "t_start": start, "t_end": time.time(), "calls": 0, "batch": 1})
+            phases.append(
+                {"name": "idle", "t_start": start, "t_end": time.time(), "calls": 0, "batch": 1}
+            )
         with runtime.session():
             jobs = plan_jobs(runtime, manifest, args, batch_sizes)
             for round_index in range(args.rounds):
                 for job in jobs:
                     calls = -(-job.repeats // args.rounds)  # ceil, as profile_model.py
-                    job.samples += measure(runtime, job, args.warmup, calls, args.min_phase_s, phases)
+                    job.samples += measure(
+                        runtime, job, args.warmup, calls, args.min_phase_s, phases
+                    )
                 if args.progress:
                     sys.stderr.write(f"round {round_index + 1}/{args.rounds} done\n")
     finally:
         power = recorder.stop() if recorder is not None else None
     info["background_cpu_frac"] = background_fraction(load_start, cpu_busy_s())
     if info["background_cpu_frac"] is not None and info["background_cpu_frac"] > 0.05:
-        sys.stderr.write("warning: other processes used %.0f%% of the CPUs during the run; the timings are "
-                         "inflated and noisy: rerun on a quiet board\n" % (100 * info["background_cpu_frac"]))
+        sys.stderr.write(
+            "warning: other processes used %.0f%% of the CPUs during the run; the timings are "
+            "inflated and noisy: rerun on a quiet board\n" % (100 * info["background_cpu_frac"])
+        )
     return {
-        "format": RAW_FORMAT, "runtime": runtime.name, "device_name": args.name, "display_name": args.display_name,
-        "manifest": manifest, "provenance": info,
-        "settings": {"warmup": args.warmup, "repeats": args.repeats, "rounds": args.rounds,
-                     "sweep_repeats": args.sweep_repeats, "batch_sizes": batch_sizes,
-                     "min_phase_s": args.min_phase_s, "precision": args.precision,
-                     "blocks": not args.no_blocks},
+        "format": RAW_FORMAT,
+        "runtime": runtime.name,
+        "device_name": args.name,
+        "display_name": args.display_name,
+        "manifest": manifest,
+        "provenance": info,
+        "settings": {
+            "warmup": args.warmup,
+            "repeats": args.repeats,
+            "rounds": args.rounds,
+            "sweep_repeats": args.sweep_repeats,
+            "batch_sizes": batch_sizes,
+            "min_phase_s": args.min_phase_s,
+            "precision": args.precision,
+            "blocks": not args.no_blocks,
+        },
         "times": dict((job.name, summarize(job.samples)) for job in jobs),
-        "phases": phases, "tegrastats": power,
+        "phases": phases,
+        "tegrastats": power,
     }
 
 
@@ -496,28 +572,51 @@ def write_atomic(path, text):
 
 def build_parser():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("bundle", help="folder made by calibration/board_bundle.py (holds manifest.json)")
+    p.add_argument(
+        "bundle", help="folder made by calibration/board_bundle.py (holds manifest.json)"
+    )
     p.add_argument("--out", required=True, help="raw JSON file to write (copy it back to the host)")
-    p.add_argument("--runtime", default="torch", choices=["torch", "ort"],
-                   help="torch: the TorchScript files; ort: the ONNX files with onnxruntime (CPU)")
+    p.add_argument(
+        "--runtime",
+        default="torch",
+        choices=["torch", "ort"],
+        help="torch: the TorchScript files; ort: the ONNX files with onnxruntime (CPU)",
+    )
     p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     p.add_argument("--precision", default="fp32", choices=["fp32", "fp16"])
     p.add_argument("--name", help="profile name (default: <hostname>_<device>[_ort])")
     p.add_argument("--display-name", help="human-readable board name for the profile")
     p.add_argument("--threads", type=int, help="CPU threads (default: the runtime's choice)")
     p.add_argument("--warmup", type=int, default=5, help="untimed calls before each measurement")
-    p.add_argument("--repeats", type=int, default=30, help="timed calls per block / part at batch 1")
-    p.add_argument("--sweep-repeats", type=int, default=10, help="timed calls per batch size in the sweep")
-    p.add_argument("--rounds", type=int, default=1, help="run the whole list this many times, calls split")
-    p.add_argument("--batch-sizes", help="server sweep, e.g. 1,2,4,8 (default cpu: 1,2,4,8; cuda: 1..128)")
+    p.add_argument(
+        "--repeats", type=int, default=30, help="timed calls per block / part at batch 1"
+    )
+    p.add_argument(
+        "--sweep-repeats", type=int, default=10, help="timed calls per batch size in the sweep"
+    )
+    p.add_argument(
+        "--rounds", type=int, default=1, help="run the whole list this many times, calls split"
+    )
+    p.add_argument(
+        "--batch-sizes", help="server sweep, e.g. 1,2,4,8 (default cpu: 1,2,4,8; cuda: 1..128)"
+    )
     p.add_argument("--no-server-sweep", action="store_true", help="skip the batch sweeps")
     p.add_argument("--no-blocks", action="store_true", help="skip per-block timing")
-    p.add_argument("--min-phase-s", type=float,
-                   help="every timed loop at least this long [s] (default 0; 5 while tegrastats records)")
-    p.add_argument("--idle-s", type=float,
-                   help="idle phase before measuring [s] (power baseline; default 0; 10 while tegrastats records)")
-    p.add_argument("--tegrastats", default="auto",
-                   help="auto (record it where it exists), off, or the path of the tegrastats binary")
+    p.add_argument(
+        "--min-phase-s",
+        type=float,
+        help="every timed loop at least this long [s] (default 0; 5 while tegrastats records)",
+    )
+    p.add_argument(
+        "--idle-s",
+        type=float,
+        help="idle phase before measuring [s] (power baseline; default 0; 10 while tegrastats records)",
+    )
+    p.add_argument(
+        "--tegrastats",
+        default="auto",
+        help="auto (record it where it exists), off, or the path of the tegrastats binary",
+    )
     p.add_argument("--tegrastats-interval-ms", type=int, default=100)
     p.add_argument("--progress", action="store_true", help="print a line per round on stderr")
     return p
@@ -532,8 +631,10 @@ def main(argv=None):
     write_atomic(args.out, json.dumps(raw, indent=1) + "\n")
     for name, stats in raw["times"].items():
         if "/b" not in name or name.endswith("/b1"):
-            print(f"  {name:<34} {stats['median_s'] * 1e3:9.3f} ms  "
-                  f"[p10 {stats['p10_s'] * 1e3:.3f}, p90 {stats['p90_s'] * 1e3:.3f}]")
+            print(
+                f"  {name:<34} {stats['median_s'] * 1e3:9.3f} ms  "
+                f"[p10 {stats['p10_s'] * 1e3:.3f}, p90 {stats['p90_s'] * 1e3:.3f}]"
+            )
     print("wrote " + args.out)
     return 0
 

@@ -36,7 +36,9 @@ def choose_columns(works: Sequence[OpWork]) -> tuple[str, ...]:
     """Feature columns for a fit on ``works``: MAC kinds with support, then bytes and operators."""
     columns = ["macs_conv"]
     for kind in KINDS[1:]:
-        support = sum(1 for w in works if w.total_macs > 0 and w.macs[kind] / w.total_macs >= MIN_SHARE)
+        support = sum(
+            1 for w in works if w.total_macs > 0 and w.macs[kind] / w.total_macs >= MIN_SHARE
+        )
         if support >= MIN_SUPPORT:
             columns.append(f"macs_{kind}")
     return (*columns, "bytes", "n_ops")
@@ -44,13 +46,13 @@ def choose_columns(works: Sequence[OpWork]) -> tuple[str, ...]:
 
 def features(work: OpWork, columns: Sequence[str]) -> np.ndarray:
     """The work of ``work`` in ``columns``; MAC kinds without a column join ``macs_conv``."""
-    own = {c[len("macs_"):] for c in columns if c.startswith("macs_")}
+    own = {c[len("macs_") :] for c in columns if c.startswith("macs_")}
     values = []
     for column in columns:
         if column == "macs_conv":
             values.append(sum(v for k, v in work.macs.items() if k == "conv" or k not in own))
         elif column.startswith("macs_"):
-            values.append(work.macs[column[len("macs_"):]])
+            values.append(work.macs[column[len("macs_") :]])
         elif column == "bytes":
             values.append(work.bytes_moved)
         else:
@@ -120,9 +122,15 @@ class FitReport:
         return self._stats(self.held_out_error)
 
     def as_dict(self) -> dict[str, object]:
-        return {"device": self.device, "columns": list(self.model.columns), "rates": self.model.describe(),
-                "fit_error": self.fit_error, "held_out_error": self.held_out_error,
-                "fit_stats": self.fit_stats, "held_out_stats": self.held_out_stats}
+        return {
+            "device": self.device,
+            "columns": list(self.model.columns),
+            "rates": self.model.describe(),
+            "fit_error": self.fit_error,
+            "held_out_error": self.held_out_error,
+            "fit_stats": self.fit_stats,
+            "held_out_stats": self.held_out_stats,
+        }
 
 
 def evaluate(device: str, works: Mapping[str, OpWork], times_s: Mapping[str, float]) -> FitReport:
@@ -155,11 +163,15 @@ def range_note(work: OpWork, fitted: tuple[float, float]) -> str:
     macs = work.total_macs
     if lo <= macs <= hi:
         return ""
-    return (f"EXTRAPOLATED: {macs / 1e9:.2f} GMAC lies outside the fitted range "
-            f"{lo / 1e9:.2f}-{hi / 1e9:.2f} GMAC")
+    return (
+        f"EXTRAPOLATED: {macs / 1e9:.2f} GMAC lies outside the fitted range "
+        f"{lo / 1e9:.2f}-{hi / 1e9:.2f} GMAC"
+    )
 
 
-def spread(total_s: float, block_works: Sequence[tuple[str, OpWork]], model: CostModel) -> dict[str, float]:
+def spread(
+    total_s: float, block_works: Sequence[tuple[str, OpWork]], model: CostModel
+) -> dict[str, float]:
     """Split a measured whole-model time [s] over blocks in proportion to the model's predictions.
 
     If the model predicts zero for every block, the split falls back to MAC shares.
@@ -168,7 +180,9 @@ def spread(total_s: float, block_works: Sequence[tuple[str, OpWork]], model: Cos
     if predicted.sum() <= 0:
         predicted = np.asarray([w.total_macs for _, w in block_works], dtype=float)
     shares = predicted / predicted.sum()
-    return {name: float(total_s * share) for (name, _), share in zip(block_works, shares, strict=True)}
+    return {
+        name: float(total_s * share) for (name, _), share in zip(block_works, shares, strict=True)
+    }
 
 
 def fit_block_law(block_times: Sequence[tuple[float, float]]) -> tuple[float, float]:

@@ -35,7 +35,9 @@ def power_mode() -> str | None:
     """Jetson ``nvpmodel -q`` mode, else the CPU frequency governor, else None."""
     if shutil.which("nvpmodel"):
         try:
-            out = subprocess.run(["nvpmodel", "-q"], capture_output=True, text=True, timeout=10).stdout
+            out = subprocess.run(
+                ["nvpmodel", "-q"], capture_output=True, text=True, timeout=10
+            ).stdout
         except (OSError, subprocess.SubprocessError):
             out = ""
         match = re.search(r"NV Power Mode:\s*(\S+)", out)
@@ -47,8 +49,9 @@ def power_mode() -> str | None:
     return None
 
 
-def host_info(device: torch.device, *, threads: int, precision: str,
-              command: str | None = None) -> dict[str, object]:
+def host_info(
+    device: torch.device, *, threads: int, precision: str, command: str | None = None
+) -> dict[str, object]:
     """Everything needed to say where and how numbers were measured (``command``: the command line;
     default: this process's)."""
     info: dict[str, object] = {
@@ -77,7 +80,9 @@ def host_summary(info: dict[str, object]) -> str:
     runtime = info.get("runtime") or "torch"
     parts = [
         f"host {info['host']} ({info['processor']}, {info['device']})",
-        f"torch {info['torch']}" if runtime == "torch" else f"{runtime} {info.get('runtime_version')}",
+        f"torch {info['torch']}"
+        if runtime == "torch"
+        else f"{runtime} {info.get('runtime_version')}",
         f"{info['threads']} threads",
         str(info["precision"]),
     ]
@@ -157,8 +162,9 @@ def steady_allocator() -> str | None:
         return None
     try:
         libc = ctypes.CDLL(name)
-        ok = libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES) and libc.mallopt(M_TRIM_THRESHOLD,
-                                                                                   TRIM_THRESHOLD_BYTES)
+        ok = libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES) and libc.mallopt(
+            M_TRIM_THRESHOLD, TRIM_THRESHOLD_BYTES
+        )
     except (OSError, AttributeError):
         return None
     if not ok:

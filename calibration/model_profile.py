@@ -27,12 +27,21 @@ JPEG_BYTES = {
     "value": 44_770,
     "provenance": "published",
     "source": "Matsubara et al., split-computing survey (ACM CSUR, arXiv 2103.04505) Table 2: "
-              "44.77 KB per ImageNet JPEG sample (via ../shared/reference/bottlefit_paper.md §9)",
+    "44.77 KB per ImageNet JPEG sample (via ../shared/reference/bottlefit_paper.md §9)",
 }
-TORCHVISION_SOURCE = ("torchvision model page, IMAGENET1K_V1 weights (acc@1), via "
-                      "../shared/reference/bottlefit_paper.md §2 and pytorch.org/vision")
+TORCHVISION_SOURCE = (
+    "torchvision model page, IMAGENET1K_V1 weights (acc@1), via "
+    "../shared/reference/bottlefit_paper.md §2 and pytorch.org/vision"
+)
 
-BOTTLEFIT_ASSUMED_LOSS: dict[int, float] = {1: 0.060, 2: 0.040, 3: 0.030, 6: 0.016, 9: 0.010, 12: 0.006}
+BOTTLEFIT_ASSUMED_LOSS: dict[int, float] = {
+    1: 0.060,
+    2: 0.040,
+    3: 0.030,
+    6: 0.016,
+    9: 0.010,
+    12: 0.006,
+}
 """Top-1 loss of BottleFit vs the original [fraction]. Only C = 12 is anchored: the abstract's
 "up to 0.6 % accuracy loss" at 77.1 % compression, i.e. the 12-channel 8-bit bottleneck
 (bottlefit_paper.md §1, §4). The per-C table is not published (§6); smaller C are ASSUMED to
@@ -74,41 +83,59 @@ def _block_table(model_name: str) -> list[dict[str, object]]:
     rows = []
     for block in net.natural_blocks():
         macs, shape = macs_and_shape(block.module, shape)
-        rows.append({"name": block.name, "macs": float(macs), "params": count_params(block.module),
-                     "out_shape": list(shape)})
+        rows.append(
+            {
+                "name": block.name,
+                "macs": float(macs),
+                "params": count_params(block.module),
+                "out_shape": list(shape),
+            }
+        )
     return rows
 
 
 def _accuracy(top1: float, loss: float, *, kind: str, channels: int) -> dict[str, object]:
     value = round(top1 - loss, 5)
     if kind == "bottlefit" and channels == 12:
-        return {"value": value, "provenance": "derived",
-                "source": "torchvision top-1 minus the BottleFit abstract's 'up to 0.6 %' loss at 77.1 % "
-                          "compression (C = 12, 8-bit; bottlefit_paper.md §1, §4); assumes the bound holds "
-                          "for this backbone"}
+        return {
+            "value": value,
+            "provenance": "derived",
+            "source": "torchvision top-1 minus the BottleFit abstract's 'up to 0.6 %' loss at 77.1 % "
+            "compression (C = 12, 8-bit; bottlefit_paper.md §1, §4); assumes the bound holds "
+            "for this backbone",
+        }
     what = "BottleFit" if kind == "bottlefit" else "the middle-autoencoder baseline"
-    return {"value": value, "provenance": "assumed",
-            "source": f"ASSUMED {loss * 100:.1f} % top-1 loss of {what} at C = {channels}: no per-C accuracy "
-                      "is published (bottlefit_paper.md §6, §9); override in the scenario "
-                      "(calibration/model_profile.py)"}
+    return {
+        "value": value,
+        "provenance": "assumed",
+        "source": f"ASSUMED {loss * 100:.1f} % top-1 loss of {what} at C = {channels}: no per-C accuracy "
+        "is published (bottlefit_paper.md §6, §9); override in the scenario "
+        "(calibration/model_profile.py)",
+    }
 
 
-def variant_entry(model_name: str, net: nn.Module, kind: str, channels: int, top1: float) -> dict[str, object]:
+def variant_entry(
+    model_name: str, net: nn.Module, kind: str, channels: int, top1: float
+) -> dict[str, object]:
     """One ``variants`` entry of a model profile, computed from the zoo."""
     variant = build_variant(model_name, net, kind, channels=channels)
     if kind == "bottlefit":
         enc_in: tuple[int, ...] = INPUT_SHAPE
         replaces = variant.replaces_through  # type: ignore[union-attr]
         loss = BOTTLEFIT_ASSUMED_LOSS[channels]
-        source = ("calibration/zoo/bottlefit.py: BottleFit ver 2 (official code, bottlefit_paper.md §2); MACs = "
-                  "FLOPs/2 by torch.utils.flop_counter; payload = C x 29 x 29 uint8 + 8 B scale/zero point")
+        source = (
+            "calibration/zoo/bottlefit.py: BottleFit ver 2 (official code, bottlefit_paper.md §2); MACs = "
+            "FLOPs/2 by torch.utils.flop_counter; payload = C x 29 x 29 uint8 + 8 B scale/zero point"
+        )
     else:
         enc_in = variant.split_shape  # type: ignore[union-attr]
         replaces = variant.split_after  # type: ignore[union-attr]
         loss = AE_ASSUMED_LOSS[channels]
-        source = ("calibration/zoo/autoencoder.py: middle AE of head-network-distillation after "
-                  f"{replaces} (bottlefit_paper.md §3); MACs = FLOPs/2 by torch.utils.flop_counter; payload "
-                  "assumes BottleFit's 8-bit per-tensor quantisation (+ 8 B)")
+        source = (
+            "calibration/zoo/autoencoder.py: middle AE of head-network-distillation after "
+            f"{replaces} (bottlefit_paper.md §3); MACs = FLOPs/2 by torch.utils.flop_counter; payload "
+            "assumes BottleFit's 8-bit per-tensor quantisation (+ 8 B)"
+        )
     enc_macs, code_shape = macs_and_shape(variant.encoder, enc_in)  # type: ignore[arg-type]
     dec_macs, _ = macs_and_shape(variant.decoder, code_shape)  # type: ignore[arg-type]
     return {
@@ -125,7 +152,9 @@ def variant_entry(model_name: str, net: nn.Module, kind: str, channels: int, top
     }
 
 
-def model_profile_dict(model_name: str, variants: Iterable[tuple[str, int]] = ()) -> dict[str, object]:
+def model_profile_dict(
+    model_name: str, variants: Iterable[tuple[str, int]] = ()
+) -> dict[str, object]:
     """A ``model-profile/1`` document for zoo model ``model_name`` with ``(kind, channels)`` variants."""
     published: Published = PUBLISHED[model_name]
     if published.top1 is None:
@@ -134,7 +163,9 @@ def model_profile_dict(model_name: str, variants: Iterable[tuple[str, int]] = ()
     blocks = block_table(model_name)
     params = count_params(net)
     if params != published.params:
-        raise AssertionError(f"{model_name}: zoo has {params} parameters, torchvision {published.params}")
+        raise AssertionError(
+            f"{model_name}: zoo has {params} parameters, torchvision {published.params}"
+        )
     entries = {}
     for kind, channels in variants:
         name = f"bottlefit_c{channels}" if kind == "bottlefit" else f"ae_c{channels}"
@@ -145,13 +176,17 @@ def model_profile_dict(model_name: str, variants: Iterable[tuple[str, int]] = ()
         "display_name": published.display_name,
         "input_shape": list(INPUT_SHAPE),
         "jpeg_bytes": dict(JPEG_BYTES),
-        "accuracy_top1": {"value": published.top1, "provenance": "published", "source": TORCHVISION_SOURCE},
+        "accuracy_top1": {
+            "value": published.top1,
+            "provenance": "published",
+            "source": TORCHVISION_SOURCE,
+        },
         "params": params,
         "blocks_provenance": {
             "provenance": "derived",
             "source": f"calibration/zoo (torchvision architecture, {params:,} parameters) traced with torch "
-                      f"{torch.__version__.split('+')[0]}: MACs = FLOPs/2 by torch.utils.flop_counter (conv + "
-                      "linear), parameters counted, output shapes at 3 x 224 x 224",
+            f"{torch.__version__.split('+')[0]}: MACs = FLOPs/2 by torch.utils.flop_counter (conv + "
+            "linear), parameters counted, output shapes at 3 x 224 x 224",
         },
         "blocks": blocks,
         "variants": entries,

@@ -24,11 +24,24 @@ KINDS = ("conv", "gconv", "matmul")
 """Layer kinds with MACs: dense convolution (groups = 1, incl. transposed), grouped or
 depthwise convolution, matrix multiply (linear layers)."""
 
-_CONV_OPS = {"aten::convolution", "aten::_convolution", "aten::convolution_overrideable",
-             "aten::cudnn_convolution", "aten::_slow_conv2d_forward", "aten::mkldnn_convolution"}
+_CONV_OPS = {
+    "aten::convolution",
+    "aten::_convolution",
+    "aten::convolution_overrideable",
+    "aten::cudnn_convolution",
+    "aten::_slow_conv2d_forward",
+    "aten::mkldnn_convolution",
+}
 _MATMUL_OPS = {"aten::mm", "aten::addmm", "aten::bmm", "aten::baddbmm"}
-_FREE_OPS = {"aten::empty", "aten::empty_strided", "aten::empty_like", "aten::detach", "aten::lift_fresh",
-             "aten::_to_copy", "aten::clone"}
+_FREE_OPS = {
+    "aten::empty",
+    "aten::empty_strided",
+    "aten::empty_like",
+    "aten::detach",
+    "aten::lift_fresh",
+    "aten::_to_copy",
+    "aten::clone",
+}
 
 
 @dataclass
@@ -44,12 +57,18 @@ class OpWork:
         return float(sum(self.macs.values()))
 
     def __add__(self, other: OpWork) -> OpWork:
-        return OpWork({k: self.macs[k] + other.macs[k] for k in KINDS},
-                      self.bytes_moved + other.bytes_moved, self.n_ops + other.n_ops)
+        return OpWork(
+            {k: self.macs[k] + other.macs[k] for k in KINDS},
+            self.bytes_moved + other.bytes_moved,
+            self.n_ops + other.n_ops,
+        )
 
     def as_dict(self) -> dict[str, float]:
-        return {**{f"macs_{k}": v for k, v in self.macs.items()},
-                "bytes": self.bytes_moved, "n_ops": float(self.n_ops)}
+        return {
+            **{f"macs_{k}": v for k, v in self.macs.items()},
+            "bytes": self.bytes_moved,
+            "n_ops": float(self.n_ops),
+        }
 
 
 def _tensor_bytes(values: object) -> int:
@@ -76,7 +95,9 @@ class _Recorder(TorchDispatchMode):
             return out
         moved = _tensor_bytes((args, kwargs)) + _tensor_bytes(out)
         if self.bytes_per_element is not None:
-            moved = moved // 4 * self.bytes_per_element  # re-express fp32 tensors at the target width
+            moved = (
+                moved // 4 * self.bytes_per_element
+            )  # re-express fp32 tensors at the target width
         self.work.bytes_moved += moved
         self.work.n_ops += 1
         packet = func._overloadpacket
@@ -90,8 +111,13 @@ class _Recorder(TorchDispatchMode):
         return out
 
 
-def op_work(module: nn.Module, input_shape: Sequence[int], *, bytes_per_element: int | None = None,
-            device: str = "meta") -> OpWork:
+def op_work(
+    module: nn.Module,
+    input_shape: Sequence[int],
+    *,
+    bytes_per_element: int | None = None,
+    device: str = "meta",
+) -> OpWork:
     """Operator work of one forward pass of ``module`` on a batch-1 input of ``input_shape``.
 
     ``module`` must live on ``device`` (build zoo models with ``device="meta"``).
@@ -104,8 +130,12 @@ def op_work(module: nn.Module, input_shape: Sequence[int], *, bytes_per_element:
     return recorder.work
 
 
-def blocks_work(blocks: Sequence[tuple[str, nn.Module]], input_shape: Sequence[int], *,
-                bytes_per_element: int | None = None) -> list[tuple[str, OpWork, tuple[int, ...]]]:
+def blocks_work(
+    blocks: Sequence[tuple[str, nn.Module]],
+    input_shape: Sequence[int],
+    *,
+    bytes_per_element: int | None = None,
+) -> list[tuple[str, OpWork, tuple[int, ...]]]:
     """(name, work, output shape) of each block applied in turn, on the meta device."""
     out: list[tuple[str, OpWork, tuple[int, ...]]] = []
     x = torch.empty((1, *input_shape), device="meta")

@@ -42,19 +42,27 @@ DEFAULT_IDLE_S = 10.0
 DEFAULT_MIN_PHASE_S = 5.0  # 50 samples at tegrastats' 100 ms interval
 
 
-def attach_power(raw: dict[str, Any], trace: PowerTrace, *, idle_w: float | None = None) -> dict[str, Any]:
+def attach_power(
+    raw: dict[str, Any], trace: PowerTrace, *, idle_w: float | None = None
+) -> dict[str, Any]:
     """Align ``trace`` with the raw run's phases and store the result under ``raw['power']``."""
     idle, phases = align_phases(trace, raw["phases"], idle_w=idle_w)
-    raw["power"] = {"trace_source": trace.source, "idle_w": idle, "phases": [p.as_dict() for p in phases],
-                    # an --idle-w typed by hand is 'given', not 'measured' (profile_writer)
-                    "idle_given": idle_w is not None}
+    raw["power"] = {
+        "trace_source": trace.source,
+        "idle_w": idle,
+        "phases": [p.as_dict() for p in phases],
+        # an --idle-w typed by hand is 'given', not 'measured' (profile_writer)
+        "idle_given": idle_w is not None,
+    }
     return raw
 
 
 def summary_lines(raw: dict[str, Any]) -> list[str]:
     power = raw["power"]
-    lines = [f"power from {power['trace_source']}: idle {power['idle_w']:.3f} W",
-             f"  {'phase':<32} {'mean W':>8} {'J/image':>9} {'above idle':>10} {'samples':>7}"]
+    lines = [
+        f"power from {power['trace_source']}: idle {power['idle_w']:.3f} W",
+        f"  {'phase':<32} {'mean W':>8} {'J/image':>9} {'above idle':>10} {'samples':>7}",
+    ]
     for p in power["phases"]:
         per = "" if p["energy_per_image_j"] is None else f"{p['energy_per_image_j']:.4f}"
         marg = "" if p["marginal_per_image_j"] is None else f"{p['marginal_per_image_j']:.4f}"
@@ -63,11 +71,19 @@ def summary_lines(raw: dict[str, Any]) -> list[str]:
 
 
 def _writer_args(raw: dict[str, Any], out: Path) -> argparse.Namespace:
-    return argparse.Namespace(out=out, idle_w=None, compute_w=None, display_name=raw.get("display_name"),
-                              power_provenance="measured", power_source="")
+    return argparse.Namespace(
+        out=out,
+        idle_w=None,
+        compute_w=None,
+        display_name=raw.get("display_name"),
+        power_provenance="measured",
+        power_source="",
+    )
 
 
-def write_with_power(raw: dict[str, Any], out: Path, profiler_args: argparse.Namespace | None = None) -> list[Path]:
+def write_with_power(
+    raw: dict[str, Any], out: Path, profiler_args: argparse.Namespace | None = None
+) -> list[Path]:
     """Rewrite the profiles and the raw JSON under ``out`` with the aligned power."""
     from calibration.profile_writer import write_all
 
@@ -83,13 +99,19 @@ def cmd_run(args: argparse.Namespace, profiler_argv: list[str]) -> int:
     prof.idle_s = prof.idle_s or args.idle_s
     prof.min_phase_s = prof.min_phase_s or args.min_phase_s
     if args.tegrastats_command is None and not TegrastatsRecorder.available():
-        raise SystemExit("tegrastats not found: on a board without it, run calibration/profile_model.py with "
-                         "--idle-s and --min-phase-s while an external meter logs, then use 'align'")
+        raise SystemExit(
+            "tegrastats not found: on a board without it, run calibration/profile_model.py with "
+            "--idle-s and --min-phase-s while an external meter logs, then use 'align'"
+        )
     import torch
 
     name = prof.name or default_name(torch.device(prof.device))
     prof.name = name
-    channels = [int(c) for c in prof.channels.split(",")] if prof.variant in ("bottlefit", "autoencoder") else []
+    channels = (
+        [int(c) for c in prof.channels.split(",")]
+        if prof.variant in ("bottlefit", "autoencoder")
+        else []
+    )
     split_after = [b for b in prof.split_after.split(",") if b] if prof.variant == "split" else []
     stem = run_stem(name, prof.model, prof.variant, channels, split_after)
     log_path = prof.out / "raw" / f"{stem}.tegrastats.log"
@@ -108,8 +130,12 @@ def cmd_run(args: argparse.Namespace, profiler_argv: list[str]) -> int:
 def cmd_align(args: argparse.Namespace) -> int:
     raw = json.loads(args.raw.read_text())
     if args.tegrastats:
-        trace = read_tegrastats(args.tegrastats, rail=args.rail, start_s=args.start_s,
-                                interval_s=None if args.interval_ms is None else args.interval_ms / 1000)
+        trace = read_tegrastats(
+            args.tegrastats,
+            rail=args.rail,
+            start_s=args.start_s,
+            interval_s=None if args.interval_ms is None else args.interval_ms / 1000,
+        )
         log = args.tegrastats
     else:
         trace = read_meter_csv(args.meter_csv, t0_s=args.t0_s)
@@ -124,23 +150,42 @@ def cmd_align(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    p = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=__doc__,
+    )
     sub = p.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("run", help="profile while recording tegrastats (Jetson); profiler args after --")
-    run.add_argument("--interval-ms", type=int, default=100, help="tegrastats sampling interval [ms]")
+    run = sub.add_parser(
+        "run", help="profile while recording tegrastats (Jetson); profiler args after --"
+    )
+    run.add_argument(
+        "--interval-ms", type=int, default=100, help="tegrastats sampling interval [ms]"
+    )
     run.add_argument("--rail", help="tegrastats rail (default: VDD_IN, POM_5V_IN or VIN_SYS_5V0)")
-    run.add_argument("--idle-s", type=float, default=DEFAULT_IDLE_S, help="idle phase before measuring [s]")
-    run.add_argument("--min-phase-s", type=float, default=DEFAULT_MIN_PHASE_S, help="minimum phase length [s]")
-    run.add_argument("--tegrastats-command", help=argparse.SUPPRESS)  # a stand-in program, for tests
+    run.add_argument(
+        "--idle-s", type=float, default=DEFAULT_IDLE_S, help="idle phase before measuring [s]"
+    )
+    run.add_argument(
+        "--min-phase-s", type=float, default=DEFAULT_MIN_PHASE_S, help="minimum phase length [s]"
+    )
+    run.add_argument(
+        "--tegrastats-command", help=argparse.SUPPRESS
+    )  # a stand-in program, for tests
     align = sub.add_parser("align", help="align a recorded power log with a profiler run")
-    align.add_argument("--raw", type=Path, required=True, help="the profiler's raw JSON (OUT/raw/...json)")
+    align.add_argument(
+        "--raw", type=Path, required=True, help="the profiler's raw JSON (OUT/raw/...json)"
+    )
     src = align.add_mutually_exclusive_group(required=True)
     src.add_argument("--tegrastats", type=Path, help="tegrastats log")
     src.add_argument("--meter-csv", type=Path, help="external meter CSV (time_s/timestamp + power)")
     align.add_argument("--rail", help="tegrastats rail (default: VDD_IN, POM_5V_IN or VIN_SYS_5V0)")
-    align.add_argument("--start-s", type=float, help="Unix time of the first line of an untimed tegrastats log")
-    align.add_argument("--interval-ms", type=float, help="interval of an untimed tegrastats log [ms]")
+    align.add_argument(
+        "--start-s", type=float, help="Unix time of the first line of an untimed tegrastats log"
+    )
+    align.add_argument(
+        "--interval-ms", type=float, help="interval of an untimed tegrastats log [ms]"
+    )
     align.add_argument("--t0-s", type=float, default=0.0, help="added to the meter CSV times [s]")
     align.add_argument("--idle-w", type=float, help="idle power [W] if the run had no idle phase")
     align.add_argument("--out", type=Path, help="profile folder (default: the raw file's OUT)")
@@ -152,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     profiler_argv: list[str] = []
     if "--" in argv:
         cut = argv.index("--")
-        argv, profiler_argv = argv[:cut], argv[cut + 1:]
+        argv, profiler_argv = argv[:cut], argv[cut + 1 :]
     args = build_parser().parse_args(argv)
     if args.command == "run":
         return cmd_run(args, profiler_argv)

@@ -41,7 +41,9 @@ def validate(kind: str, doc: dict[str, Any]) -> bool:
     Raises pydantic's ValidationError when the document is invalid.
     """
     if not sim_available():
-        warnings.warn(f"sim is not importable here: the {kind} profile was NOT validated", stacklevel=2)
+        warnings.warn(
+            f"sim is not importable here: the {kind} profile was NOT validated", stacklevel=2
+        )
         return False
     from sim.profiles.schema import DeviceProfile, ModelProfile, ServerProfile
 

@@ -101,37 +101,82 @@ def parse_ints(text: str) -> list[int]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    p = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=__doc__,
+    )
     p.add_argument("--model", required=True, choices=SPLIT_MODELS)
-    p.add_argument("--variant", default="none", choices=["none", "bottlefit", "autoencoder", "split"],
-                   help="split variant to profile besides the blocks and the whole model")
+    p.add_argument(
+        "--variant",
+        default="none",
+        choices=["none", "bottlefit", "autoencoder", "split"],
+        help="split variant to profile besides the blocks and the whole model",
+    )
     p.add_argument("--channels", default="12", help="bottleneck channels, e.g. 12 or 1,2,3,6,9,12")
-    p.add_argument("--split-after", default="", help="vanilla split point(s): block names, comma-separated")
+    p.add_argument(
+        "--split-after", default="", help="vanilla split point(s): block names, comma-separated"
+    )
     p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
-    p.add_argument("--out", type=Path, required=True, help="output folder (devices/, servers/, models/, raw/)")
+    p.add_argument(
+        "--out", type=Path, required=True, help="output folder (devices/, servers/, models/, raw/)"
+    )
     p.add_argument("--name", help="profile name (default: <hostname>_<device type>)")
     p.add_argument("--display-name", help="human-readable device name for the profile")
     p.add_argument("--precision", default="fp32", choices=["fp32", "fp16"])
     p.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
     p.add_argument("--warmup", type=int, default=5, help="untimed calls before each measurement")
-    p.add_argument("--repeats", type=int, default=30, help="timed calls per block / part at batch 1")
-    p.add_argument("--sweep-repeats", type=int, default=10, help="timed calls per batch size in the sweep")
-    p.add_argument("--rounds", type=int, default=1,
-                   help="run the whole measurement list this many times, splitting the calls between rounds")
-    p.add_argument("--batch-sizes", help="server sweep, e.g. 1,2,4,8 (default cpu: 1,2,4,8; cuda: 1..128)")
-    p.add_argument("--no-server-sweep", action="store_true", help="skip the batch sweep of server parts")
-    p.add_argument("--no-blocks", action="store_true", help="skip per-block timing (whole model and parts only)")
-    p.add_argument("--min-phase-s", type=float, default=0.0,
-                   help="run every timed loop at least this long [s] (power logging needs a few seconds)")
-    p.add_argument("--idle-s", type=float, default=0.0, help="idle phase before measuring [s] (power baseline)")
-    p.add_argument("--checkpoint", type=Path, help="torchvision .pth file to load into the backbone (optional)")
+    p.add_argument(
+        "--repeats", type=int, default=30, help="timed calls per block / part at batch 1"
+    )
+    p.add_argument(
+        "--sweep-repeats", type=int, default=10, help="timed calls per batch size in the sweep"
+    )
+    p.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="run the whole measurement list this many times, splitting the calls between rounds",
+    )
+    p.add_argument(
+        "--batch-sizes", help="server sweep, e.g. 1,2,4,8 (default cpu: 1,2,4,8; cuda: 1..128)"
+    )
+    p.add_argument(
+        "--no-server-sweep", action="store_true", help="skip the batch sweep of server parts"
+    )
+    p.add_argument(
+        "--no-blocks",
+        action="store_true",
+        help="skip per-block timing (whole model and parts only)",
+    )
+    p.add_argument(
+        "--min-phase-s",
+        type=float,
+        default=0.0,
+        help="run every timed loop at least this long [s] (power logging needs a few seconds)",
+    )
+    p.add_argument(
+        "--idle-s", type=float, default=0.0, help="idle phase before measuring [s] (power baseline)"
+    )
+    p.add_argument(
+        "--checkpoint", type=Path, help="torchvision .pth file to load into the backbone (optional)"
+    )
     p.add_argument("--idle-w", type=float, help="idle power [W] to record in the device profile")
-    p.add_argument("--compute-w", type=float, help="power while computing [W] to record in the device profile")
-    p.add_argument("--power-provenance", default="given", choices=["measured", "published", "derived", "given", "assumed"])
+    p.add_argument(
+        "--compute-w", type=float, help="power while computing [W] to record in the device profile"
+    )
+    p.add_argument(
+        "--power-provenance",
+        default="given",
+        choices=["measured", "published", "derived", "given", "assumed"],
+    )
     p.add_argument("--power-source", default="", help="where --idle-w/--compute-w come from")
-    p.add_argument("--jpeg", default="camera", choices=["camera", "measure"],
-                   help="device JPEG encode time: 'camera' = 0 s (camera delivers JPEG), 'measure' = Pillow")
+    p.add_argument(
+        "--jpeg",
+        default="camera",
+        choices=["camera", "measure"],
+        help="device JPEG encode time: 'camera' = 0 s (camera delivers JPEG), 'measure' = Pillow",
+    )
     p.add_argument("--no-progress", action="store_true")
     return p
 
@@ -178,14 +223,20 @@ class Profiler:
         self.allocator = steady_allocator()
         self.dtype = torch.float16 if args.precision == "fp16" else torch.float32
         self.log = PhaseLog()
-        self.channels = parse_ints(args.channels) if args.variant in ("bottlefit", "autoencoder") else []
-        self.split_after = [s for s in args.split_after.split(",") if s] if args.variant == "split" else []
+        self.channels = (
+            parse_ints(args.channels) if args.variant in ("bottlefit", "autoencoder") else []
+        )
+        self.split_after = (
+            [s for s in args.split_after.split(",") if s] if args.variant == "split" else []
+        )
         if args.variant == "split" and not self.split_after:
             raise SystemExit("--variant split needs --split-after BLOCK[,BLOCK...]")
         if args.rounds < 1:
             raise SystemExit("--rounds must be at least 1")
         default_sweep = "1,2,4,8" if self.device.type == "cpu" else "1,2,4,8,16,32,64,128"
-        self.batch_sizes = [] if args.no_server_sweep else parse_ints(args.batch_sizes or default_sweep)
+        self.batch_sizes = (
+            [] if args.no_server_sweep else parse_ints(args.batch_sizes or default_sweep)
+        )
         self.jobs: dict[str, Job] = {}
         torch.manual_seed(0)
 
@@ -197,11 +248,15 @@ class Profiler:
     def _prepare(self, module: torch.nn.Module) -> torch.nn.Module:
         return module.to(self.device, self.dtype).eval()
 
-    def _job(self, name: str, fn: Callable[[], object], *, sweep: bool = False, batch: int = 1) -> None:
+    def _job(
+        self, name: str, fn: Callable[[], object], *, sweep: bool = False, batch: int = 1
+    ) -> None:
         repeats = self.args.sweep_repeats if sweep else self.args.repeats
         self.jobs[name] = Job(name, fn, repeats, batch)
 
-    def _sweep_jobs(self, module: Callable[[torch.Tensor], object], in_shape: tuple[int, ...], part: str) -> None:
+    def _sweep_jobs(
+        self, module: Callable[[torch.Tensor], object], in_shape: tuple[int, ...], part: str
+    ) -> None:
         """Batch-size sweep of a server-side part: one job per batch size."""
         for batch in self.batch_sizes:
             x = self._input(in_shape, batch)
@@ -220,11 +275,20 @@ class Profiler:
                 x = block.module(x.clone())  # some blocks start with an in-place ReLU
             shape = tuple(x.shape[1:])
             ref = table[block.name]
-            rows.append({"name": block.name, "macs": ref["macs"], "params": ref["params"], "out_shape": list(shape),
-                         "out_bytes": {d: payload_bytes(shape, d) for d in DTYPE_BYTES}})
+            rows.append(
+                {
+                    "name": block.name,
+                    "macs": ref["macs"],
+                    "params": ref["params"],
+                    "out_shape": list(shape),
+                    "out_bytes": {d: payload_bytes(shape, d) for d in DTYPE_BYTES},
+                }
+            )
         return rows
 
-    def _set_up_variant(self, net: torch.nn.Module, kind: str, channels: int) -> tuple[str, dict[str, Any]]:
+    def _set_up_variant(
+        self, net: torch.nn.Module, kind: str, channels: int
+    ) -> tuple[str, dict[str, Any]]:
         model = self.args.model
         positions = REPLACES_THROUGH if kind == "bottlefit" else AE_SPLIT_AFTER
         if model not in positions:
@@ -246,10 +310,22 @@ class Profiler:
         self._sweep_jobs(server, code_shape, name)
         enc_macs, server_macs = variant_macs(model, kind, channels)
         replaces = variant.replaces_through if kind == "bottlefit" else variant.split_after
-        return name, {"kind": kind, "channels": channels, "replaces_through": replaces,
-                      "head": {"macs": enc_macs, "params": count_params(encoder), "out_shape": list(code_shape),
-                               "payload_bytes": q.nbytes},
-                      "server": {"macs": server_macs, "params": count_params(server), "in_shape": list(code_shape)}}
+        return name, {
+            "kind": kind,
+            "channels": channels,
+            "replaces_through": replaces,
+            "head": {
+                "macs": enc_macs,
+                "params": count_params(encoder),
+                "out_shape": list(code_shape),
+                "payload_bytes": q.nbytes,
+            },
+            "server": {
+                "macs": server_macs,
+                "params": count_params(server),
+                "in_shape": list(code_shape),
+            },
+        }
 
     def _set_up_vanilla(self, net: torch.nn.Module, block: str) -> tuple[str, dict[str, Any]]:
         split = build_variant(self.args.model, net, "split", split_after=block)
@@ -259,9 +335,13 @@ class Profiler:
         macs, _ = macs_and_shape(tail, shape)
         name = f"tail_after_{block}"
         self._sweep_jobs(tail, shape, name)
-        return name, {"kind": "split", "split_after": block, "in_shape": list(shape),
-                      "payload_bytes": {d: payload_bytes(shape, d) for d in DTYPE_BYTES},
-                      "server": {"macs": macs, "params": count_params(tail), "in_shape": list(shape)}}
+        return name, {
+            "kind": "split",
+            "split_after": block,
+            "in_shape": list(shape),
+            "payload_bytes": {d: payload_bytes(shape, d) for d in DTYPE_BYTES},
+            "server": {"macs": macs, "params": count_params(tail), "in_shape": list(shape)},
+        }
 
     # ---------------------------------------------------------------- the run
 
@@ -272,24 +352,48 @@ class Profiler:
             for _ in range(a.rounds):
                 for job in self.jobs.values():
                     bar.set_postfix_str(job.name)
-                    job.samples += measure_samples(job.fn, self.device, warmup=a.warmup,
-                                                   repeats=math.ceil(job.repeats / a.rounds), name=job.name,
-                                                   log=self.log, min_phase_s=a.min_phase_s, batch=job.batch)
+                    job.samples += measure_samples(
+                        job.fn,
+                        self.device,
+                        warmup=a.warmup,
+                        repeats=math.ceil(job.repeats / a.rounds),
+                        name=job.name,
+                        log=self.log,
+                        min_phase_s=a.min_phase_s,
+                        batch=job.batch,
+                    )
                     bar.update(1)
         finally:
             bar.close()
 
     def run(self) -> dict[str, Any]:
         a = self.args
-        info = host_info(self.device, threads=torch.get_num_threads(), precision=a.precision,
-                         command=getattr(a, "command_line", None))
+        info = host_info(
+            self.device,
+            threads=torch.get_num_threads(),
+            precision=a.precision,
+            command=getattr(a, "command_line", None),
+        )
         info["allocator"] = self.allocator
-        raw: dict[str, Any] = {"format": RAW_FORMAT, "device_name": a.name or default_name(self.device),
-                               "display_name": a.display_name, "model": a.model, "variant": a.variant,
-                               "channels": self.channels, "split_after": self.split_after, "provenance": info,
-                               "settings": {"warmup": a.warmup, "repeats": a.repeats, "rounds": a.rounds,
-                                            "sweep_repeats": a.sweep_repeats, "batch_sizes": self.batch_sizes,
-                                            "min_phase_s": a.min_phase_s, "precision": a.precision}}
+        raw: dict[str, Any] = {
+            "format": RAW_FORMAT,
+            "device_name": a.name or default_name(self.device),
+            "display_name": a.display_name,
+            "model": a.model,
+            "variant": a.variant,
+            "channels": self.channels,
+            "split_after": self.split_after,
+            "provenance": info,
+            "settings": {
+                "warmup": a.warmup,
+                "repeats": a.repeats,
+                "rounds": a.rounds,
+                "sweep_repeats": a.sweep_repeats,
+                "batch_sizes": self.batch_sizes,
+                "min_phase_s": a.min_phase_s,
+                "precision": a.precision,
+            },
+        }
         load = BackgroundLoad()
         if a.idle_s > 0:
             self.log.idle(a.idle_s)
@@ -307,21 +411,29 @@ class Profiler:
         for row in blocks:
             row["time"] = self.jobs[f"block/{row['name']}"].stats()
         raw["blocks"] = blocks
-        raw["full"] = {"macs": sum(float(r["macs"]) for r in block_table(a.model)),  # type: ignore[arg-type]
-                       "params": count_params(net), "time": self.jobs["full"].stats(),
-                       "sweep": self._sweep_result("full")}
+        raw["full"] = {
+            "macs": sum(float(r["macs"]) for r in block_table(a.model)),  # type: ignore[arg-type]
+            "params": count_params(net),
+            "time": self.jobs["full"].stats(),
+            "sweep": self._sweep_result("full"),
+        }
         for name, part in parts.items():
             if "head" in part:
                 part["head"]["time"] = self.jobs[f"{name}.encoder"].stats()
-                part["head"]["time_without_quantizer"] = self.jobs[f"{name}.encoder_noquant"].stats()
+                part["head"]["time_without_quantizer"] = self.jobs[
+                    f"{name}.encoder_noquant"
+                ].stats()
             part["server"]["sweep"] = self._sweep_result(name)
         raw["parts"] = parts
         raw["jpeg"] = jpeg_times(measure_encode=a.jpeg == "measure")
         background = load.fraction()
         info["background_cpu_frac"] = None if background is None else round(background, 4)
         if background is not None and background > BUSY_WARNING:
-            print(f"warning: other processes used {background:.0%} of the CPUs during the run; "
-                  "the timings are inflated and noisy: rerun on a quiet machine", file=sys.stderr)
+            print(
+                f"warning: other processes used {background:.0%} of the CPUs during the run; "
+                "the timings are inflated and noisy: rerun on a quiet machine",
+                file=sys.stderr,
+            )
         raw["phases"] = [p.as_dict() for p in self.log.phases]
         return raw
 
@@ -345,7 +457,9 @@ def jpeg_times(*, measure_encode: bool, repeats: int = 30) -> dict[str, Any]:
     gen = torch.Generator().manual_seed(0)
     # A smooth synthetic frame (gradients plus mild noise): closer to a photo than white noise.
     yy, xx = torch.meshgrid(torch.linspace(0, 1, 224), torch.linspace(0, 1, 224), indexing="ij")
-    base = torch.stack([xx, yy, (xx + yy) / 2]) * 200 + torch.rand((3, 224, 224), generator=gen) * 40
+    base = (
+        torch.stack([xx, yy, (xx + yy) / 2]) * 200 + torch.rand((3, 224, 224), generator=gen) * 40
+    )
     image = Image.fromarray(base.clamp(0, 255).to(torch.uint8).permute(1, 2, 0).numpy())
     quality = 90
 
@@ -367,7 +481,12 @@ def jpeg_times(*, measure_encode: bool, repeats: int = 30) -> dict[str, Any]:
             samples.append(time.perf_counter() - start)
         return TimingStats.from_samples(samples).as_dict()
 
-    out: dict[str, Any] = {"available": True, "quality": quality, "bytes": len(blob), "decode": timed(decode)}
+    out: dict[str, Any] = {
+        "available": True,
+        "quality": quality,
+        "bytes": len(blob),
+        "decode": timed(decode),
+    }
     if measure_encode:
         out["encode"] = timed(encode)
     return out
@@ -378,19 +497,25 @@ def summary_lines(raw: dict[str, Any]) -> Iterator[str]:
     yield f"{raw['model']} on {raw['provenance']['processor']} ({raw['provenance']['device']})"
     for row in raw.get("blocks", []):
         t = row["time"]
-        yield (f"  {row['name']:<14} {t['median_s'] * 1e3:9.3f} ms  [p10 {t['p10_s'] * 1e3:.3f}, "
-               f"p90 {t['p90_s'] * 1e3:.3f}]  {row['macs'] / 1e6:9.1f} MMAC  out {row['out_shape']} "
-               f"= {row['out_bytes']['uint8']:,} B uint8")
+        yield (
+            f"  {row['name']:<14} {t['median_s'] * 1e3:9.3f} ms  [p10 {t['p10_s'] * 1e3:.3f}, "
+            f"p90 {t['p90_s'] * 1e3:.3f}]  {row['macs'] / 1e6:9.1f} MMAC  out {row['out_shape']} "
+            f"= {row['out_bytes']['uint8']:,} B uint8"
+        )
     full = raw["full"]["time"]
     yield f"  {'full model':<14} {full['median_s'] * 1e3:9.3f} ms  {raw['full']['macs'] / 1e6:9.1f} MMAC"
     for name, part in raw["parts"].items():
         if "head" in part:
             h = part["head"]
-            yield (f"  {name}: device {h['time']['median_s'] * 1e3:.3f} ms ({h['macs'] / 1e6:.1f} MMAC, "
-                   f"{h['params']:,} params, payload {h['payload_bytes']:,} B)")
+            yield (
+                f"  {name}: device {h['time']['median_s'] * 1e3:.3f} ms ({h['macs'] / 1e6:.1f} MMAC, "
+                f"{h['params']:,} params, payload {h['payload_bytes']:,} B)"
+            )
         sweep = part["server"]["sweep"]
         if sweep:
-            yield "    server: " + ", ".join(f"b{b} {s['median_s'] * 1e3:.2f} ms" for b, s in sweep.items())
+            yield "    server: " + ", ".join(
+                f"b{b} {s['median_s'] * 1e3:.2f} ms" for b, s in sweep.items()
+            )
 
 
 def command_line(argv: list[str]) -> str:

@@ -84,8 +84,12 @@ def record_run(ledger: dict[str, Any], raw: dict[str, Any]) -> dict[str, Any]:
     key = (info["date"], info["command"])
     run = next((r for r in runs if (r["date"], r["command"]) == key), None)
     if run is None:
-        run = {"id": len(runs) + 1, "date": info["date"], "command": info["command"],
-               "summary": run_summary(info)}
+        run = {
+            "id": len(runs) + 1,
+            "date": info["date"],
+            "command": info["command"],
+            "summary": run_summary(info),
+        }
         runs.append(run)
     entry = ledger.setdefault("models", {}).setdefault(raw["model"], {"blocks": None, "parts": {}})
     if raw["blocks"]:
@@ -110,10 +114,12 @@ def ledger_source(ledger: dict[str, Any], raw: dict[str, Any]) -> str:
     what += [f"{', '.join(parts)} by run {run_id}" for run_id, parts in sorted(by_run.items())]
     runs = {r["id"]: r for r in ledger["runs"]}
     quantizer = raw.get("board", {}).get("quantizer_note", "parts_s include the 8-bit quantiser")
-    return (f"measured by {tool(raw)} (median of {s['repeats']} calls after {s['warmup']} "
-            f"warm-up, {s.get('rounds', 1)} rounds; {quantizer}) on "
-            f"{host_summary(raw['provenance'])}; {'; '.join(what)}; runs: "
-            + "; ".join(f"[{i}] {runs[i]['summary']}" for i in used))
+    return (
+        f"measured by {tool(raw)} (median of {s['repeats']} calls after {s['warmup']} "
+        f"warm-up, {s.get('rounds', 1)} rounds; {quantizer}) on "
+        f"{host_summary(raw['provenance'])}; {'; '.join(what)}; runs: "
+        + "; ".join(f"[{i}] {runs[i]['summary']}" for i in used)
+    )
 
 
 def tool(raw: dict[str, Any]) -> str:
@@ -125,8 +131,10 @@ def tool(raw: dict[str, Any]) -> str:
 
 def measured_source(raw: dict[str, Any]) -> str:
     s = raw["settings"]
-    return (f"measured by {tool(raw)}, median of {s['repeats']} calls after {s['warmup']} "
-            f"warm-up: {describe(raw['provenance'])}")
+    return (
+        f"measured by {tool(raw)}, median of {s['repeats']} calls after {s['warmup']} "
+        f"warm-up: {describe(raw['provenance'])}"
+    )
 
 
 def measured_power(raw: dict[str, Any]) -> tuple[dict[str, Any], dict[str, float]] | None:
@@ -139,8 +147,11 @@ def measured_power(raw: dict[str, Any]) -> tuple[dict[str, Any], dict[str, float
     if not power:
         return None
     by_phase = {p["name"]: p for p in power["phases"]}
-    device_phases = [p for p in power["phases"] if p["name"] == "full" or p["name"].startswith("block/")
-                     or p["name"].endswith(".encoder")]
+    device_phases = [
+        p
+        for p in power["phases"]
+        if p["name"] == "full" or p["name"].startswith("block/") or p["name"].endswith(".encoder")
+    ]
     if "full" in by_phase:
         compute_w, what = by_phase["full"]["mean_w"], "whole-model phase"
     elif device_phases:
@@ -149,29 +160,41 @@ def measured_power(raw: dict[str, Any]) -> tuple[dict[str, Any], dict[str, float
         what = "device-side phases"
     else:
         return None
-    source = (f"measured: {power['trace_source']} aligned with the profiler's phases by "
-              f"calibration/power_profile.py ({describe(raw['provenance'])})")
-    idle_label, idle_what = (("given", "idle power given with --idle-w") if power.get("idle_given")
-                             else ("measured", "idle phase"))
-    section = {"idle_w": sourced(round(power["idle_w"], 4), idle_label, source + f"; {idle_what}"),
-               "compute_w": sourced(round(compute_w, 4), "measured", source + f"; mean over the {what}")}
+    source = (
+        f"measured: {power['trace_source']} aligned with the profiler's phases by "
+        f"calibration/power_profile.py ({describe(raw['provenance'])})"
+    )
+    idle_label, idle_what = (
+        ("given", "idle power given with --idle-w")
+        if power.get("idle_given")
+        else ("measured", "idle phase")
+    )
+    section = {
+        "idle_w": sourced(round(power["idle_w"], 4), idle_label, source + f"; {idle_what}"),
+        "compute_w": sourced(round(compute_w, 4), "measured", source + f"; mean over the {what}"),
+    }
     return section, {name: p["mean_w"] for name, p in by_phase.items()}
 
 
-def _power(args: argparse.Namespace, existing: dict[str, Any] | None,
-           raw: dict[str, Any] | None = None) -> dict[str, Any]:
+def _power(
+    args: argparse.Namespace, existing: dict[str, Any] | None, raw: dict[str, Any] | None = None
+) -> dict[str, Any]:
     if raw is not None and args.idle_w is None and (measured := measured_power(raw)) is not None:
         return measured[0]
     if args.idle_w is not None or args.compute_w is not None:
         if args.idle_w is None or args.compute_w is None:
             raise SystemExit("give both --idle-w and --compute-w")
         source = args.power_source or "given on the profiler's command line"
-        return {"idle_w": sourced(args.idle_w, args.power_provenance, source),
-                "compute_w": sourced(args.compute_w, args.power_provenance, source)}
+        return {
+            "idle_w": sourced(args.idle_w, args.power_provenance, source),
+            "compute_w": sourced(args.compute_w, args.power_provenance, source),
+        }
     if existing and "power" in existing:
         return existing["power"]
-    return {"idle_w": sourced(PLACEHOLDER_IDLE_W, "assumed", PLACEHOLDER_POWER_SOURCE),
-            "compute_w": sourced(PLACEHOLDER_COMPUTE_W, "assumed", PLACEHOLDER_POWER_SOURCE)}
+    return {
+        "idle_w": sourced(PLACEHOLDER_IDLE_W, "assumed", PLACEHOLDER_POWER_SOURCE),
+        "compute_w": sourced(PLACEHOLDER_COMPUTE_W, "assumed", PLACEHOLDER_POWER_SOURCE),
+    }
 
 
 def _device_cost_model(models: dict[str, Any], raw: dict[str, Any]) -> dict[str, Any]:
@@ -198,9 +221,12 @@ def _device_cost_model(models: dict[str, Any], raw: dict[str, Any]) -> dict[str,
                 secs.append(_median_s(part["head"]))
         what = f"the whole {raw['model']} and the measured encoders (no per-block times)"
     overhead, throughput = fit_overhead_throughput(macs, secs)
-    return {"macs_per_s": float(f"{throughput:.6g}"), "overhead_per_block_s": float(f"{overhead:.6g}"),
-            "provenance": "derived",
-            "source": f"least-squares fit (relative error) of t = overhead + MACs/throughput to {what}"}
+    return {
+        "macs_per_s": float(f"{throughput:.6g}"),
+        "overhead_per_block_s": float(f"{overhead:.6g}"),
+        "provenance": "derived",
+        "source": f"least-squares fit (relative error) of t = overhead + MACs/throughput to {what}",
+    }
 
 
 BLOCKS_VS_WHOLE_TOLERANCE = 0.10
@@ -208,34 +234,48 @@ BLOCKS_VS_WHOLE_TOLERANCE = 0.10
 profiler warns (per-block synchronisation and cache effects; both are recorded)."""
 
 
-def check_blocks_against_whole(model: str, blocks_s: dict[str, float], whole_s: float) -> str | None:
+def check_blocks_against_whole(
+    model: str, blocks_s: dict[str, float], whole_s: float
+) -> str | None:
     """A warning (also printed on stderr) when the blocks sum to more than 10 % off the whole
     model's time; None when they agree."""
     total = float(sum(blocks_s.values()))
     if whole_s <= 0 or abs(total / whole_s - 1.0) <= BLOCKS_VS_WHOLE_TOLERANCE:
         return None
-    message = (f"warning: the {len(blocks_s)} blocks of {model} sum to {total:.4g} s but the whole "
-               f"model took {whole_s:.4g} s ({100 * (total / whole_s - 1):+.0f} %); per-block timing "
-               "adds synchronisation and loses cache reuse. The profile records both (blocks_s and "
-               "whole_model_s); the simulator sums the blocks.")
+    message = (
+        f"warning: the {len(blocks_s)} blocks of {model} sum to {total:.4g} s but the whole "
+        f"model took {whole_s:.4g} s ({100 * (total / whole_s - 1):+.0f} %); per-block timing "
+        "adds synchronisation and loses cache reuse. The profile records both (blocks_s and "
+        "whole_model_s); the simulator sums the blocks."
+    )
     print(message, file=sys.stderr)
     return message
 
 
-def device_doc(raw: dict[str, Any], args: argparse.Namespace, existing: dict[str, Any] | None,
-               ledger: dict[str, Any] | None = None) -> dict[str, Any]:
+def device_doc(
+    raw: dict[str, Any],
+    args: argparse.Namespace,
+    existing: dict[str, Any] | None,
+    ledger: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """The merged device profile after this run (``ledger``: which run measured what, updated here)."""
     ledger = record_run(ledger if ledger is not None else {}, raw)
     info = raw["provenance"]
     models = dict(existing.get("models", {})) if existing else {}
     old = models.get(raw["model"], {})
-    blocks_s = {row["name"]: round(_median_s(row), 9) for row in raw["blocks"]} or old.get("blocks_s", {})
+    blocks_s = {row["name"]: round(_median_s(row), 9) for row in raw["blocks"]} or old.get(
+        "blocks_s", {}
+    )
     parts_s = dict(old.get("parts_s", {}))
     for name, part in raw["parts"].items():
         if "head" in part:
             parts_s[f"{name}.encoder"] = round(_median_s(part["head"]), 9)
-    entry: dict[str, Any] = {"provenance": "measured", "source": ledger_source(ledger, raw),
-                             "blocks_s": blocks_s, "parts_s": parts_s}
+    entry: dict[str, Any] = {
+        "provenance": "measured",
+        "source": ledger_source(ledger, raw),
+        "blocks_s": blocks_s,
+        "parts_s": parts_s,
+    }
     whole_s = _median_s(raw["full"]) if raw.get("full") and "time" in raw["full"] else None
     if whole_s is not None:
         entry["whole_model_s"] = round(whole_s, 9)
@@ -251,29 +291,49 @@ def device_doc(raw: dict[str, Any], args: argparse.Namespace, existing: dict[str
     models[raw["model"]] = entry
     jpeg = raw.get("jpeg", {})
     if "encode" in jpeg:
-        jpeg_s = sourced(round(jpeg["encode"]["median_s"], 9), "measured",
-                         f"Pillow JPEG encode of a synthetic 224x224 frame at quality {jpeg['quality']} "
-                         f"({jpeg['bytes']} B), median of {jpeg['encode']['n']}: {describe(info)}")
+        jpeg_s = sourced(
+            round(jpeg["encode"]["median_s"], 9),
+            "measured",
+            f"Pillow JPEG encode of a synthetic 224x224 frame at quality {jpeg['quality']} "
+            f"({jpeg['bytes']} B), median of {jpeg['encode']['n']}: {describe(info)}",
+        )
     elif existing and "jpeg_encode_s" in existing:
         jpeg_s = existing["jpeg_encode_s"]
     else:
-        jpeg_s = sourced(0.0, "assumed", "the camera pipeline delivers the JPEG (hardware MJPEG); offloading "
-                                         "only sends it")
+        jpeg_s = sourced(
+            0.0,
+            "assumed",
+            "the camera pipeline delivers the JPEG (hardware MJPEG); offloading only sends it",
+        )
     stack = {"ort": "ONNX Runtime", "tensorrt": "TensorRT"}.get(str(info.get("runtime")), "PyTorch")
-    display = (args.display_name or (existing or {}).get("display_name")
-               or f"{info['processor']} ({info['device']}), {stack} {info['precision']}, {info['threads']} threads")
-    return {"schema": "device-profile/1", "name": raw["device_name"], "display_name": display,
-            "processor": "gpu" if str(info["device"]).startswith("cuda") else "cpu",
-            "power": _power(args, existing, raw), "cost_model": _device_cost_model(models, raw),
-            "jpeg_encode_s": jpeg_s, "models": models}
+    display = (
+        args.display_name
+        or (existing or {}).get("display_name")
+        or f"{info['processor']} ({info['device']}), {stack} {info['precision']}, {info['threads']} threads"
+    )
+    return {
+        "schema": "device-profile/1",
+        "name": raw["device_name"],
+        "display_name": display,
+        "processor": "gpu" if str(info["device"]).startswith("cuda") else "cpu",
+        "power": _power(args, existing, raw),
+        "cost_model": _device_cost_model(models, raw),
+        "jpeg_encode_s": jpeg_s,
+        "models": models,
+    }
 
 
 def _curve(sweep: dict[Any, Any], precision: str, source: str) -> dict[str, Any]:
     batch_s = {int(b): round(s["median_s"], 9) for b, s in sweep.items()}
     ratios = [s["p90_s"] / s["median_s"] for s in sweep.values() if s["median_s"] > 0]
-    return {"precision": precision, "batch_s": batch_s,
-            "p90_over_median": round(max(1.0, statistics.median(ratios)), 4), "power_w": {},
-            "provenance": "measured", "source": source}
+    return {
+        "precision": precision,
+        "batch_s": batch_s,
+        "p90_over_median": round(max(1.0, statistics.median(ratios)), 4),
+        "power_w": {},
+        "provenance": "measured",
+        "source": source,
+    }
 
 
 def _linear_fit(points: list[tuple[int, float]]) -> tuple[float, float]:
@@ -288,7 +348,9 @@ def _linear_fit(points: list[tuple[int, float]]) -> tuple[float, float]:
     return max(0.0, mt - slope * mb), slope
 
 
-def server_doc(raw: dict[str, Any], args: argparse.Namespace, existing: dict[str, Any] | None) -> dict[str, Any]:
+def server_doc(
+    raw: dict[str, Any], args: argparse.Namespace, existing: dict[str, Any] | None
+) -> dict[str, Any]:
     """The merged server profile after this run (service time vs batch size of each server part)."""
     model, precision = raw["model"], raw["settings"]["precision"]
     source = measured_source(raw)
@@ -302,7 +364,9 @@ def server_doc(raw: dict[str, Any], args: argparse.Namespace, existing: dict[str
         full_sweep = {b: {"median_s": t} for b, t in parts[full_key]["batch_s"].items()}
     for name, part in raw["parts"].items():
         if part["server"]["sweep"]:
-            parts[f"{model}/{name}"] = _curve(part["server"]["sweep"], precision, source + f"; server side of {name}")
+            parts[f"{model}/{name}"] = _curve(
+                part["server"]["sweep"], precision, source + f"; server side of {name}"
+            )
     measured = measured_power(raw)
     if measured is not None:
         for phase, watts in measured[1].items():
@@ -313,31 +377,52 @@ def server_doc(raw: dict[str, Any], args: argparse.Namespace, existing: dict[str
                     parts[key]["power_w"][int(batch[1:])] = round(watts, 4)
     block_times = dict(existing.get("block_times_s", {})) if existing else {}
     if raw["blocks"]:
-        block_times[model] = {row["name"]: max(1e-9, round(_median_s(row), 9)) for row in raw["blocks"]}
+        block_times[model] = {
+            row["name"]: max(1e-9, round(_median_s(row), 9)) for row in raw["blocks"]
+        }
     points = sorted((int(b), s["median_s"]) for b, s in full_sweep.items())
     fixed, per_item = _linear_fit(points)
     throughput = full["macs"] / per_item if per_item > 0 else full["macs"] / points[0][1]
     power = _power(args, None, raw) if (args.idle_w is not None or measured is not None) else None
-    idle = power["idle_w"] if power else (existing or {}).get("idle_w") or sourced(
-        PLACEHOLDER_IDLE_W, "assumed", PLACEHOLDER_POWER_SOURCE)
+    idle = (
+        power["idle_w"]
+        if power
+        else (existing or {}).get("idle_w")
+        or sourced(PLACEHOLDER_IDLE_W, "assumed", PLACEHOLDER_POWER_SOURCE)
+    )
     active_w = power["compute_w"]["value"] if power else PLACEHOLDER_COMPUTE_W
     jpeg = raw.get("jpeg", {})
     if jpeg.get("available"):
-        decode = sourced(round(jpeg["decode"]["median_s"], 9), "measured",
-                         f"Pillow JPEG decode of a {jpeg['bytes']} B 224x224 JPEG, median of {jpeg['decode']['n']}: "
-                         f"{describe(raw['provenance'])}")
+        decode = sourced(
+            round(jpeg["decode"]["median_s"], 9),
+            "measured",
+            f"Pillow JPEG decode of a {jpeg['bytes']} B 224x224 JPEG, median of {jpeg['decode']['n']}: "
+            f"{describe(raw['provenance'])}",
+        )
     else:
-        decode = sourced(ASSUMED_JPEG_DECODE_S, "assumed", "host-CPU JPEG decode of a 224x224 image; Pillow "
-                                                           "not installed where the profiler ran")
+        decode = sourced(
+            ASSUMED_JPEG_DECODE_S,
+            "assumed",
+            "host-CPU JPEG decode of a 224x224 image; Pillow not installed where the profiler ran",
+        )
     return {
-        "schema": "server-profile/1", "name": raw["device_name"],
-        "display_name": (existing or {}).get("display_name") or f"{raw['provenance']['processor']} as an edge server",
-        "idle_w": idle, "jpeg_decode_s": decode, "parts": parts, "block_times_s": block_times,
+        "schema": "server-profile/1",
+        "name": raw["device_name"],
+        "display_name": (existing or {}).get("display_name")
+        or f"{raw['provenance']['processor']} as an edge server",
+        "idle_w": idle,
+        "jpeg_decode_s": decode,
+        "parts": parts,
+        "block_times_s": block_times,
         "block_times_provenance": {"provenance": "measured", "source": source},
-        "cost_model": {"fixed_s": round(fixed, 9), "macs_per_s": float(f"{throughput:.6g}"),
-                       "active_w": active_w, "provenance": "derived",
-                       "source": f"linear fit t(b) = fixed + b * MACs/throughput to the {model}/full sweep; "
-                                 f"active_w {'as compute_w of the device profile' if power else 'ASSUMED placeholder'}"},
+        "cost_model": {
+            "fixed_s": round(fixed, 9),
+            "macs_per_s": float(f"{throughput:.6g}"),
+            "active_w": active_w,
+            "provenance": "derived",
+            "source": f"linear fit t(b) = fixed + b * MACs/throughput to the {model}/full sweep; "
+            f"active_w {'as compute_w of the device profile' if power else 'ASSUMED placeholder'}",
+        },
     }
 
 
@@ -346,13 +431,17 @@ def model_doc(raw: dict[str, Any], existing: dict[str, Any] | None) -> dict[str,
     pairs = set()
     for name in list((existing or {}).get("variants", {})) + list(raw["parts"]):
         if name.startswith("bottlefit_c"):
-            pairs.add(("bottlefit", int(name[len("bottlefit_c"):])))
+            pairs.add(("bottlefit", int(name[len("bottlefit_c") :])))
         elif name.startswith("ae_c"):
-            pairs.add(("autoencoder", int(name[len("ae_c"):])))
-    return model_profile_dict(raw["model"], sorted(pairs, key=lambda p: (p[0] != "bottlefit", p[1])))
+            pairs.add(("autoencoder", int(name[len("ae_c") :])))
+    return model_profile_dict(
+        raw["model"], sorted(pairs, key=lambda p: (p[0] != "bottlefit", p[1]))
+    )
 
 
-def run_stem(name: str, model: str, variant: str, channels: list[int], split_after: list[str]) -> str:
+def run_stem(
+    name: str, model: str, variant: str, channels: list[int], split_after: list[str]
+) -> str:
     """File stem of one run's raw data: ``<device>__<model>__<what was profiled>``."""
     if variant in ("bottlefit", "autoencoder"):
         what = f"{variant}_c{'-'.join(str(c) for c in channels)}"
@@ -372,14 +461,28 @@ def write_all(raw: dict[str, Any], args: argparse.Namespace) -> list[Path]:
     dev_path = profile_path(out, "device", name)
     ledger_path = out / "raw" / f"{name}__runs.json"
     ledger = json.loads(ledger_path.read_text()) if ledger_path.exists() else {}
-    written.append(write_profile("device", device_doc(raw, args, read_doc(dev_path), ledger), dev_path, header))
+    written.append(
+        write_profile("device", device_doc(raw, args, read_doc(dev_path), ledger), dev_path, header)
+    )
     write_atomic(ledger_path, json.dumps(ledger, indent=1) + "\n")
     srv_path = profile_path(out, "server", name)
-    written.append(write_profile("server", server_doc(raw, args, read_doc(srv_path)), srv_path, header))
+    written.append(
+        write_profile("server", server_doc(raw, args, read_doc(srv_path)), srv_path, header)
+    )
     mod_path = profile_path(out, "model", model)
-    written.append(write_profile("model", model_doc(raw, read_doc(mod_path)), mod_path,
-                                 "Generated by calibration/profile_model.py from calibration/zoo"))
-    raw_path = out / "raw" / f"{run_stem(name, model, raw['variant'], raw['channels'], raw['split_after'])}.json"
+    written.append(
+        write_profile(
+            "model",
+            model_doc(raw, read_doc(mod_path)),
+            mod_path,
+            "Generated by calibration/profile_model.py from calibration/zoo",
+        )
+    )
+    raw_path = (
+        out
+        / "raw"
+        / f"{run_stem(name, model, raw['variant'], raw['channels'], raw['split_after'])}.json"
+    )
     write_atomic(raw_path, json.dumps(raw, indent=1) + "\n")
     written.append(raw_path)
     return written
@@ -395,7 +498,11 @@ def rebuild(out: Path) -> list[Path]:
 
     from calibration.profile_model import build_parser
 
-    raws = [json.loads(p.read_text()) for p in sorted((out / "raw").glob("*.json")) if not p.name.endswith("__runs.json")]
+    raws = [
+        json.loads(p.read_text())
+        for p in sorted((out / "raw").glob("*.json"))
+        if not p.name.endswith("__runs.json")
+    ]
     raws = [r for r in raws if r.get("format") == "calibration-raw/1"]
     raws.sort(key=lambda r: r["provenance"]["date"])
     for kind in ("devices", "servers", "models"):

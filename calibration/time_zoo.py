@@ -28,8 +28,15 @@ from calibration.timing import TimingStats, measure_samples  # noqa: E402
 from calibration.zoo import BUILDERS, build  # noqa: E402
 
 
-def time_models(names: list[str], device: torch.device, *, warmup: int, repeats: int, rounds: int = 1,
-                show_progress: bool = True) -> dict[str, dict[str, float]]:
+def time_models(
+    names: list[str],
+    device: torch.device,
+    *,
+    warmup: int,
+    repeats: int,
+    rounds: int = 1,
+    show_progress: bool = True,
+) -> dict[str, dict[str, float]]:
     """Median/p10/p90 latency [s] of each named zoo model at batch 1 (random weights, eval mode).
 
     All models are built first, then timed ``rounds`` times in turn, ``repeats / rounds``
@@ -45,8 +52,13 @@ def time_models(names: list[str], device: torch.device, *, warmup: int, repeats:
     for _ in range(rounds):
         for name in names:
             bar.set_postfix_str(name)
-            samples[name] += measure_samples(lambda n=nets[name], x=inputs[name]: n(x), device, warmup=warmup,
-                                             repeats=math.ceil(repeats / rounds), name=name)
+            samples[name] += measure_samples(
+                lambda n=nets[name], x=inputs[name]: n(x),
+                device,
+                warmup=warmup,
+                repeats=math.ceil(repeats / rounds),
+                name=name,
+            )
             bar.update(1)
     bar.close()
     return {name: TimingStats.from_samples(values).as_dict() for name, values in samples.items()}
@@ -58,7 +70,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--models", default=",".join(BUILDERS), help="comma-separated zoo names")
     p.add_argument("--warmup", type=int, default=3)
     p.add_argument("--repeats", type=int, default=15)
-    p.add_argument("--rounds", type=int, default=1, help="time the whole list this many times, pooling samples")
+    p.add_argument(
+        "--rounds", type=int, default=1, help="time the whole list this many times, pooling samples"
+    )
     p.add_argument("--threads", type=int)
     p.add_argument("--out", type=Path, required=True)
     args = p.parse_args(argv)
@@ -67,16 +81,28 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(args.threads)
     allocator = steady_allocator()
     load = BackgroundLoad()
-    times = time_models(args.models.split(","), device, warmup=args.warmup, repeats=args.repeats,
-                        rounds=args.rounds)
+    times = time_models(
+        args.models.split(","), device, warmup=args.warmup, repeats=args.repeats, rounds=args.rounds
+    )
     info = host_info(device, threads=torch.get_num_threads(), precision="fp32")
     info["allocator"] = allocator
     background = load.fraction()
     info["background_cpu_frac"] = None if background is None else round(background, 4)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"provenance": info, "input_shape": [3, 224, 224], "batch": 1,
-                                    "warmup": args.warmup, "repeats": args.repeats, "rounds": args.rounds,
-                                    "latency": times}, indent=1))
+    args.out.write_text(
+        json.dumps(
+            {
+                "provenance": info,
+                "input_shape": [3, 224, 224],
+                "batch": 1,
+                "warmup": args.warmup,
+                "repeats": args.repeats,
+                "rounds": args.rounds,
+                "latency": times,
+            },
+            indent=1,
+        )
+    )
     for name, stats in times.items():
         print(f"{name:<20} {stats['median_s'] * 1e3:9.2f} ms")
     print(f"wrote {args.out} (other processes used {background or 0:.0%} of the CPUs)")

@@ -33,8 +33,13 @@ class TimingStats:
         if not samples_s:
             raise ValueError("no timing samples")
         ordered = sorted(samples_s)
-        return cls(statistics.median(ordered), _quantile(ordered, 0.10), _quantile(ordered, 0.90),
-                   statistics.fmean(ordered), len(ordered))
+        return cls(
+            statistics.median(ordered),
+            _quantile(ordered, 0.10),
+            _quantile(ordered, 0.90),
+            statistics.fmean(ordered),
+            len(ordered),
+        )
 
     def as_dict(self) -> dict[str, float]:
         return asdict(self)
@@ -101,9 +106,17 @@ def time_call(fn: Callable[[], object], device: torch.device) -> float:
     return time.perf_counter() - begin
 
 
-def measure_samples(fn: Callable[[], object], device: torch.device, *, warmup: int, repeats: int,
-                    name: str, log: PhaseLog | None = None, min_phase_s: float = 0.0,
-                    batch: int = 1) -> list[float]:
+def measure_samples(
+    fn: Callable[[], object],
+    device: torch.device,
+    *,
+    warmup: int,
+    repeats: int,
+    name: str,
+    log: PhaseLog | None = None,
+    min_phase_s: float = 0.0,
+    batch: int = 1,
+) -> list[float]:
     """Warm up, then time ``repeats`` calls (more if ``min_phase_s`` asks for a longer phase) [s].
 
     The timed calls form one phase in ``log``: a power meter sampling at 10 Hz
@@ -124,9 +137,27 @@ def measure_samples(fn: Callable[[], object], device: torch.device, *, warmup: i
     return samples
 
 
-def measure(fn: Callable[[], object], device: torch.device, *, warmup: int, repeats: int,
-            name: str, log: PhaseLog | None = None, min_phase_s: float = 0.0,
-            batch: int = 1) -> TimingStats:
+def measure(
+    fn: Callable[[], object],
+    device: torch.device,
+    *,
+    warmup: int,
+    repeats: int,
+    name: str,
+    log: PhaseLog | None = None,
+    min_phase_s: float = 0.0,
+    batch: int = 1,
+) -> TimingStats:
     """:func:`measure_samples` summarised as :class:`TimingStats`."""
-    return TimingStats.from_samples(measure_samples(fn, device, warmup=warmup, repeats=repeats, name=name,
-                                                    log=log, min_phase_s=min_phase_s, batch=batch))
+    return TimingStats.from_samples(
+        measure_samples(
+            fn,
+            device,
+            warmup=warmup,
+            repeats=repeats,
+            name=name,
+            log=log,
+            min_phase_s=min_phase_s,
+            batch=batch,
+        )
+    )

@@ -35,8 +35,10 @@ from calibration.board_runner import BUNDLE_FORMAT, INPUT_NAME, RAW_FORMAT, summ
 
 DEFAULT_TRTEXEC = "/usr/src/tensorrt/bin/trtexec"
 """Where JetPack installs trtexec (it is not on the PATH)."""
-QUANTIZER_NOTE = ("parts_s are the encoder alone: TensorRT 8.2 has no uint8 network output, so the 8-bit "
-                  "quantiser is not in the engine; add its time from a torch run of the same board")
+QUANTIZER_NOTE = (
+    "parts_s are the encoder alone: TensorRT 8.2 has no uint8 network output, so the 8-bit "
+    "quantiser is not in the engine; add its time from a torch run of the same board"
+)
 
 
 # ------------------------------------------------------------------ reading trtexec's JSON
@@ -72,19 +74,33 @@ def parse_profile(doc: Any, path: str = "profile file") -> dict[str, Any]:
     Returns the number of profiled inferences, the layers (name, average [s],
     median [s] where trtexec >= 8.4 writes it, percentage) and their sum [s].
     """
-    if not isinstance(doc, list) or not doc or not isinstance(doc[0], dict) or "count" not in doc[0]:
-        raise SystemExit(f"{path}: expected trtexec's --exportProfile list starting with {{\"count\": N}}")
+    if (
+        not isinstance(doc, list)
+        or not doc
+        or not isinstance(doc[0], dict)
+        or "count" not in doc[0]
+    ):
+        raise SystemExit(
+            f'{path}: expected trtexec\'s --exportProfile list starting with {{"count": N}}'
+        )
     layers = []
     for i, row in enumerate(doc[1:], start=1):
         if not isinstance(row, dict) or "name" not in row or "averageMs" not in row:
             raise SystemExit(f"{path}: entry {i} has no name/averageMs")
-        layer = {"name": str(row["name"]), "average_s": float(row["averageMs"]) / 1e3,
-                 "total_s": float(row.get("timeMs", 0.0)) / 1e3, "percentage": float(row.get("percentage", 0.0))}
+        layer = {
+            "name": str(row["name"]),
+            "average_s": float(row["averageMs"]) / 1e3,
+            "total_s": float(row.get("timeMs", 0.0)) / 1e3,
+            "percentage": float(row.get("percentage", 0.0)),
+        }
         if "medianMs" in row:
             layer["median_s"] = float(row["medianMs"]) / 1e3
         layers.append(layer)
-    return {"count": int(doc[0]["count"]), "layers": layers,
-            "layer_sum_s": sum(layer["average_s"] for layer in layers)}
+    return {
+        "count": int(doc[0]["count"]),
+        "layers": layers,
+        "layer_sum_s": sum(layer["average_s"] for layer in layers),
+    }
 
 
 def parse_log(text: str) -> dict[str, str]:
@@ -92,7 +108,9 @@ def parse_log(text: str) -> dict[str, str]:
     found = {}
     version = re.search(r"TensorRT\.trtexec \[TensorRT v(\d+)\]", text)
     if version:
-        number = int(version.group(1))  # NV_TENSORRT_VERSION: 8201 = 8.2.1 (major*1000), 100200 = 10.2.0
+        number = int(
+            version.group(1)
+        )  # NV_TENSORRT_VERSION: 8201 = 8.2.1 (major*1000), 100200 = 10.2.0
         major, rest = divmod(number, 10000) if number >= 100000 else divmod(number, 1000)
         found["tensorrt"] = f"{major}.{rest // 100}.{rest % 100}"
     device = re.search(r"\[I\] (?:Selected )?Device: (?!\d)(.+)$", text, re.MULTILINE)
@@ -108,11 +126,16 @@ def trt_modules(manifest: dict[str, Any]) -> list[tuple[str, str]]:
     """(job name, module) pairs timed with TensorRT: blocks, the whole model, the variants' encoders."""
     jobs = [(f"block/{b['name']}", b["module"]) for b in manifest["blocks"]]
     jobs.append(("full", manifest["full"]["module"]))
-    jobs += [(f"{name}.encoder", part["head"]["module"]) for name, part in manifest["parts"].items()
-             if "head" in part]
+    jobs += [
+        (f"{name}.encoder", part["head"]["module"])
+        for name, part in manifest["parts"].items()
+        if "head" in part
+    ]
     missing = [module for _, module in jobs if not manifest["modules"].get(module, {}).get("onnx")]
     if missing:
-        raise SystemExit(f"the bundle has no ONNX file for {', '.join(missing)}: build it without --no-onnx")
+        raise SystemExit(
+            f"the bundle has no ONNX file for {', '.join(missing)}: build it without --no-onnx"
+        )
     return jobs
 
 
@@ -120,8 +143,15 @@ def shape_arg(shape: list[int]) -> str:
     return f"{INPUT_NAME}:1x" + "x".join(str(d) for d in shape)
 
 
-def commands(manifest: dict[str, Any], *, trtexec: str = DEFAULT_TRTEXEC, results: str = "trt",
-             duration_s: int = 10, warmup_ms: int = 2000, interval_ms: int = 100) -> list[str]:
+def commands(
+    manifest: dict[str, Any],
+    *,
+    trtexec: str = DEFAULT_TRTEXEC,
+    results: str = "trt",
+    duration_s: int = 10,
+    warmup_ms: int = 2000,
+    interval_ms: int = 100,
+) -> list[str]:
     """The shell script (lines) that builds and times every engine of the bundle on the Jetson."""
     q = shlex.quote
     lines = [
@@ -140,7 +170,7 @@ def commands(manifest: dict[str, Any], *, trtexec: str = DEFAULT_TRTEXEC, result
         f"  tegrastats --interval {interval_ms} > {q(results)}/tegrastats.log & TEGRA_PID=$!",
         "  trap '[ -n \"$TEGRA_PID\" ] && kill $TEGRA_PID' EXIT",
         "fi",
-        f"sleep 10; echo \"idle\t$(date +%s.%N)\" >> {q(results)}/phases.tsv  # idle power baseline ends",
+        f'sleep 10; echo "idle\t$(date +%s.%N)" >> {q(results)}/phases.tsv  # idle power baseline ends',
     ]
     for job, module in trt_modules(manifest):
         entry = manifest["modules"][module]
@@ -149,14 +179,14 @@ def commands(manifest: dict[str, Any], *, trtexec: str = DEFAULT_TRTEXEC, result
             f"# {job}",
             f"$TRTEXEC --onnx={q(onnx)} --fp16 --shapes={shapes} --saveEngine={q(out + '.engine')} "
             f"> {q(out + '.build.log')} 2>&1",
-            f"echo \"{job}\tstart\t$(date +%s.%N)\" >> {q(results)}/phases.tsv",
+            f'echo "{job}\tstart\t$(date +%s.%N)" >> {q(results)}/phases.tsv',
             f"$TRTEXEC --loadEngine={q(out + '.engine')} --shapes={shapes} --warmUp={warmup_ms} "
             f"--duration={duration_s} --dumpProfile --separateProfileRun "
             f"--exportProfile={q(out + '.profile.json')} --exportTimes={q(out + '.times.json')} "
             f"> {q(out + '.log')} 2>&1",
-            f"echo \"{job}\tend\t$(date +%s.%N)\" >> {q(results)}/phases.tsv",
+            f'echo "{job}\tend\t$(date +%s.%N)" >> {q(results)}/phases.tsv',
         ]
-    lines.append(f"echo \"done: copy $(pwd)/{results} back to the host\"")
+    lines.append(f'echo "done: copy $(pwd)/{results} back to the host"')
     return lines
 
 
@@ -176,29 +206,45 @@ def read_phases(path: Path) -> tuple[list[dict[str, Any]], float | None]:
         elif len(fields) == 3 and fields[1] == "start":
             starts[fields[0]] = float(fields[2])
         elif len(fields) == 3 and fields[1] == "end" and fields[0] in starts:
-            phases.append({"name": fields[0], "t_start": starts.pop(fields[0]), "t_end": float(fields[2]),
-                           "calls": 0, "batch": 1})
+            phases.append(
+                {
+                    "name": fields[0],
+                    "t_start": starts.pop(fields[0]),
+                    "t_end": float(fields[2]),
+                    "calls": 0,
+                    "batch": 1,
+                }
+            )
     return phases, idle_end
 
 
-def board_raw(bundle: Path, results: Path, *, name: str, display_name: str | None = None) -> dict[str, Any]:
+def board_raw(
+    bundle: Path, results: Path, *, name: str, display_name: str | None = None
+) -> dict[str, Any]:
     """A ``splitsim-board-raw/1`` document (runtime ``tensorrt``) from a bundle and trtexec's outputs."""
     manifest = read_json(bundle / "manifest.json")
     if manifest.get("format") != BUNDLE_FORMAT:
-        raise SystemExit(f"{bundle}/manifest.json: format {manifest.get('format')!r}, expected {BUNDLE_FORMAT!r}")
+        raise SystemExit(
+            f"{bundle}/manifest.json: format {manifest.get('format')!r}, expected {BUNDLE_FORMAT!r}"
+        )
     times, extra, logs = {}, {}, {}
     for job, module in trt_modules(manifest):
         times_path = results / f"{module}.times.json"
         if not times_path.exists():
-            raise SystemExit(f"{times_path}: missing; did trtexec run for {job}? (see {module}.log)")
+            raise SystemExit(
+                f"{times_path}: missing; did trtexec run for {job}? (see {module}.log)"
+            )
         parsed = parse_times(read_json(times_path), str(times_path))
         times[job] = parsed["compute"]
         extra[job] = {"latency_with_copies": parsed["latency"]}
         profile_path = results / f"{module}.profile.json"
         if profile_path.exists():
             profile = parse_profile(read_json(profile_path), str(profile_path))
-            extra[job]["layer_profile"] = {"count": profile["count"], "layers": len(profile["layers"]),
-                                           "layer_sum_s": profile["layer_sum_s"]}
+            extra[job]["layer_profile"] = {
+                "count": profile["count"],
+                "layers": len(profile["layers"]),
+                "layer_sum_s": profile["layer_sum_s"],
+            }
         log_path = results / f"{module}.log"
         if log_path.exists():
             logs.update(parse_log(log_path.read_text(errors="replace")))
@@ -210,29 +256,65 @@ def board_raw(bundle: Path, results: Path, *, name: str, display_name: str | Non
         lines = [line for line in log.read_text(errors="replace").splitlines() if line.strip()]
         tegrastats = {"interval_ms": _interval_ms(results), "start_s": start_s, "lines": lines}
         if idle_end is not None:
-            phases.insert(0, {"name": "idle", "t_start": start_s, "t_end": idle_end, "calls": 0, "batch": 1})
-    board_txt = (results / "board.txt").read_text(errors="replace") if (results / "board.txt").exists() else ""
+            phases.insert(
+                0, {"name": "idle", "t_start": start_s, "t_end": idle_end, "calls": 0, "batch": 1}
+            )
+    board_txt = (
+        (results / "board.txt").read_text(errors="replace")
+        if (results / "board.txt").exists()
+        else ""
+    )
     mode = re.search(r"NV Power Mode:\s*(\S+)", board_txt)
     host = board_txt.split()[1] if len(board_txt.split()) > 1 else "unknown"
-    info = {"host": host, "processor": logs.get("device", "Jetson GPU"), "machine": "aarch64",
-            "logical_cpus": None, "os": board_txt.splitlines()[0] if board_txt else "unknown", "python": None,
-            "torch": None, "device": "cuda", "threads": 1, "precision": "fp16",
-            "power_mode": f"nvpmodel {mode.group(1)}" if mode else None, "runtime": "tensorrt",
-            "runtime_version": logs.get("tensorrt"), "date": _date(phases),
-            "command": f"trtexec (run_trtexec.sh from calibration/trtexec_profile.py) in {bundle.name}",
-            "tool": "trtexec", "background_cpu_frac": None}
-    return {"format": RAW_FORMAT, "runtime": "tensorrt", "device_name": name, "display_name": display_name,
-            "manifest": manifest, "provenance": info,
-            "settings": {"warmup": "trtexec --warmUp", "repeats": min(t["n"] for t in times.values()),
-                         "rounds": 1, "sweep_repeats": 0, "batch_sizes": [], "min_phase_s": 0.0,
-                         "precision": "fp16", "blocks": True},
-            "times": times, "phases": phases, "tegrastats": tegrastats, "extra": extra,
-            "quantizer_note": QUANTIZER_NOTE}
+    info = {
+        "host": host,
+        "processor": logs.get("device", "Jetson GPU"),
+        "machine": "aarch64",
+        "logical_cpus": None,
+        "os": board_txt.splitlines()[0] if board_txt else "unknown",
+        "python": None,
+        "torch": None,
+        "device": "cuda",
+        "threads": 1,
+        "precision": "fp16",
+        "power_mode": f"nvpmodel {mode.group(1)}" if mode else None,
+        "runtime": "tensorrt",
+        "runtime_version": logs.get("tensorrt"),
+        "date": _date(phases),
+        "command": f"trtexec (run_trtexec.sh from calibration/trtexec_profile.py) in {bundle.name}",
+        "tool": "trtexec",
+        "background_cpu_frac": None,
+    }
+    return {
+        "format": RAW_FORMAT,
+        "runtime": "tensorrt",
+        "device_name": name,
+        "display_name": display_name,
+        "manifest": manifest,
+        "provenance": info,
+        "settings": {
+            "warmup": "trtexec --warmUp",
+            "repeats": min(t["n"] for t in times.values()),
+            "rounds": 1,
+            "sweep_repeats": 0,
+            "batch_sizes": [],
+            "min_phase_s": 0.0,
+            "precision": "fp16",
+            "blocks": True,
+        },
+        "times": times,
+        "phases": phases,
+        "tegrastats": tegrastats,
+        "extra": extra,
+        "quantizer_note": QUANTIZER_NOTE,
+    }
 
 
 def _interval_ms(results: Path) -> int:
     script = results.parent / "run_trtexec.sh"
-    match = re.search(r"tegrastats --interval (\d+)", script.read_text()) if script.exists() else None
+    match = (
+        re.search(r"tegrastats --interval (\d+)", script.read_text()) if script.exists() else None
+    )
     return int(match.group(1)) if match else 100
 
 
@@ -244,12 +326,19 @@ def _date(phases: list[dict[str, Any]]) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    p = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=__doc__,
+    )
     sub = p.add_subparsers(dest="command", required=True)
     c = sub.add_parser("commands", help="print the trtexec script for a bundle")
     c.add_argument("bundle", type=Path)
-    c.add_argument("--trtexec", default=DEFAULT_TRTEXEC, help=f"trtexec on the board (default {DEFAULT_TRTEXEC})")
+    c.add_argument(
+        "--trtexec",
+        default=DEFAULT_TRTEXEC,
+        help=f"trtexec on the board (default {DEFAULT_TRTEXEC})",
+    )
     c.add_argument("--duration-s", type=int, default=10, help="timing run per engine [s]")
     c.add_argument("--warmup-ms", type=int, default=2000)
     i = sub.add_parser("ingest", help="turn trtexec's outputs into a <name>_trt device profile")
@@ -267,14 +356,27 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "commands":
         manifest = read_json(args.bundle / "manifest.json")
-        print("\n".join(commands(manifest, trtexec=args.trtexec, duration_s=args.duration_s,
-                                 warmup_ms=args.warmup_ms)))
+        print(
+            "\n".join(
+                commands(
+                    manifest,
+                    trtexec=args.trtexec,
+                    duration_s=args.duration_s,
+                    warmup_ms=args.warmup_ms,
+                )
+            )
+        )
         return 0
     from calibration.board_ingest import ingest
 
     raw = board_raw(args.bundle, args.results, name=args.name, display_name=args.display_name)
-    for written in ingest(raw, args.out, args, path=str(args.results),
-                          command=shlex.join(["calibration/trtexec_profile.py", *argv])):
+    for written in ingest(
+        raw,
+        args.out,
+        args,
+        path=str(args.results),
+        command=shlex.join(["calibration/trtexec_profile.py", *argv]),
+    ):
         print(f"wrote {written}")
     return 0
 

@@ -88,10 +88,23 @@ def sweep(
     from sim.sweep.runner import sweep as run_sweep
 
     return run_sweep(
-        scenario, spec, overrides=overrides, grid=grid, zip=zip, random=random,
-        replications=replications, seeds=seeds, seed=seed, strategies=strategies,
-        records=records, out=out, workers=workers, scheduler=scheduler,
-        local_cluster=local_cluster, retries=retries, progress=progress,
+        scenario,
+        spec,
+        overrides=overrides,
+        grid=grid,
+        zip=zip,
+        random=random,
+        replications=replications,
+        seeds=seeds,
+        seed=seed,
+        strategies=strategies,
+        records=records,
+        out=out,
+        workers=workers,
+        scheduler=scheduler,
+        local_cluster=local_cluster,
+        retries=retries,
+        progress=progress,
     )
 
 

@@ -24,9 +24,7 @@ class Table:
     (stored as int16 codes, -1 meaning missing).
     """
 
-    def __init__(
-        self, spec: Mapping[str, ColumnKind], capacity: int = 1024
-    ) -> None:
+    def __init__(self, spec: Mapping[str, ColumnKind], capacity: int = 1024) -> None:
         self.spec = spec
         self.categories: dict[str, list[str]] = {}
         self.columns: dict[str, np.ndarray] = {}

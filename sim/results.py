@@ -68,7 +68,9 @@ class Results:
     @cached_property
     def summary(self) -> pd.DataFrame:
         """One row per strategy (see :func:`sim.metrics.summarize`)."""
-        return summarize(self.requests, self.devices, self.servers, self.batches, windows=self.windows)
+        return summarize(
+            self.requests, self.devices, self.servers, self.batches, windows=self.windows
+        )
 
     @property
     def windows(self) -> dict[str, tuple[float, float]]:

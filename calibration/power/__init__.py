@@ -12,6 +12,15 @@ from calibration.power.tegrastats import (
 from calibration.power.trace import PhaseEnergy, PowerTrace, align_phases
 
 __all__ = [
-    "INPUT_RAILS", "PhaseEnergy", "PowerTrace", "TegrastatsRecorder", "align_phases", "parse_line",
-    "parse_lines", "parse_meter_csv", "read_meter_csv", "read_tegrastats", "to_trace",
+    "INPUT_RAILS",
+    "PhaseEnergy",
+    "PowerTrace",
+    "TegrastatsRecorder",
+    "align_phases",
+    "parse_line",
+    "parse_lines",
+    "parse_meter_csv",
+    "read_meter_csv",
+    "read_tegrastats",
+    "to_trace",
 ]

@@ -38,7 +38,9 @@ def _parse_time(text: str) -> float:
         return stamp.timestamp()
 
 
-def parse_meter_csv(lines: Iterable[str], *, t0_s: float = 0.0, source: str = "meter CSV") -> PowerTrace:
+def parse_meter_csv(
+    lines: Iterable[str], *, t0_s: float = 0.0, source: str = "meter CSV"
+) -> PowerTrace:
     """A :class:`PowerTrace` [W] from meter CSV lines; ``t0_s`` is added to every time."""
     rows = csv.reader(line for line in lines if line.strip() and not line.lstrip().startswith("#"))
     try:
@@ -48,12 +50,16 @@ def parse_meter_csv(lines: Iterable[str], *, t0_s: float = 0.0, source: str = "m
     col = {name: i for i, name in enumerate(header)}
     time_col = next((c for c in TIME_COLUMNS if c in col), None)
     if time_col is None:
-        raise ValueError(f"meter CSV needs a time column ({' or '.join(TIME_COLUMNS)}); header: {header}")
+        raise ValueError(
+            f"meter CSV needs a time column ({' or '.join(TIME_COLUMNS)}); header: {header}"
+        )
     power_col = next((c for c in POWER_COLUMNS if c in col), None)
     current_col = next((c for c in CURRENT_COLUMNS if c in col), None)
     if power_col is None and not ("voltage_v" in col and current_col):
-        raise ValueError("meter CSV needs power_w, power_mw, or voltage_v with current_a/current_ma; "
-                         f"header: {header}")
+        raise ValueError(
+            "meter CSV needs power_w, power_mw, or voltage_v with current_a/current_ma; "
+            f"header: {header}"
+        )
     times, watts = [], []
     for lineno, row in enumerate(rows, start=2):
         if not row:
@@ -64,7 +70,11 @@ def parse_meter_csv(lines: Iterable[str], *, t0_s: float = 0.0, source: str = "m
                 w = float(row[col[power_col]]) * POWER_COLUMNS[power_col]
             else:
                 assert current_col is not None
-                w = float(row[col["voltage_v"]]) * float(row[col[current_col]]) * CURRENT_COLUMNS[current_col]
+                w = (
+                    float(row[col["voltage_v"]])
+                    * float(row[col[current_col]])
+                    * CURRENT_COLUMNS[current_col]
+                )
         except (ValueError, IndexError) as exc:
             raise ValueError(f"meter CSV data row {lineno}: {exc}") from None
         times.append(t)

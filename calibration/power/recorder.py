@@ -27,7 +27,9 @@ class TegrastatsRecorder:
     tegrastats-format lines; the tests use a stand-in).
     """
 
-    def __init__(self, log_path: Path, interval_ms: int = 100, command: list[str] | None = None) -> None:
+    def __init__(
+        self, log_path: Path, interval_ms: int = 100, command: list[str] | None = None
+    ) -> None:
         self.log_path = log_path
         self.command = command or ["tegrastats", "--interval", str(interval_ms)]
         self._proc: subprocess.Popen[str] | None = None
@@ -53,14 +55,17 @@ class TegrastatsRecorder:
 
     def __enter__(self) -> TegrastatsRecorder:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        self._proc = subprocess.Popen(self.command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                      text=True, bufsize=1)
+        self._proc = subprocess.Popen(
+            self.command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, bufsize=1
+        )
         self._thread = threading.Thread(target=self._pump, daemon=True)
         self._thread.start()
         # The profiler's first phase must lie inside the trace: wait for the first sample.
         if not self._wait_for_sample_after(0.0):
             self.__exit__(None, None, None)
-            raise RuntimeError(f"{' '.join(self.command)} printed nothing within {self.timeout_s:g} s")
+            raise RuntimeError(
+                f"{' '.join(self.command)} printed nothing within {self.timeout_s:g} s"
+            )
         return self
 
     def _wait_for_sample_after(self, t: float) -> bool:
@@ -71,8 +76,12 @@ class TegrastatsRecorder:
             time.sleep(0.005)
         return self.last_stamp_s > t
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         if self._proc is not None and self._proc.poll() is None:
             # ... and the last phase too: wait for one sample after it ended.
             self._wait_for_sample_after(time.time())

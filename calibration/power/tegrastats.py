@@ -71,17 +71,26 @@ def pick_rail(samples: list[TegraSample], rail: str | None = None) -> str:
     present = set().union(*(s.rails_mw for s in samples)) if samples else set()
     if rail is not None:
         if rail not in present:
-            raise ValueError(f"rail '{rail}' not in the log; rails: {', '.join(sorted(present)) or 'none'}")
+            raise ValueError(
+                f"rail '{rail}' not in the log; rails: {', '.join(sorted(present)) or 'none'}"
+            )
         return rail
     for name in INPUT_RAILS:
         if name in present:
             return name
-    raise ValueError(f"no input rail ({', '.join(INPUT_RAILS)}) in the log; rails: "
-                     f"{', '.join(sorted(present)) or 'none'}; pass rail=")
+    raise ValueError(
+        f"no input rail ({', '.join(INPUT_RAILS)}) in the log; rails: "
+        f"{', '.join(sorted(present)) or 'none'}; pass rail="
+    )
 
 
-def to_trace(samples: list[TegraSample], *, rail: str | None = None, start_s: float | None = None,
-             interval_s: float | None = None) -> PowerTrace:
+def to_trace(
+    samples: list[TegraSample],
+    *,
+    rail: str | None = None,
+    start_s: float | None = None,
+    interval_s: float | None = None,
+) -> PowerTrace:
     """A :class:`PowerTrace` [W] of one rail; lines without times need ``start_s`` and ``interval_s``."""
     name = pick_rail(samples, rail)
     times, watts = [], []
@@ -91,7 +100,9 @@ def to_trace(samples: list[TegraSample], *, rail: str | None = None, start_s: fl
         t = sample.t_s
         if t is None:
             if start_s is None or interval_s is None:
-                raise ValueError("the log has no times: give start_s (Unix time of the first line) and interval_s")
+                raise ValueError(
+                    "the log has no times: give start_s (Unix time of the first line) and interval_s"
+                )
             t = start_s + i * interval_s
         times.append(t)
         watts.append(sample.rails_mw[name] / 1000.0)

@@ -24,7 +24,9 @@ class PowerTrace:
     source: str = ""
 
     @classmethod
-    def from_samples(cls, times_s: Iterable[float], watts: Iterable[float], source: str = "") -> PowerTrace:
+    def from_samples(
+        cls, times_s: Iterable[float], watts: Iterable[float], source: str = ""
+    ) -> PowerTrace:
         """Sort samples by time and merge equal times (their mean); needs two distinct times."""
         merged: dict[float, list[float]] = {}
         for t, w in zip(times_s, watts, strict=True):
@@ -45,7 +47,9 @@ class PowerTrace:
     def power_at(self, t: float) -> float:
         """P(t) [W] by linear interpolation; outside the trace it is an error."""
         if not self.start_s <= t <= self.end_s:
-            raise ValueError(f"time {t:.3f} is outside the power trace [{self.start_s:.3f}, {self.end_s:.3f}]")
+            raise ValueError(
+                f"time {t:.3f} is outside the power trace [{self.start_s:.3f}, {self.end_s:.3f}]"
+            )
         i = bisect.bisect_right(self.times_s, t)
         if i >= len(self.times_s):
             return self.watts[-1]
@@ -92,8 +96,13 @@ class PhaseEnergy:
         return dict(self.__dict__)
 
 
-def align_phases(trace: PowerTrace, phases: Sequence[dict[str, Any]], *, idle_w: float | None = None,
-                 min_samples: int = 2) -> tuple[float, list[PhaseEnergy]]:
+def align_phases(
+    trace: PowerTrace,
+    phases: Sequence[dict[str, Any]],
+    *,
+    idle_w: float | None = None,
+    min_samples: int = 2,
+) -> tuple[float, list[PhaseEnergy]]:
     """Idle power [W] and per-phase power/energy of the profiler's phases.
 
     ``phases`` are the raw profiler phases (``name, t_start, t_end, calls, batch``);
@@ -108,18 +117,29 @@ def align_phases(trace: PowerTrace, phases: Sequence[dict[str, Any]], *, idle_w:
         if not idle:
             raise ValueError("no 'idle' phase: rerun with --idle-s or give the idle power")
         idle_w = sum(trace.energy_j(p["t_start"], p["t_end"]) for p in idle) / sum(
-            p["t_end"] - p["t_start"] for p in idle)
+            p["t_end"] - p["t_start"] for p in idle
+        )
     pooled: dict[str, dict[str, float]] = {}
     for phase in phases:
         t0, t1 = float(phase["t_start"]), float(phase["t_end"])
         if t0 < trace.start_s or t1 > trace.end_s:
-            raise ValueError(f"phase '{phase['name']}' [{t0:.3f}, {t1:.3f}] is not inside the power trace "
-                             f"[{trace.start_s:.3f}, {trace.end_s:.3f}]: clocks not aligned, or the wrong log?")
+            raise ValueError(
+                f"phase '{phase['name']}' [{t0:.3f}, {t1:.3f}] is not inside the power trace "
+                f"[{trace.start_s:.3f}, {trace.end_s:.3f}]: clocks not aligned, or the wrong log?"
+            )
         samples = trace.samples_in(t0, t1)
         if samples < min_samples or t1 <= t0:
             continue
-        acc = pooled.setdefault(phase["name"], {"duration": 0.0, "calls": 0, "energy": 0.0, "samples": 0,
-                                                "batch": int(phase.get("batch", 1))})
+        acc = pooled.setdefault(
+            phase["name"],
+            {
+                "duration": 0.0,
+                "calls": 0,
+                "energy": 0.0,
+                "samples": 0,
+                "batch": int(phase.get("batch", 1)),
+            },
+        )
         acc["duration"] += t1 - t0
         acc["calls"] += int(phase.get("calls", 0))
         acc["energy"] += trace.energy_j(t0, t1)
@@ -128,9 +148,17 @@ def align_phases(trace: PowerTrace, phases: Sequence[dict[str, Any]], *, idle_w:
     for name, acc in pooled.items():
         images = int(acc["calls"]) * int(acc["batch"])
         energy, duration = acc["energy"], acc["duration"]
-        out.append(PhaseEnergy(
-            name, duration, int(acc["calls"]), int(acc["batch"]), energy / duration, energy, int(acc["samples"]),
-            energy / images if images else None,
-            (energy - idle_w * duration) / images if images else None,
-        ))
+        out.append(
+            PhaseEnergy(
+                name,
+                duration,
+                int(acc["calls"]),
+                int(acc["batch"]),
+                energy / duration,
+                energy,
+                int(acc["samples"]),
+                energy / images if images else None,
+                (energy - idle_w * duration) / images if images else None,
+            )
+        )
     return idle_w, out

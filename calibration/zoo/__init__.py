@@ -24,9 +24,26 @@ from calibration.zoo.quant import DTYPE_BYTES, QUANT_OVERHEAD_BYTES, payload_byt
 from calibration.zoo.split import VanillaSplit
 
 __all__ = [
-    "AE_SPLIT_AFTER", "BUILDERS", "DTYPE_BYTES", "PUBLISHED", "QUANT_OVERHEAD_BYTES", "REPLACES_THROUGH",
-    "SPLIT_MODELS", "AutoencoderSplit", "Block", "BottleFit", "Chain", "Published", "VanillaSplit", "build",
-    "build_variant", "count_params", "index_of", "load_torchvision_checkpoint", "payload_bytes", "run_blocks",
+    "AE_SPLIT_AFTER",
+    "BUILDERS",
+    "DTYPE_BYTES",
+    "PUBLISHED",
+    "QUANT_OVERHEAD_BYTES",
+    "REPLACES_THROUGH",
+    "SPLIT_MODELS",
+    "AutoencoderSplit",
+    "Block",
+    "BottleFit",
+    "Chain",
+    "Published",
+    "VanillaSplit",
+    "build",
+    "build_variant",
+    "count_params",
+    "index_of",
+    "load_torchvision_checkpoint",
+    "payload_bytes",
+    "run_blocks",
 ]
 
 BUILDERS: dict[str, Callable[[], nn.Module]] = {
@@ -109,9 +126,16 @@ def build(name: str, *, device: str | torch.device | None = None) -> nn.Module:
         return BUILDERS[name]().eval()
 
 
-def build_variant(model_name: str, backbone: nn.Module, kind: str, *, channels: int = 12,
-                  split_after: str | None = None, dtype: str = "uint8",
-                  quantize: bool = False) -> BottleFit | AutoencoderSplit | VanillaSplit:
+def build_variant(
+    model_name: str,
+    backbone: nn.Module,
+    kind: str,
+    *,
+    channels: int = 12,
+    split_after: str | None = None,
+    dtype: str = "uint8",
+    quantize: bool = False,
+) -> BottleFit | AutoencoderSplit | VanillaSplit:
     """Wrap ``backbone`` into a split variant.
 
     ``kind``: ``bottlefit`` (``channels``), ``autoencoder`` (``channels``; ``split_after``
@@ -123,7 +147,9 @@ def build_variant(model_name: str, backbone: nn.Module, kind: str, *, channels: 
         if kind == "bottlefit":
             variant: nn.Module = BottleFit(model_name, backbone, channels, quantize=quantize)
         elif kind == "autoencoder":
-            variant = AutoencoderSplit(model_name, backbone, channels, split_after, quantize=quantize)
+            variant = AutoencoderSplit(
+                model_name, backbone, channels, split_after, quantize=quantize
+            )
         elif kind == "split":
             if split_after is None:
                 raise ValueError("a vanilla split needs split_after (a natural block name)")

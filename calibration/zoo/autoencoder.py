@@ -28,19 +28,32 @@ AE_SPLIT_AFTER = {"densenet169": "transition2", "densenet201": "transition2", "r
 def ae_encoder(in_channels: int, channels: int) -> nn.Sequential:
     """Four 2x2 stride-1 convolutions in->128->64->32->C with batch norm."""
     return nn.Sequential(
-        nn.Conv2d(in_channels, 128, kernel_size=2, stride=1), nn.BatchNorm2d(128), nn.ReLU(inplace=True),
-        nn.Conv2d(128, 64, kernel_size=2, stride=1), nn.BatchNorm2d(64), nn.ReLU(inplace=True),
-        nn.Conv2d(64, 32, kernel_size=2, stride=1), nn.BatchNorm2d(32), nn.ReLU(inplace=True),
-        nn.Conv2d(32, channels, kernel_size=2, stride=1), nn.BatchNorm2d(channels),
+        nn.Conv2d(in_channels, 128, kernel_size=2, stride=1),
+        nn.BatchNorm2d(128),
+        nn.ReLU(inplace=True),
+        nn.Conv2d(128, 64, kernel_size=2, stride=1),
+        nn.BatchNorm2d(64),
+        nn.ReLU(inplace=True),
+        nn.Conv2d(64, 32, kernel_size=2, stride=1),
+        nn.BatchNorm2d(32),
+        nn.ReLU(inplace=True),
+        nn.Conv2d(32, channels, kernel_size=2, stride=1),
+        nn.BatchNorm2d(channels),
     )
 
 
 def ae_decoder(in_channels: int, channels: int) -> nn.Sequential:
     """Four 2x2 stride-1 transposed convolutions C->32->64->128->in."""
     return nn.Sequential(
-        nn.ConvTranspose2d(channels, 32, kernel_size=2, stride=1), nn.BatchNorm2d(32), nn.ReLU(inplace=True),
-        nn.ConvTranspose2d(32, 64, kernel_size=2, stride=1), nn.BatchNorm2d(64), nn.ReLU(inplace=True),
-        nn.ConvTranspose2d(64, 128, kernel_size=2, stride=1), nn.BatchNorm2d(128), nn.ReLU(inplace=True),
+        nn.ConvTranspose2d(channels, 32, kernel_size=2, stride=1),
+        nn.BatchNorm2d(32),
+        nn.ReLU(inplace=True),
+        nn.ConvTranspose2d(32, 64, kernel_size=2, stride=1),
+        nn.BatchNorm2d(64),
+        nn.ReLU(inplace=True),
+        nn.ConvTranspose2d(64, 128, kernel_size=2, stride=1),
+        nn.BatchNorm2d(128),
+        nn.ReLU(inplace=True),
         nn.ConvTranspose2d(128, in_channels, kernel_size=2, stride=1),
     )
 
@@ -48,9 +61,15 @@ def ae_decoder(in_channels: int, channels: int) -> nn.Sequential:
 class AutoencoderSplit(nn.Module):
     """A zoo backbone with a middle autoencoder after block ``split_after``."""
 
-    def __init__(self, backbone_name: str, backbone: nn.Module, channels: int,
-                 split_after: str | None = None, quantize: bool = False,
-                 input_shape: tuple[int, int, int] = (3, 224, 224)) -> None:
+    def __init__(
+        self,
+        backbone_name: str,
+        backbone: nn.Module,
+        channels: int,
+        split_after: str | None = None,
+        quantize: bool = False,
+        input_shape: tuple[int, int, int] = (3, 224, 224),
+    ) -> None:
         super().__init__()
         if split_after is None:
             if backbone_name not in AE_SPLIT_AFTER:

@@ -30,7 +30,11 @@ from calibration.zoo.quant import dequantize_tensor, payload_bytes, quantize_ten
 MIN_CHANNELS, MAX_CHANNELS = 1, 24
 """Bottleneck channel counts the zoo builds (the configs use 1..12 for ver 2, up to 24 for ver 3)."""
 
-REPLACES_THROUGH = {"densenet169": "transition2", "densenet201": "transition2", "resnet152": "layer2"}
+REPLACES_THROUGH = {
+    "densenet169": "transition2",
+    "densenet201": "transition2",
+    "resnet152": "layer2",
+}
 """Last original block the encoder + decoder stand in for (bottlefit_paper.md §2)."""
 
 
@@ -56,29 +60,46 @@ def bottlefit_decoder(backbone: str, channels: int) -> nn.Sequential:
     """The server-side decoder for ``backbone``: C x 29 x 29 -> the tensor the tail expects."""
     _check_channels(channels)
     common: list[nn.Module] = [
-        nn.BatchNorm2d(channels), nn.ReLU(inplace=True),
-        _conv2x2(channels, 512, padding=1), nn.BatchNorm2d(512), nn.ReLU(inplace=True),
-        _conv2x2(512, 512, padding=1), nn.BatchNorm2d(512), nn.ReLU(inplace=True),
+        nn.BatchNorm2d(channels),
+        nn.ReLU(inplace=True),
+        _conv2x2(channels, 512, padding=1),
+        nn.BatchNorm2d(512),
+        nn.ReLU(inplace=True),
+        _conv2x2(512, 512, padding=1),
+        nn.BatchNorm2d(512),
+        nn.ReLU(inplace=True),
     ]
     if backbone.startswith("densenet"):
         rest: list[nn.Module] = [
-            _conv2x2(512, 256), nn.BatchNorm2d(256), nn.ReLU(inplace=True),
-            _conv2x2(256, 256), nn.BatchNorm2d(256), nn.ReLU(inplace=True),
-            _conv2x2(256, 256), nn.AvgPool2d(kernel_size=2, stride=2),
+            _conv2x2(512, 256),
+            nn.BatchNorm2d(256),
+            nn.ReLU(inplace=True),
+            _conv2x2(256, 256),
+            nn.BatchNorm2d(256),
+            nn.ReLU(inplace=True),
+            _conv2x2(256, 256),
+            nn.AvgPool2d(kernel_size=2, stride=2),
         ]
     elif backbone == "resnet152":
         rest = [
-            _conv2x2(512, 512), nn.BatchNorm2d(512), nn.ReLU(inplace=True),
-            _conv2x2(512, 512), nn.AvgPool2d(kernel_size=2, stride=1),
+            _conv2x2(512, 512),
+            nn.BatchNorm2d(512),
+            nn.ReLU(inplace=True),
+            _conv2x2(512, 512),
+            nn.AvgPool2d(kernel_size=2, stride=1),
         ]
     else:
-        raise ValueError(f"BottleFit ver 2 exists for {', '.join(REPLACES_THROUGH)}, not '{backbone}'")
+        raise ValueError(
+            f"BottleFit ver 2 exists for {', '.join(REPLACES_THROUGH)}, not '{backbone}'"
+        )
     return nn.Sequential(*common, *rest)
 
 
 def _check_channels(channels: int) -> None:
     if not MIN_CHANNELS <= channels <= MAX_CHANNELS:
-        raise ValueError(f"bottleneck channels must be in {MIN_CHANNELS}..{MAX_CHANNELS}, got {channels}")
+        raise ValueError(
+            f"bottleneck channels must be in {MIN_CHANNELS}..{MAX_CHANNELS}, got {channels}"
+        )
 
 
 class BottleFit(nn.Module):
@@ -87,10 +108,14 @@ class BottleFit(nn.Module):
     ``head`` runs on the device; ``server`` (decoder + tail) on the edge server.
     """
 
-    def __init__(self, backbone_name: str, backbone: nn.Module, channels: int, quantize: bool = False) -> None:
+    def __init__(
+        self, backbone_name: str, backbone: nn.Module, channels: int, quantize: bool = False
+    ) -> None:
         super().__init__()
         if backbone_name not in REPLACES_THROUGH:
-            raise ValueError(f"BottleFit ver 2 exists for {', '.join(REPLACES_THROUGH)}, not '{backbone_name}'")
+            raise ValueError(
+                f"BottleFit ver 2 exists for {', '.join(REPLACES_THROUGH)}, not '{backbone_name}'"
+            )
         self.backbone_name = backbone_name
         self.channels = channels
         self.quantize = quantize
@@ -98,7 +123,7 @@ class BottleFit(nn.Module):
         self.encoder = bottlefit_encoder(channels)
         self.decoder = bottlefit_decoder(backbone_name, channels)
         blocks = backbone.natural_blocks()
-        self.tail_blocks = blocks[index_of(blocks, self.replaces_through) + 1:]
+        self.tail_blocks = blocks[index_of(blocks, self.replaces_through) + 1 :]
         self.tail = Chain(self.tail_blocks)
 
     def head_parts(self) -> list[Block]:

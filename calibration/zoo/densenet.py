@@ -45,7 +45,9 @@ class DenseLayer(nn.Module):
 class DenseBlock(nn.ModuleDict):
     """``num_layers`` dense layers; the output concatenates the input and every layer's output."""
 
-    def __init__(self, num_layers: int, num_input_features: int, bn_size: int, growth_rate: int) -> None:
+    def __init__(
+        self, num_layers: int, num_input_features: int, bn_size: int, growth_rate: int
+    ) -> None:
         super().__init__()
         for i in range(num_layers):
             layer = DenseLayer(num_input_features + i * growth_rate, growth_rate, bn_size)
@@ -76,22 +78,39 @@ class DenseNet(nn.Module):
     ``classifier`` is ReLU, global average pooling and the linear layer.
     """
 
-    def __init__(self, growth_rate: int, block_config: tuple[int, int, int, int],
-                 num_init_features: int, bn_size: int = 4, num_classes: int = 1000) -> None:
+    def __init__(
+        self,
+        growth_rate: int,
+        block_config: tuple[int, int, int, int],
+        num_init_features: int,
+        bn_size: int = 4,
+        num_classes: int = 1000,
+    ) -> None:
         super().__init__()
-        self.features = nn.Sequential(OrderedDict([
-            ("conv0", nn.Conv2d(3, num_init_features, kernel_size=7, stride=2, padding=3, bias=False)),
-            ("norm0", nn.BatchNorm2d(num_init_features)),
-            ("relu0", nn.ReLU(inplace=True)),
-            ("pool0", nn.MaxPool2d(kernel_size=3, stride=2, padding=1)),
-        ]))
+        self.features = nn.Sequential(
+            OrderedDict(
+                [
+                    (
+                        "conv0",
+                        nn.Conv2d(
+                            3, num_init_features, kernel_size=7, stride=2, padding=3, bias=False
+                        ),
+                    ),
+                    ("norm0", nn.BatchNorm2d(num_init_features)),
+                    ("relu0", nn.ReLU(inplace=True)),
+                    ("pool0", nn.MaxPool2d(kernel_size=3, stride=2, padding=1)),
+                ]
+            )
+        )
         num_features = num_init_features
         for i, num_layers in enumerate(block_config):
             block = DenseBlock(num_layers, num_features, bn_size, growth_rate)
             self.features.add_module(f"denseblock{i + 1}", block)
             num_features += num_layers * growth_rate
             if i != len(block_config) - 1:
-                self.features.add_module(f"transition{i + 1}", Transition(num_features, num_features // 2))
+                self.features.add_module(
+                    f"transition{i + 1}", Transition(num_features, num_features // 2)
+                )
                 num_features //= 2
         self.features.add_module("norm5", nn.BatchNorm2d(num_features))
         self.classifier = nn.Linear(num_features, num_classes)
@@ -114,7 +133,9 @@ class DenseNet(nn.Module):
                 blocks.append(Block(f"transition{i}", getattr(f, f"transition{i}")))
             else:
                 blocks.append(Block("denseblock4", nn.Sequential(f.denseblock4, f.norm5)))
-        head = nn.Sequential(nn.ReLU(inplace=True), nn.AdaptiveAvgPool2d((1, 1)), nn.Flatten(1), self.classifier)
+        head = nn.Sequential(
+            nn.ReLU(inplace=True), nn.AdaptiveAvgPool2d((1, 1)), nn.Flatten(1), self.classifier
+        )
         blocks.append(Block("classifier", head))
         return blocks
 

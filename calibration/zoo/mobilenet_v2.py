@@ -18,11 +18,19 @@ from calibration.zoo.blocks import Block
 
 # (expansion t, output channels c, repeats n, first stride s): torchvision, Sandler et al. 2018 Table 2.
 INVERTED_RESIDUAL_SETTING = [
-    (1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1),
+    (1, 16, 1, 1),
+    (6, 24, 2, 2),
+    (6, 32, 3, 2),
+    (6, 64, 4, 2),
+    (6, 96, 3, 1),
+    (6, 160, 3, 2),
+    (6, 320, 1, 1),
 ]
 
 
-def conv_bn_relu6(in_ch: int, out_ch: int, kernel_size: int = 3, stride: int = 1, groups: int = 1) -> nn.Sequential:
+def conv_bn_relu6(
+    in_ch: int, out_ch: int, kernel_size: int = 3, stride: int = 1, groups: int = 1
+) -> nn.Sequential:
     """torchvision ``Conv2dNormActivation`` with ReLU6: conv (no bias), BN, ReLU6."""
     padding = (kernel_size - 1) // 2
     return nn.Sequential(
@@ -80,7 +88,12 @@ class MobileNetV2(nn.Module):
     def natural_blocks(self) -> list[Block]:
         """``features.0`` ... ``features.18``, then ``classifier``; applying them in turn equals forward."""
         blocks = [Block(f"features.{i}", m) for i, m in enumerate(self.features)]
-        blocks.append(Block("classifier", nn.Sequential(nn.AdaptiveAvgPool2d((1, 1)), nn.Flatten(1), self.classifier)))
+        blocks.append(
+            Block(
+                "classifier",
+                nn.Sequential(nn.AdaptiveAvgPool2d((1, 1)), nn.Flatten(1), self.classifier),
+            )
+        )
         return blocks
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -42,7 +42,9 @@ def quantize_tensor(x: torch.Tensor, num_bits: int = 8) -> QuantizedTensor:
     qmin, qmax = 0.0, 2.0**num_bits - 1.0
     min_val, max_val = float(x.min()), float(x.max())
     scale = (max_val - min_val) / (qmax - qmin)
-    if scale == 0.0:  # constant tensor (torchdistill would divide by zero): code it as 0 or 255 exactly
+    if (
+        scale == 0.0
+    ):  # constant tensor (torchdistill would divide by zero): code it as 0 or 255 exactly
         scale = abs(min_val) / qmax if min_val != 0.0 else 1.0
     initial_zero_point = qmin - min_val / scale
     zero_point = int(min(max(initial_zero_point, qmin), qmax))

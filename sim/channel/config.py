@@ -372,7 +372,9 @@ def build_capacity(
     )
 
 
-def _markov_source(config: MarkovUplink | GilbertElliottUplink, rng: np.random.Generator) -> MarkovSource:
+def _markov_source(
+    config: MarkovUplink | GilbertElliottUplink, rng: np.random.Generator
+) -> MarkovSource:
     markov = config.as_markov() if isinstance(config, GilbertElliottUplink) else config
     return MarkovSource(
         np.asarray(markov.rates_bps),

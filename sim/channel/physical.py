@@ -91,6 +91,8 @@ from sim.channel.ratelaw import RateLaw, fading_rate_law
 from sim.rng import CounterStream
 
 FIRST_CHUNK_S = 0.25  # generated from the start and after each skip; chunks then double [s]
+
+
 class PhysicalSource(SegmentSource):
     """Capacity segments of one device over a :class:`PhysicalUplink` (see module doc)."""
 
@@ -476,9 +478,7 @@ class PhysicalSource(SegmentSource):
                 blocked = gilbert.stationary_bad(self._blockage_p, self._blockage_r)
                 blockage = (blocked, self.config.blockage.loss_db)
 
-            def rates_of(
-                budget: float, gain: np.ndarray, loss_db: np.ndarray | None
-            ) -> np.ndarray:
+            def rates_of(budget: float, gain: np.ndarray, loss_db: np.ndarray | None) -> np.ndarray:
                 return self.rates(budget, gain, loss_db, np.shape(gain))
 
             k = self.k_linear if los else None

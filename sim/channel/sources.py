@@ -242,5 +242,7 @@ class MarkovSource(SegmentSource):
             leave = np.minimum(self.step_s / self.mean_sojourn_s[states], 1.0)
             return self.step_s * self.rng.geometric(leave), self.rates_bps[states]
         durations = self.rng.exponential(self.mean_sojourn_s[states])
-        durations = np.maximum(durations, 1e-12)  # an exponential draw of 0 would make an empty segment
+        durations = np.maximum(
+            durations, 1e-12
+        )  # an exponential draw of 0 would make an empty segment
         return durations, self.rates_bps[states]

@@ -67,7 +67,9 @@ class Maker:
         return self.policy_class(*self.args, **self.kwargs)
 
 
-def prior_rate(model: CostModel, given: float | None, plans: list[Plan], ctx: GroupContext) -> float:
+def prior_rate(
+    model: CostModel, given: float | None, plans: list[Plan], ctx: GroupContext
+) -> float:
     """The throughput prior [bit/s] of an estimating policy: the strategy's
     ``initial_rate_bps``, else the cell's mean uplink capacity; 1.0 (never used)
     when every plan is local."""

@@ -16,9 +16,29 @@ DATA = Path(__file__).parent / "data"
 # A fast but complete run: every block of DenseNet-169, the whole model, the BottleFit C = 3
 # encoder and server side, a two-point batch sweep, and phases long enough for power samples.
 PROFILER_ARGS = [
-    "--model", "densenet169", "--variant", "bottlefit", "--channels", "3", "--device", "cpu",
-    "--name", "test_cpu", "--warmup", "0", "--repeats", "2", "--batch-sizes", "1,2",
-    "--sweep-repeats", "1", "--idle-s", "0.2", "--min-phase-s", "0.03", "--no-progress",
+    "--model",
+    "densenet169",
+    "--variant",
+    "bottlefit",
+    "--channels",
+    "3",
+    "--device",
+    "cpu",
+    "--name",
+    "test_cpu",
+    "--warmup",
+    "0",
+    "--repeats",
+    "2",
+    "--batch-sizes",
+    "1,2",
+    "--sweep-repeats",
+    "1",
+    "--idle-s",
+    "0.2",
+    "--min-phase-s",
+    "0.03",
+    "--no-progress",
 ]
 
 

@@ -37,8 +37,22 @@ pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.:DeprecationWarning")
 
 DATA = Path(__file__).parent / "data"
 MODEL, SPLIT = "mobilenet_v2", "features.6"
-RUN_ARGS = ["--warmup", "1", "--repeats", "3", "--batch-sizes", "1,2", "--sweep-repeats", "2", "--idle-s", "0.2",
-            "--min-phase-s", "0.03", "--tegrastats", "off"]
+RUN_ARGS = [
+    "--warmup",
+    "1",
+    "--repeats",
+    "3",
+    "--batch-sizes",
+    "1,2",
+    "--sweep-repeats",
+    "2",
+    "--idle-s",
+    "0.2",
+    "--min-phase-s",
+    "0.03",
+    "--tegrastats",
+    "off",
+]
 
 
 def test_runner_statistics_equal_the_host_profilers() -> None:
@@ -53,9 +67,12 @@ def test_runner_statistics_equal_the_host_profilers() -> None:
 @pytest.mark.parametrize("case", ["normal", "constant", "zeros", "positive"])
 def test_runner_quantiser_equals_the_zoo_quantiser(case: str) -> None:
     gen = torch.Generator().manual_seed(7)
-    x = {"normal": torch.randn((1, 12, 29, 29), generator=gen) * 3,
-         "constant": torch.full((1, 3, 5, 5), -2.5), "zeros": torch.zeros((1, 3, 5, 5)),
-         "positive": torch.rand((2, 6, 7, 7), generator=gen) + 0.5}[case]
+    x = {
+        "normal": torch.randn((1, 12, 29, 29), generator=gen) * 3,
+        "constant": torch.full((1, 3, 5, 5), -2.5),
+        "zeros": torch.zeros((1, 3, 5, 5)),
+        "positive": torch.rand((2, 6, 7, 7), generator=gen) + 0.5,
+    }[case]
     q, scale, zero_point = quantize_uint8(x)
     ref = quantize_tensor(x)
     assert torch.equal(q, ref.tensor) and scale == ref.scale and zero_point == ref.zero_point
@@ -65,8 +82,11 @@ def test_onnx_quantiser_codes_are_the_zoo_codes_within_one_step() -> None:
     from calibration.board_export import QuantizeU8
 
     gen = torch.Generator().manual_seed(3)
-    for x in (torch.randn((2, 12, 29, 29), generator=gen) * 5, torch.full((1, 3, 4, 4), 1.5),
-              torch.rand((1, 6, 10, 10), generator=gen)):
+    for x in (
+        torch.randn((2, 12, 29, 29), generator=gen) * 5,
+        torch.full((1, 3, 4, 4), 1.5),
+        torch.rand((1, 6, 10, 10), generator=gen),
+    ):
         ref = quantize_tensor(x).tensor.int()
         got = QuantizeU8()(x).int()
         assert got.dtype == torch.int32 and got.shape == ref.shape
@@ -77,8 +97,9 @@ def test_onnx_quantiser_codes_are_the_zoo_codes_within_one_step() -> None:
 @pytest.fixture(scope="module")
 def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("bundle") / "mnv2"
-    args = bundle_parser().parse_args(["--model", MODEL, "--variant", "split", "--split-after", SPLIT,
-                                       "--out", str(out)])
+    args = bundle_parser().parse_args(
+        ["--model", MODEL, "--variant", "split", "--split-after", SPLIT, "--out", str(out)]
+    )
     make_bundle(args, "calibration/board_bundle.py (test)")
     return out
 
@@ -91,8 +112,21 @@ def board_runs(bundle: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[s
     raws = {}
     for runtime in ("torch", "ort"):
         raw_path = tmp / f"raw_{runtime}.json"
-        assert runner_main([str(bundle), "--out", str(raw_path), "--runtime", runtime, "--name", "board",
-                            *RUN_ARGS]) == 0
+        assert (
+            runner_main(
+                [
+                    str(bundle),
+                    "--out",
+                    str(raw_path),
+                    "--runtime",
+                    runtime,
+                    "--name",
+                    "board",
+                    *RUN_ARGS,
+                ]
+            )
+            == 0
+        )
         raws[runtime] = json.loads(raw_path.read_text())
         ingest(raws[runtime], out, path=str(raw_path))
     return {"out": out, "raws": raws}
@@ -110,22 +144,29 @@ def test_bundle_holds_every_block_in_both_formats(bundle: Path) -> None:
         assert (bundle / entry["torchscript"]).is_file() and (bundle / entry["onnx"]).is_file()
     part = manifest["parts"][f"tail_after_{SPLIT}"]
     names = [b["name"] for b in manifest["blocks"]]
-    assert part["server"]["chain"] == [f"block.{n}" for n in names[names.index(SPLIT) + 1:]]
+    assert part["server"]["chain"] == [f"block.{n}" for n in names[names.index(SPLIT) + 1 :]]
     assert (bundle / "board_runner.py").read_text() == (
-        Path(__file__).parents[2] / "calibration" / "board_runner.py").read_text()
+        Path(__file__).parents[2] / "calibration" / "board_runner.py"
+    ).read_text()
 
 
 def test_raw_file_has_every_timing_and_phase(board_runs: dict[str, Any]) -> None:
     raw = board_runs["raws"]["torch"]
     names = {p["name"] for p in raw["phases"]}
     blocks = [b["name"] for b in raw["manifest"]["blocks"]]
-    assert {f"block/{b}" for b in blocks} | {"full", "idle", "server/full/b2", f"server/tail_after_{SPLIT}/b1"} <= names
+    assert {f"block/{b}" for b in blocks} | {
+        "full",
+        "idle",
+        "server/full/b2",
+        f"server/tail_after_{SPLIT}/b1",
+    } <= names
     for name, t in raw["times"].items():
         assert 0 < t["p10_s"] <= t["median_s"] <= t["p90_s"], name
         assert t["n"] >= 3 or name.startswith("server/")
     for phase in raw["phases"]:
-        assert phase["t_end"] >= phase["t_start"] and (phase["name"] == "idle" or phase["t_end"] - phase["t_start"]
-                                                        >= 0.03)
+        assert phase["t_end"] >= phase["t_start"] and (
+            phase["name"] == "idle" or phase["t_end"] - phase["t_start"] >= 0.03
+        )
     info = raw["provenance"]
     assert info["tool"] == "calibration/board_runner.py" and info["torch"] == torch.__version__
     assert raw["tegrastats"] is None
@@ -153,7 +194,9 @@ def test_model_profile_equals_the_host_profilers(board_runs: dict[str, Any]) -> 
     from calibration.model_profile import model_profile_dict
 
     written = load_profile_file("model", board_runs["out"] / "models" / f"{MODEL}.yaml")
-    expected = load_profile_file("model", _write_model(model_profile_dict(MODEL), board_runs["out"]))
+    expected = load_profile_file(
+        "model", _write_model(model_profile_dict(MODEL), board_runs["out"])
+    )
     assert written == expected
 
 
@@ -220,29 +263,52 @@ def test_the_simulator_uses_the_board_profile(board_runs: dict[str, Any], tmp_pa
     assert local.any() and split.any()
     blocks = list(times.blocks_s)
     assert head_s[local] == pytest.approx(sum(times.blocks_s.values()), rel=1e-9)
-    assert head_s[split] == pytest.approx(sum(times.blocks_s[b] for b in blocks[:blocks.index(SPLIT) + 1]),
-                                          rel=1e-6)
+    assert head_s[split] == pytest.approx(
+        sum(times.blocks_s[b] for b in blocks[: blocks.index(SPLIT) + 1]), rel=1e-6
+    )
 
 
 def _fake_tegrastats(tmp_path: Path) -> Path:
     """An executable that prints real Jetson Nano tegrastats lines (data/tegrastats_nano_jp4_stamped.log,
     stamps removed) every --interval ms, as tegrastats does."""
-    lines = [line.split(" ", 1)[1] for line in (DATA / "tegrastats_nano_jp4_stamped.log").read_text().splitlines()
-             if line.strip()]
+    lines = [
+        line.split(" ", 1)[1]
+        for line in (DATA / "tegrastats_nano_jp4_stamped.log").read_text().splitlines()
+        if line.strip()
+    ]
     script = tmp_path / "tegrastats"
-    script.write_text(f"#!{sys.executable}\nimport sys, time\nlines = {lines!r}\n"
-                      "ms = int(sys.argv[sys.argv.index('--interval') + 1])\ni = 0\n"
-                      "while True:\n    print(lines[i % len(lines)], flush=True)\n    i += 1\n"
-                      "    time.sleep(ms / 1000)\n")
+    script.write_text(
+        f"#!{sys.executable}\nimport sys, time\nlines = {lines!r}\n"
+        "ms = int(sys.argv[sys.argv.index('--interval') + 1])\ni = 0\n"
+        "while True:\n    print(lines[i % len(lines)], flush=True)\n    i += 1\n"
+        "    time.sleep(ms / 1000)\n"
+    )
     script.chmod(script.stat().st_mode | stat.S_IEXEC)
     return script
 
 
 def test_tegrastats_lines_become_measured_power(bundle: Path, tmp_path: Path) -> None:
     raw_path = tmp_path / "raw.json"
-    args = [str(bundle), "--out", str(raw_path), "--name", "nano", "--warmup", "0", "--repeats", "1",
-            "--no-server-sweep", "--tegrastats", str(_fake_tegrastats(tmp_path)), "--tegrastats-interval-ms", "20",
-            "--idle-s", "0.3", "--min-phase-s", "0.1"]
+    args = [
+        str(bundle),
+        "--out",
+        str(raw_path),
+        "--name",
+        "nano",
+        "--warmup",
+        "0",
+        "--repeats",
+        "1",
+        "--no-server-sweep",
+        "--tegrastats",
+        str(_fake_tegrastats(tmp_path)),
+        "--tegrastats-interval-ms",
+        "20",
+        "--idle-s",
+        "0.3",
+        "--min-phase-s",
+        "0.1",
+    ]
     assert runner_main(args) == 0
     raw = json.loads(raw_path.read_text())
     lines = raw["tegrastats"]["lines"]
@@ -270,7 +336,9 @@ def test_runner_times_what_the_host_profiler_times(bundle: Path) -> None:
     from calibration.zoo import build
 
     manifest = json.loads((bundle / "manifest.json").read_text())
-    runtime = TorchRuntime(str(bundle), manifest, build_parser().parse_args([str(bundle), "--out", "x"]))
+    runtime = TorchRuntime(
+        str(bundle), manifest, build_parser().parse_args([str(bundle), "--out", "x"])
+    )
     torch.manual_seed(0)
     eager = {f"block.{b.name}": b.module for b in build(MODEL).eval().natural_blocks()}
 
@@ -295,15 +363,42 @@ def test_runner_times_what_the_host_profiler_times(bundle: Path) -> None:
     assert 0.8 < statistics.median(ratios.values()) < 1.25, ratios
 
 
-def test_board_and_host_profiles_agree_end_to_end(board_runs: dict[str, Any], tmp_path: Path) -> None:
+def test_board_and_host_profiles_agree_end_to_end(
+    board_runs: dict[str, Any], tmp_path: Path
+) -> None:
     """The same blocks, MACs-based cost-model form and sweeps in both profiles; total block time of the
     same order (one run each on a shared machine: the per-block comparison is the test above)."""
     from calibration.profile_model import main as profiler_main
 
     out = tmp_path / "host"
-    assert profiler_main(["--model", MODEL, "--variant", "split", "--split-after", SPLIT, "--device", "cpu",
-                          "--name", "host", "--warmup", "1", "--repeats", "3", "--batch-sizes", "1,2",
-                          "--sweep-repeats", "2", "--no-progress", "--out", str(out)]) == 0
+    assert (
+        profiler_main(
+            [
+                "--model",
+                MODEL,
+                "--variant",
+                "split",
+                "--split-after",
+                SPLIT,
+                "--device",
+                "cpu",
+                "--name",
+                "host",
+                "--warmup",
+                "1",
+                "--repeats",
+                "3",
+                "--batch-sizes",
+                "1,2",
+                "--sweep-repeats",
+                "2",
+                "--no-progress",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     host = load_profile_file("device", out / "devices" / "host.yaml")
     board = load_profile_file("device", board_runs["out"] / "devices" / "board.yaml")
     assert list(host.models[MODEL].blocks_s) == list(board.models[MODEL].blocks_s)
@@ -311,7 +406,9 @@ def test_board_and_host_profiles_agree_end_to_end(board_runs: dict[str, Any], tm
     board_server = load_profile_file("server", board_runs["out"] / "servers" / "board.yaml")
     assert set(host_server.parts) == set(board_server.parts)
     ratio = sum(board.models[MODEL].blocks_s.values()) / sum(host.models[MODEL].blocks_s.values())
-    assert 0.05 < ratio < 20.0  # catches a unit slip (x1000), not noise: one run each, 2-thread torch swings 5x here
+    assert (
+        0.05 < ratio < 20.0
+    )  # catches a unit slip (x1000), not noise: one run each, 2-thread torch swings 5x here
 
 
 def test_bad_board_file_is_one_clear_error(board_runs: dict[str, Any]) -> None:
@@ -325,15 +422,32 @@ def test_bad_board_file_is_one_clear_error(board_runs: dict[str, Any]) -> None:
         convert({"format": "something-else"}, path="raw.json")
 
 
-@pytest.mark.skipif(not os.environ.get("SPLITSIM_LEGACY_PYTHON"),
-                    reason="set SPLITSIM_LEGACY_PYTHON to a Python 3.6 with torch 1.10 to run the runner under it")
+@pytest.mark.skipif(
+    not os.environ.get("SPLITSIM_LEGACY_PYTHON"),
+    reason="set SPLITSIM_LEGACY_PYTHON to a Python 3.6 with torch 1.10 to run the runner under it",
+)
 def test_runner_under_python36_and_torch110(bundle: Path, tmp_path: Path) -> None:
     legacy = os.environ["SPLITSIM_LEGACY_PYTHON"]
     raw_path = tmp_path / "raw36.json"
-    subprocess.run([legacy, str(bundle / "board_runner.py"), str(bundle), "--out", str(raw_path), "--name",
-                    "legacy", *RUN_ARGS], check=True, capture_output=True, timeout=900)
+    subprocess.run(
+        [
+            legacy,
+            str(bundle / "board_runner.py"),
+            str(bundle),
+            "--out",
+            str(raw_path),
+            "--name",
+            "legacy",
+            *RUN_ARGS,
+        ],
+        check=True,
+        capture_output=True,
+        timeout=900,
+    )
     raw = json.loads(raw_path.read_text())
-    assert raw["provenance"]["python"].startswith("3.6") and raw["provenance"]["torch"].startswith("1.10")
+    assert raw["provenance"]["python"].startswith("3.6") and raw["provenance"]["torch"].startswith(
+        "1.10"
+    )
     out = tmp_path / "profiles"
     ingest(raw, out, path=str(raw_path))
     assert list(load_profile_file("device", out / "devices" / "legacy.yaml").models[MODEL].blocks_s)

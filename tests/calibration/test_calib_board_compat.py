@@ -42,7 +42,7 @@ TORCH_1_10_NAMES: dict[str, str] = {
     "torch.no_grad": DOCS + "generated/torch.no_grad.html",
     "torch.jit.load": DOCS + "generated/torch.jit.load.html",
     "torch.jit.optimized_execution": "not on the 1.10 HTML pages: torch/jit/_fuser.py of v1.10.0 "
-                                     "(a public context manager since 1.2; present in torch 1.10.2)",
+    "(a public context manager since 1.2; present in torch 1.10.2)",
     "torch.manual_seed": DOCS + "generated/torch.manual_seed.html",
     "torch.randn": DOCS + "generated/torch.randn.html",
     "torch.version.cuda": DOCS + "notes/cuda.html (torch.version.cuda)",
@@ -56,20 +56,38 @@ TORCH_1_10_METHODS: dict[str, str] = {
     "max": DOCS + "generated/torch.Tensor.max.html",
     "min": DOCS + "generated/torch.Tensor.min.html",
     "round": DOCS + "generated/torch.Tensor.round.html",
-    "to": DOCS + "generated/torch.Tensor.to.html and generated/torch.nn.Module.html#torch.nn.Module.to",
+    "to": DOCS
+    + "generated/torch.Tensor.to.html and generated/torch.nn.Module.html#torch.nn.Module.to",
     "eval": DOCS + "generated/torch.nn.Module.html#torch.nn.Module.eval",
     "record": DOCS + "generated/torch.cuda.Event.html#torch.cuda.Event.record",
     "elapsed_time": DOCS + "generated/torch.cuda.Event.html#torch.cuda.Event.elapsed_time",
     "synchronize": DOCS + "generated/torch.cuda.Event.html#torch.cuda.Event.synchronize",
-    "split": DOCS + "generated/torch.Tensor.split.html (the runner splits strings; the name is 1.10's too)",
-    "values": DOCS + "generated/torch.Tensor.values.html (the runner calls dict.values(); 1.10's name too)",
-    "wait": DOCS + "generated/torch.cuda.Event.html#torch.cuda.Event.wait (the runner waits for tegrastats)",
+    "split": DOCS
+    + "generated/torch.Tensor.split.html (the runner splits strings; the name is 1.10's too)",
+    "values": DOCS
+    + "generated/torch.Tensor.values.html (the runner calls dict.values(); 1.10's name too)",
+    "wait": DOCS
+    + "generated/torch.cuda.Event.html#torch.cuda.Event.wait (the runner waits for tegrastats)",
 }
 """Methods of Tensor / nn.Module / cuda.Event (torch 1.10) the runner may call; a method name that is
 none of these is a string's, a file's or a process's."""
 
-STDLIB_OK = {"argparse", "datetime", "json", "os", "platform", "re", "shlex", "shutil", "socket", "statistics",
-             "subprocess", "sys", "threading", "time"}
+STDLIB_OK = {
+    "argparse",
+    "datetime",
+    "json",
+    "os",
+    "platform",
+    "re",
+    "shlex",
+    "shutil",
+    "socket",
+    "statistics",
+    "subprocess",
+    "sys",
+    "threading",
+    "time",
+}
 OPTIONAL_OK = {"torch", "numpy", "onnxruntime"}
 
 
@@ -90,8 +108,11 @@ def _dotted(node: ast.expr) -> str | None:
 
 def torch_names(tree: ast.Module) -> set[str]:
     """The longest ``torch.a.b`` chains in the source (``torch.cuda.Event``, not also ``torch.cuda``)."""
-    chains = {d for node in ast.walk(tree) if isinstance(node, ast.Attribute)
-              and (d := _dotted(node)) and d.startswith("torch.")}
+    chains = {
+        d
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute) and (d := _dotted(node)) and d.startswith("torch.")
+    }
     return {c for c in chains if not any(other.startswith(c + ".") for other in chains)}
 
 
@@ -117,12 +138,16 @@ def test_runner_calls_only_torch_1_10_methods() -> None:
     torch = pytest.importorskip("torch")
     surfaces = (torch.Tensor, torch.nn.Module, torch.jit.ScriptModule, torch.cuda.Event)
     torchy = {m for m in called_methods(_tree()) if any(hasattr(s, m) for s in surfaces)}
-    assert torchy - set(TORCH_1_10_METHODS) == set(), "Tensor/Module/Event methods outside the allow-list"
+    assert torchy - set(TORCH_1_10_METHODS) == set(), (
+        "Tensor/Module/Event methods outside the allow-list"
+    )
 
 
 def test_the_walk_catches_a_newer_api() -> None:
     """The checks are not vacuous: names from torch >= 1.11 are caught."""
-    tree = ast.parse("import torch\ny = torch.compile(m)\nz = x.nan_to_num_().scatter_reduce(0, i, s, 'sum')\n")
+    tree = ast.parse(
+        "import torch\ny = torch.compile(m)\nz = x.nan_to_num_().scatter_reduce(0, i, s, 'sum')\n"
+    )
     assert torch_names(tree) - set(TORCH_1_10_NAMES) == {"torch.compile"}
     assert {"scatter_reduce", "nan_to_num_"} <= called_methods(tree) - set(TORCH_1_10_METHODS)
 
@@ -144,7 +169,9 @@ def test_runner_imports_only_the_standard_library_and_torch() -> None:
             nested.add((node.module or "").split(".")[0])
     assert top_level <= STDLIB_OK | {"torch"}, top_level
     assert nested <= STDLIB_OK | OPTIONAL_OK, nested - STDLIB_OK
-    assert "__future__" not in nested  # "from __future__ import annotations" is a SyntaxError on 3.6
+    assert (
+        "__future__" not in nested
+    )  # "from __future__ import annotations" is a SyntaxError on 3.6
 
 
 def _vermin() -> str:
@@ -155,32 +182,54 @@ def _vermin() -> str:
 
 
 def test_runner_needs_at_most_python_3_6() -> None:
-    proc = subprocess.run([_vermin(), "-t=3.6-", "--no-tips", "--violations", "--eval-annotations",
-                           str(RUNNER)], capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [_vermin(), "-t=3.6-", "--no-tips", "--violations", "--eval-annotations", str(RUNNER)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
 def test_vermin_catches_a_python_3_8_construct(tmp_path: Path) -> None:
     newer = tmp_path / "newer.py"
     newer.write_text("import sys\nif (n := len(sys.argv)) > 1:\n    print(f'{n=}')\n")
-    proc = subprocess.run([_vermin(), "-t=3.6-", "--no-tips", "--violations", str(newer)],
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [_vermin(), "-t=3.6-", "--no-tips", "--violations", str(newer)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode != 0
 
 
-@pytest.mark.skipif(not os.environ.get("SPLITSIM_LEGACY_PYTHON"),
-                    reason="set SPLITSIM_LEGACY_PYTHON to a Python 3.6 with torch 1.10 to check the names there")
+@pytest.mark.skipif(
+    not os.environ.get("SPLITSIM_LEGACY_PYTHON"),
+    reason="set SPLITSIM_LEGACY_PYTHON to a Python 3.6 with torch 1.10 to check the names there",
+)
 def test_allow_list_exists_in_torch_1_10() -> None:
-    check = ("import sys, torch, torch.backends.cudnn\n"
-             "names = sys.argv[1].split(',')\nmethods = sys.argv[2].split(',')\n"
-             "bad = []\nfor n in names:\n    o = torch\n    for p in n.split('.')[1:]:\n"
-             "        o = getattr(o, p, None)\n    bad += [n] if o is None else []\n"
-             "surf = (torch.Tensor, torch.nn.Module, torch.cuda.Event)\n"
-             "bad += [m for m in methods if not any(hasattr(s, m) for s in surf)]\n"
-             "assert torch.__version__.startswith('1.10'), torch.__version__\n"
-             "assert sys.version_info[:2] == (3, 6), sys.version\nprint(','.join(bad))\n")
-    proc = subprocess.run([os.environ["SPLITSIM_LEGACY_PYTHON"], "-c", check, ",".join(TORCH_1_10_NAMES),
-                           ",".join(TORCH_1_10_METHODS)], capture_output=True, text=True, timeout=300)
+    check = (
+        "import sys, torch, torch.backends.cudnn\n"
+        "names = sys.argv[1].split(',')\nmethods = sys.argv[2].split(',')\n"
+        "bad = []\nfor n in names:\n    o = torch\n    for p in n.split('.')[1:]:\n"
+        "        o = getattr(o, p, None)\n    bad += [n] if o is None else []\n"
+        "surf = (torch.Tensor, torch.nn.Module, torch.cuda.Event)\n"
+        "bad += [m for m in methods if not any(hasattr(s, m) for s in surf)]\n"
+        "assert torch.__version__.startswith('1.10'), torch.__version__\n"
+        "assert sys.version_info[:2] == (3, 6), sys.version\nprint(','.join(bad))\n"
+    )
+    proc = subprocess.run(
+        [
+            os.environ["SPLITSIM_LEGACY_PYTHON"],
+            "-c",
+            check,
+            ",".join(TORCH_1_10_NAMES),
+            ",".join(TORCH_1_10_METHODS),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.strip() == "", f"missing in torch 1.10: {proc.stdout}"
     assert sys.version_info >= (3, 11)  # the host side runs the rest

@@ -20,7 +20,15 @@ from calibration.opcount import OpWork, blocks_work, op_work  # noqa: E402
 from calibration.published import BOARDS  # noqa: E402
 from calibration.zoo import build  # noqa: E402
 
-FIT_MODELS = ("resnet18", "resnet50", "densenet121", "squeezenet1_1", "vgg11", "mobilenet_v2", "alexnet")
+FIT_MODELS = (
+    "resnet18",
+    "resnet50",
+    "densenet121",
+    "squeezenet1_1",
+    "vgg11",
+    "mobilenet_v2",
+    "alexnet",
+)
 
 
 @pytest.fixture(scope="module")
@@ -34,13 +42,17 @@ def test_op_work_of_one_convolution_is_exact() -> None:
     work = op_work(conv, (8, 10, 10))
     assert work.macs == {"conv": 16 * 8 * 9 * 100, "gconv": 0.0, "matmul": 0.0}
     assert work.n_ops == 1
-    assert work.bytes_moved == 4 * (8 * 100 + 16 * 8 * 9 + 16 * 100)  # input + weight + output, fp32
+    assert work.bytes_moved == 4 * (
+        8 * 100 + 16 * 8 * 9 + 16 * 100
+    )  # input + weight + output, fp32
     half = op_work(conv, (8, 10, 10), bytes_per_element=2)
     assert half.bytes_moved == work.bytes_moved / 2
 
 
 def test_op_work_classifies_grouped_convs_and_skips_views() -> None:
-    depthwise = torch.nn.Sequential(torch.nn.Conv2d(8, 8, 3, groups=8, device="meta"), torch.nn.Flatten())
+    depthwise = torch.nn.Sequential(
+        torch.nn.Conv2d(8, 8, 3, groups=8, device="meta"), torch.nn.Flatten()
+    )
     work = op_work(depthwise, (8, 6, 6))
     assert work.macs["gconv"] == 8 * 9 * 16 and work.macs["conv"] == 0
     assert work.n_ops == 1  # the flatten is a view
@@ -54,7 +66,9 @@ def test_block_works_add_up_to_the_model(works: dict[str, OpWork]) -> None:
     assert sum(r[1].n_ops for r in rows) == works["resnet50"].n_ops
 
 
-def test_fit_recovers_a_known_cost_model_and_held_out_errors_vanish(works: dict[str, OpWork]) -> None:
+def test_fit_recovers_a_known_cost_model_and_held_out_errors_vanish(
+    works: dict[str, OpWork],
+) -> None:
     truth = CostModel(("macs_conv", "bytes", "n_ops"), (1 / 50e9, 1 / 8e9, 40e-6))
     times = {m: truth.predict_s(works[m]) for m in FIT_MODELS}
     report = evaluate("synthetic", works, times)
@@ -65,7 +79,9 @@ def test_fit_recovers_a_known_cost_model_and_held_out_errors_vanish(works: dict[
 
 
 @pytest.mark.parametrize("board", sorted(BOARDS))
-def test_held_out_error_is_computed_for_every_published_board(board: str, works: dict[str, OpWork]) -> None:
+def test_held_out_error_is_computed_for_every_published_board(
+    board: str, works: dict[str, OpWork]
+) -> None:
     spec = BOARDS[board]
     report = evaluate(board, works, {m: ms / 1000 for m, ms in spec.latency_ms.items()})
     assert set(report.held_out_error) == set(spec.latency_ms) == set(report.fit_error)
@@ -87,8 +103,10 @@ def test_layer_kind_gets_its_own_term_only_with_support() -> None:
 
 
 def test_spread_keeps_the_total_and_follows_the_predictions() -> None:
-    blocks = [("a", OpWork({"conv": 1e9, "gconv": 0.0, "matmul": 0.0}, 0.0, 1)),
-              ("b", OpWork({"conv": 3e9, "gconv": 0.0, "matmul": 0.0}, 0.0, 1))]
+    blocks = [
+        ("a", OpWork({"conv": 1e9, "gconv": 0.0, "matmul": 0.0}, 0.0, 1)),
+        ("b", OpWork({"conv": 3e9, "gconv": 0.0, "matmul": 0.0}, 0.0, 1)),
+    ]
     model = CostModel(("macs_conv", "bytes", "n_ops"), (1e-9, 0.0, 0.0))
     shares = spread(0.2, blocks, model)
     assert shares == pytest.approx({"a": 0.05, "b": 0.15})

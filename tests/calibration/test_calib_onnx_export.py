@@ -33,16 +33,22 @@ def _blocks_with_inputs(model: str) -> list[tuple[str, torch.nn.Module, tuple[in
     return out
 
 
-def _bottlefit_parts(model: str, channels: int) -> list[tuple[str, torch.nn.Module, tuple[int, ...]]]:
+def _bottlefit_parts(
+    model: str, channels: int
+) -> list[tuple[str, torch.nn.Module, tuple[int, ...]]]:
     torch.manual_seed(0)
     variant = build_variant(model, build(model).eval(), "bottlefit", channels=channels).eval()
     code = tuple(variant.bottleneck_shape())
-    return [("encoder", variant.encoder, tuple(INPUT_SHAPE)),
-            ("encoder_quant", torch.nn.Sequential(variant.encoder, QuantizeU8()), tuple(INPUT_SHAPE)),
-            ("decoder", variant.decoder, code)]
+    return [
+        ("encoder", variant.encoder, tuple(INPUT_SHAPE)),
+        ("encoder_quant", torch.nn.Sequential(variant.encoder, QuantizeU8()), tuple(INPUT_SHAPE)),
+        ("decoder", variant.decoder, code),
+    ]
 
 
-def _check(parts: list[tuple[str, torch.nn.Module, tuple[int, ...]]], tmp_path: Path) -> dict[str, dict[str, float]]:
+def _check(
+    parts: list[tuple[str, torch.nn.Module, tuple[int, ...]]], tmp_path: Path
+) -> dict[str, dict[str, float]]:
     results = {}
     for name, module, shape in parts:
         path = export_onnx(module, shape, tmp_path / f"{name}.onnx")
@@ -59,7 +65,9 @@ def test_a_few_blocks_and_the_bottlefit_parts_export_and_match(tmp_path: Path) -
     model = onnx.load(str(tmp_path / "encoder_quant.onnx"))
     assert model.graph.output[0].type.tensor_type.elem_type == onnx.TensorProto.UINT8
     batch = model.graph.input[0].type.tensor_type.shape.dim[0]
-    assert batch.dim_param == "batch"  # the batch axis is dynamic: sweeps and trtexec --shapes use it
+    assert (
+        batch.dim_param == "batch"
+    )  # the batch axis is dynamic: sweeps and trtexec --shapes use it
 
 
 def test_the_checker_rejects_a_broken_file(tmp_path: Path) -> None:
@@ -83,7 +91,9 @@ def test_a_wrong_export_is_caught(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("model", ["densenet201", "resnet152"])
-def test_every_block_and_the_bottlefit_c12_parts_export_and_match(model: str, tmp_path: Path) -> None:
+def test_every_block_and_the_bottlefit_c12_parts_export_and_match(
+    model: str, tmp_path: Path
+) -> None:
     blocks = _blocks_with_inputs(model)
     results = _check(blocks + _bottlefit_parts(model, 12), tmp_path)
     assert len(results) == len(blocks) + 3

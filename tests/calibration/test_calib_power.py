@@ -45,7 +45,11 @@ def test_tegrastats_line_fields_other_than_rails_are_ignored() -> None:
     line = (DATA / "tegrastats_nano_jp4_stamped.log").read_text().splitlines()[0]
     sample = parse_line(line)
     assert sample is not None
-    assert sample.rails_mw == {"POM_5V_IN": 1815, "POM_5V_GPU": 40, "POM_5V_CPU": 361}  # not RAM/SWAP/IRAM
+    assert sample.rails_mw == {
+        "POM_5V_IN": 1815,
+        "POM_5V_GPU": 40,
+        "POM_5V_CPU": 361,
+    }  # not RAM/SWAP/IRAM
     assert parse_line("RAM 1538/3956MB (lfb 211x4MB) SWAP 0/1978MB CPU [9%@1479]") is None
 
 
@@ -54,7 +58,9 @@ def test_tegrastats_orin_jetpack5_with_its_own_dates_and_mw_units() -> None:
     assert [s.rails_mw["VDD_IN"] for s in samples] == [4567, 4571, 9874, 9902]
     trace = to_trace(samples)
     assert trace.source == "tegrastats rail VDD_IN"
-    expected = dt.datetime(2024, 4, 15, 10, 21, 33).timestamp()  # local time, as tegrastats prints it
+    expected = dt.datetime(
+        2024, 4, 15, 10, 21, 33
+    ).timestamp()  # local time, as tegrastats prints it
     assert trace.times_s[0] == expected and trace.times_s[1] - trace.times_s[0] == 1.0
 
 
@@ -128,15 +134,19 @@ def test_align_phases_idle_compute_and_energy_per_image() -> None:
     assert full.marginal_per_image_j == pytest.approx((6.412 - 1.815) * 0.9 / 10)
     assert by_name["server/full/b2"].energy_per_image_j == pytest.approx(6.412 * 0.9 / 10)
     with pytest.raises(ValueError, match="not inside the power trace"):
-        align_phases(trace, [{"name": "late", "t_start": T0 + 5, "t_end": T0 + 6, "calls": 1}], idle_w=1.0)
+        align_phases(
+            trace, [{"name": "late", "t_start": T0 + 5, "t_end": T0 + 6, "calls": 1}], idle_w=1.0
+        )
 
 
 def test_recorder_stamps_lines_of_a_tegrastats_stand_in(tmp_path: Path) -> None:
     source = DATA / "tegrastats_nano_jp4_stamped.log"
-    program = ("import sys, time\n"
-               f"for line in open({str(source)!r}):\n"
-               "    print(line.split(' ', 1)[1], end='', flush=True)\n"
-               "    time.sleep(0.005)\n")
+    program = (
+        "import sys, time\n"
+        f"for line in open({str(source)!r}):\n"
+        "    print(line.split(' ', 1)[1], end='', flush=True)\n"
+        "    time.sleep(0.005)\n"
+    )
     log = tmp_path / "tegrastats.log"
     with TegrastatsRecorder(log, command=[sys.executable, "-c", program]) as recorder:
         deadline = time.monotonic() + 10.0
@@ -161,7 +171,9 @@ def _meter_csv_for(raw: dict[str, Any], path: Path, idle_w: float, busy_w: float
             t += 0.005
 
 
-def test_align_command_writes_measured_power_into_the_profiles(profiled: dict[str, Any], tmp_path: Path) -> None:
+def test_align_command_writes_measured_power_into_the_profiles(
+    profiled: dict[str, Any], tmp_path: Path
+) -> None:
     import shutil
 
     from calibration.power_profile import main
@@ -190,18 +202,45 @@ def test_run_command_records_a_tegrastats_stand_in_while_profiling(tmp_path: Pat
     from calibration.power_profile import main
 
     source = DATA / "tegrastats_nano_jp4_stamped.log"
-    script = tmp_path / "fake_tegrastats.py"  # prints the fixture's lines (without stamps) every 10 ms
-    script.write_text("import itertools, time\n"
-                      f"lines = [l.split(' ', 1)[1] for l in open({str(source)!r})]\n"
-                      "for line in itertools.cycle(lines):\n"
-                      "    print(line, end='', flush=True)\n"
-                      "    time.sleep(0.01)\n")
+    script = (
+        tmp_path / "fake_tegrastats.py"
+    )  # prints the fixture's lines (without stamps) every 10 ms
+    script.write_text(
+        "import itertools, time\n"
+        f"lines = [l.split(' ', 1)[1] for l in open({str(source)!r})]\n"
+        "for line in itertools.cycle(lines):\n"
+        "    print(line, end='', flush=True)\n"
+        "    time.sleep(0.01)\n"
+    )
     out = tmp_path / "run"
-    argv = ["run", "--idle-s", "0.2", "--min-phase-s", "0.1",
-            "--tegrastats-command", f"{sys.executable} {script}", "--",
-            "--model", "mobilenet_v2", "--device", "cpu", "--name", "nano_test", "--no-blocks",
-            "--batch-sizes", "1", "--warmup", "0", "--repeats", "1", "--sweep-repeats", "1",
-            "--no-progress", "--out", str(out)]
+    argv = [
+        "run",
+        "--idle-s",
+        "0.2",
+        "--min-phase-s",
+        "0.1",
+        "--tegrastats-command",
+        f"{sys.executable} {script}",
+        "--",
+        "--model",
+        "mobilenet_v2",
+        "--device",
+        "cpu",
+        "--name",
+        "nano_test",
+        "--no-blocks",
+        "--batch-sizes",
+        "1",
+        "--warmup",
+        "0",
+        "--repeats",
+        "1",
+        "--sweep-repeats",
+        "1",
+        "--no-progress",
+        "--out",
+        str(out),
+    ]
     assert main(argv) == 0
     device = load_profile_file("device", out / "devices" / "nano_test.yaml")
     assert device.power.idle_w.provenance == "measured"
@@ -210,7 +249,9 @@ def test_run_command_records_a_tegrastats_stand_in_while_profiling(tmp_path: Pat
     assert (out / "raw" / "nano_test__mobilenet_v2__blocks.tegrastats.log").exists()
 
 
-def test_align_labels_an_idle_power_typed_by_hand_as_given(profiled: dict[str, Any], tmp_path: Path) -> None:
+def test_align_labels_an_idle_power_typed_by_hand_as_given(
+    profiled: dict[str, Any], tmp_path: Path
+) -> None:
     import shutil
 
     from calibration.power_profile import main
@@ -220,7 +261,11 @@ def test_align_labels_an_idle_power_typed_by_hand_as_given(profiled: dict[str, A
     raw_path = out / "raw" / "test_cpu__densenet169__bottlefit_c3.json"
     meter = tmp_path / "meter.csv"
     _meter_csv_for(json.loads(raw_path.read_text()), meter, idle_w=2.5, busy_w=6.0)
-    assert main(["align", "--raw", str(raw_path), "--meter-csv", str(meter), "--idle-w", "2.7"]) == 0
+    assert (
+        main(["align", "--raw", str(raw_path), "--meter-csv", str(meter), "--idle-w", "2.7"]) == 0
+    )
     device = load_profile_file("device", out / "devices" / "test_cpu.yaml")
-    assert device.power.idle_w.provenance == "given" and device.power.idle_w.value == pytest.approx(2.7)
+    assert device.power.idle_w.provenance == "given" and device.power.idle_w.value == pytest.approx(
+        2.7
+    )
     assert device.power.compute_w.provenance == "measured"

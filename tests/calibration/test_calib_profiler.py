@@ -15,8 +15,17 @@ from calibration.timing import PhaseLog, TimingStats, measure  # noqa: E402
 from sim.profiles.registry import load_profile_file  # noqa: E402
 from sim.profiles.schema import DeviceProfile, ModelProfile, ServerProfile  # noqa: E402
 
-DENSENET169_BLOCKS = ["stem", "denseblock1", "transition1", "denseblock2", "transition2", "denseblock3",
-                      "transition3", "denseblock4", "classifier"]
+DENSENET169_BLOCKS = [
+    "stem",
+    "denseblock1",
+    "transition1",
+    "denseblock2",
+    "transition2",
+    "denseblock3",
+    "transition3",
+    "denseblock4",
+    "classifier",
+]
 
 
 def test_timing_stats_quantiles() -> None:
@@ -30,8 +39,15 @@ def test_timing_stats_quantiles() -> None:
 def test_measure_runs_warmup_repeats_and_logs_a_long_enough_phase() -> None:
     calls = []
     log = PhaseLog()
-    stats = measure(lambda: calls.append(1), torch.device("cpu"), warmup=3, repeats=5, name="noop", log=log,
-                    min_phase_s=0.02)
+    stats = measure(
+        lambda: calls.append(1),
+        torch.device("cpu"),
+        warmup=3,
+        repeats=5,
+        name="noop",
+        log=log,
+        min_phase_s=0.02,
+    )
     (phase,) = log.phases
     assert phase.name == "noop" and phase.calls == stats.n >= 5
     assert len(calls) == 3 + stats.n
@@ -82,7 +98,10 @@ def test_written_profiles_load_with_the_simulator_schema(profiled: dict[str, Any
     assert list(times.blocks_s) == DENSENET169_BLOCKS
     assert set(times.parts_s) == {"bottlefit_c3.encoder"}
     assert "torch" in times.source and "runs: [1]" in times.source
-    assert "calibration/profile_model.py --model densenet169 --variant bottlefit --channels 3" in times.source
+    assert (
+        "calibration/profile_model.py --model densenet169 --variant bottlefit --channels 3"
+        in times.source
+    )
     assert device.power.idle_w.provenance == "assumed"  # no power given in this run
     assert device.cost_model.macs_per_s > 0
     assert set(server.parts) == {"densenet169/full", "densenet169/bottlefit_c3"}
@@ -91,25 +110,54 @@ def test_written_profiles_load_with_the_simulator_schema(profiled: dict[str, Any
     assert model.variants["bottlefit_c3"].payload_bytes == 2531
 
 
-def test_a_second_run_merges_into_the_same_profiles(profiled: dict[str, Any], tmp_path: Path) -> None:
+def test_a_second_run_merges_into_the_same_profiles(
+    profiled: dict[str, Any], tmp_path: Path
+) -> None:
     from calibration.profile_model import main
 
     out = tmp_path / "merged"
     shutil.copytree(profiled["out"], out)
-    args = ["--model", "densenet169", "--variant", "autoencoder", "--channels", "3", "--device", "cpu",
-            "--name", "test_cpu", "--warmup", "0", "--repeats", "1", "--no-blocks", "--no-server-sweep",
-            "--no-progress", "--idle-w", "1.5", "--compute-w", "4.5", "--power-source", "bench supply",
-            "--out", str(out)]
+    args = [
+        "--model",
+        "densenet169",
+        "--variant",
+        "autoencoder",
+        "--channels",
+        "3",
+        "--device",
+        "cpu",
+        "--name",
+        "test_cpu",
+        "--warmup",
+        "0",
+        "--repeats",
+        "1",
+        "--no-blocks",
+        "--no-server-sweep",
+        "--no-progress",
+        "--idle-w",
+        "1.5",
+        "--compute-w",
+        "4.5",
+        "--power-source",
+        "bench supply",
+        "--out",
+        str(out),
+    ]
     assert main(args) == 0
     device = load_profile_file("device", out / "devices" / "test_cpu.yaml")
     times = device.models["densenet169"]
     assert set(times.parts_s) == {"bottlefit_c3.encoder", "ae_c3.encoder"}
     assert list(times.blocks_s) == DENSENET169_BLOCKS  # kept from the first run
-    assert device.power.idle_w.value == 1.5 and device.power.idle_w.provenance == "given"  # typed with --idle-w
+    assert (
+        device.power.idle_w.value == 1.5 and device.power.idle_w.provenance == "given"
+    )  # typed with --idle-w
     model = load_profile_file("model", out / "models" / "densenet169.yaml")
     assert set(model.variants) == {"bottlefit_c3", "ae_c3"}
     assert "blocks_s by run 1" in times.source and "ae_c3.encoder by run 2" in times.source
-    assert times.source.count("calibration/profile_model.py --model densenet169") == 2  # both commands
+    assert (
+        times.source.count("calibration/profile_model.py --model densenet169") == 2
+    )  # both commands
 
 
 def test_rebuild_from_raw_reproduces_the_profiles(profiled: dict[str, Any], tmp_path: Path) -> None:
@@ -170,5 +218,7 @@ def test_the_simulator_loads_and_uses_the_profile(profiled: dict[str, Any], tmp_
     split = requests["strategy"] == "bottlefit_c3"
     assert local.any() and split.any()
     assert head_s[local].to_numpy() == pytest.approx(sum(times.blocks_s.values()), rel=1e-9)
-    assert head_s[split].to_numpy() == pytest.approx(times.parts_s["bottlefit_c3.encoder"], rel=1e-9)
+    assert head_s[split].to_numpy() == pytest.approx(
+        times.parts_s["bottlefit_c3.encoder"], rel=1e-9
+    )
     assert set(requests["outcome"]) <= {"completed", "completed_late", "dropped", "failed"}

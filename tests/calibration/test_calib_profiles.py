@@ -13,7 +13,13 @@ from calibration.zoo import SPLIT_MODELS
 from sim.profiles.registry import load_profile_file, shipped_names, shipped_path
 from sim.profiles.schema import DeviceProfile, ModelProfile
 
-SHIPPED_DEVICES = {"jetson_nano", "jetson_nano_trt", "raspberry_pi4", "raspberry_pi3bplus", "x86_2core_cpu"}
+SHIPPED_DEVICES = {
+    "jetson_nano",
+    "jetson_nano_trt",
+    "raspberry_pi4",
+    "raspberry_pi3bplus",
+    "x86_2core_cpu",
+}
 
 
 def model(name: str) -> ModelProfile:
@@ -48,7 +54,9 @@ def test_densenet201_variants_are_up_to_date_with_the_builder() -> None:
     on_disk = read_doc(shipped_path("model", "densenet201"))
     assert on_disk is not None
     names = list(on_disk["variants"])
-    assert names == [f"bottlefit_c{c}" for c in (1, 2, 3, 6, 9, 12)] + [f"ae_c{c}" for c in (3, 6, 9, 12, 15, 18)]
+    assert names == [f"bottlefit_c{c}" for c in (1, 2, 3, 6, 9, 12)] + [
+        f"ae_c{c}" for c in (3, 6, 9, 12, 15, 18)
+    ]
     pairs = [("bottlefit", 12), ("autoencoder", 12)]
     fresh = model_profile_dict("densenet201", pairs)["variants"]
     for key in ("bottlefit_c12", "ae_c12"):
@@ -80,7 +88,9 @@ def test_published_totals_are_kept_when_spread_over_blocks(board: str) -> None:
         times = profile.models[model_name]
         assert times.provenance == "derived"
         if model_name in spec.latency_ms:
-            assert sum(times.blocks_s.values()) == pytest.approx(spec.latency_ms[model_name] / 1000, rel=1e-4)
+            assert sum(times.blocks_s.values()) == pytest.approx(
+                spec.latency_ms[model_name] / 1000, rel=1e-4
+            )
             assert "published" in times.source
         else:
             assert "predicted" in times.source

@@ -34,8 +34,13 @@ TORCHVISION_PARAMS = {
     "mobilenet_v2": 3_504_872,
 }
 # torchvision's published GFLOPS (multiply-accumulates) at 224 x 224.
-TORCHVISION_GFLOPS = {"resnet50": 4.09, "resnet152": 11.51, "densenet169": 3.36, "densenet201": 4.29,
-                      "mobilenet_v2": 0.30}
+TORCHVISION_GFLOPS = {
+    "resnet50": 4.09,
+    "resnet152": 11.51,
+    "densenet169": 3.36,
+    "densenet201": 4.29,
+    "mobilenet_v2": 0.30,
+}
 
 
 def meta_macs(module: torch.nn.Module, shape: tuple[int, ...]) -> tuple[float, tuple[int, ...]]:
@@ -77,8 +82,17 @@ def test_natural_blocks_sum_to_the_model(name: str) -> None:
 
 EXPECTED_BLOCKS = {
     "resnet50": ["stem", "layer1", "layer2", "layer3", "layer4", "classifier"],
-    "densenet169": ["stem", "denseblock1", "transition1", "denseblock2", "transition2", "denseblock3",
-                    "transition3", "denseblock4", "classifier"],
+    "densenet169": [
+        "stem",
+        "denseblock1",
+        "transition1",
+        "denseblock2",
+        "transition2",
+        "denseblock3",
+        "transition3",
+        "denseblock4",
+        "classifier",
+    ],
     "mobilenet_v2": [f"features.{i}" for i in range(19)] + ["classifier"],
 }
 
@@ -94,11 +108,18 @@ def test_blocks_compose_to_forward_on_real_weights(name: str) -> None:
 
 
 def test_state_dict_keys_follow_torchvision() -> None:
-    assert "features.denseblock1.denselayer1.norm1.weight" in build("densenet169", device="meta").state_dict()
+    assert (
+        "features.denseblock1.denselayer1.norm1.weight"
+        in build("densenet169", device="meta").state_dict()
+    )
     assert "layer1.0.downsample.0.weight" in build("resnet152", device="meta").state_dict()
     keys = build("mobilenet_v2", device="meta").state_dict()
-    assert {"features.1.conv.0.0.weight", "features.2.conv.1.0.weight", "features.18.1.running_var",
-            "classifier.1.weight"} <= set(keys)
+    assert {
+        "features.1.conv.0.0.weight",
+        "features.2.conv.1.0.weight",
+        "features.18.1.running_var",
+        "classifier.1.weight",
+    } <= set(keys)
 
 
 def test_load_torchvision_checkpoint_round_trip_and_legacy_densenet_keys(tmp_path) -> None:
@@ -109,17 +130,25 @@ def test_load_torchvision_checkpoint_round_trip_and_legacy_densenet_keys(tmp_pat
     target = load_torchvision_checkpoint(build("mobilenet_v2"), path)
     for key, value in source.state_dict().items():
         assert torch.equal(target.state_dict()[key], value)
-    legacy = {"features.denseblock1.denselayer1.norm.1.weight": torch.ones(1),
-              "features.denseblock1.denselayer1.conv.2.weight": torch.ones(1),
-              "features.norm5.weight": torch.ones(1)}
-    assert set(remap_legacy_keys(legacy)) == {"features.denseblock1.denselayer1.norm1.weight",
-                                              "features.denseblock1.denselayer1.conv2.weight",
-                                              "features.norm5.weight"}
+    legacy = {
+        "features.denseblock1.denselayer1.norm.1.weight": torch.ones(1),
+        "features.denseblock1.denselayer1.conv.2.weight": torch.ones(1),
+        "features.norm5.weight": torch.ones(1),
+    }
+    assert set(remap_legacy_keys(legacy)) == {
+        "features.denseblock1.denselayer1.norm1.weight",
+        "features.denseblock1.denselayer1.conv2.weight",
+        "features.norm5.weight",
+    }
 
 
 # ---------------------------------------------------------------- BottleFit, AE, splits
 
-TAIL_INPUT = {"densenet169": (256, 14, 14), "densenet201": (256, 14, 14), "resnet152": (512, 28, 28)}
+TAIL_INPUT = {
+    "densenet169": (256, 14, 14),
+    "densenet201": (256, 14, 14),
+    "resnet152": (512, 28, 28),
+}
 
 
 @pytest.mark.parametrize("channels", [1, 3, 6, 9, 12])
@@ -140,7 +169,9 @@ def test_bottlefit_shapes_head_size_and_payload(name: str, channels: int) -> Non
 
 
 def test_bottlefit_c12_matches_the_paper_table() -> None:
-    variant = build_variant("densenet201", build("densenet201", device="meta"), "bottlefit", channels=12)
+    variant = build_variant(
+        "densenet201", build("densenet201", device="meta"), "bottlefit", channels=12
+    )
     assert count_params(variant.encoder) == 12_736
     assert variant.payload_bytes() == 10_092 + 8
     dec_macs, _ = meta_macs(variant.decoder, (12, 29, 29))
@@ -162,9 +193,13 @@ def test_bottlefit_quantized_forward_sends_the_exact_payload() -> None:
 
 @pytest.mark.parametrize("channels", [1, 24])
 def test_channel_range_is_enforced(channels: int) -> None:
-    build_variant("densenet169", build("densenet169", device="meta"), "bottlefit", channels=channels)
+    build_variant(
+        "densenet169", build("densenet169", device="meta"), "bottlefit", channels=channels
+    )
     with pytest.raises(ValueError):
-        build_variant("densenet169", build("densenet169", device="meta"), "bottlefit", channels=channels + 24)
+        build_variant(
+            "densenet169", build("densenet169", device="meta"), "bottlefit", channels=channels + 24
+        )
 
 
 def test_quantizer_round_trip_error() -> None:
@@ -183,7 +218,9 @@ def test_quantizer_round_trip_error() -> None:
         assert torch.allclose(dequantize_tensor(constant), torch.full((4,), value))
 
 
-@pytest.mark.parametrize(("name", "split", "side"), [("densenet169", "transition2", 10), ("resnet152", "layer2", 24)])
+@pytest.mark.parametrize(
+    ("name", "split", "side"), [("densenet169", "transition2", 10), ("resnet152", "layer2", 24)]
+)
 def test_autoencoder_baseline_position_and_sizes(name: str, split: str, side: int) -> None:
     ae = build_variant(name, build(name, device="meta"), "autoencoder", channels=3)
     assert ae.split_after == split
@@ -194,11 +231,15 @@ def test_autoencoder_baseline_position_and_sizes(name: str, split: str, side: in
     assert back == ae.split_shape
     assert ae.payload_bytes() == 3 * side * side + 8
     head_params = sum(count_params(b.module) for b in ae.head_parts())
-    expected = {"densenet169": 1_602_729, "resnet152": 2_869_353}[name]  # bottlefit_paper.md §4: 1.603 M / 2.869 M
+    expected = {"densenet169": 1_602_729, "resnet152": 2_869_353}[
+        name
+    ]  # bottlefit_paper.md §4: 1.603 M / 2.869 M
     assert head_params == expected
 
 
-@pytest.mark.parametrize(("dtype", "per_element", "extra"), [("fp32", 4, 0), ("fp16", 2, 0), ("uint8", 1, 8)])
+@pytest.mark.parametrize(
+    ("dtype", "per_element", "extra"), [("fp32", 4, 0), ("fp16", 2, 0), ("uint8", 1, 8)]
+)
 def test_vanilla_split_payloads(dtype: str, per_element: int, extra: int) -> None:
     torch.manual_seed(0)
     net = build("resnet50")

@@ -61,23 +61,51 @@ def one_error_line(err: str) -> None:
 def test_ctrl_c_before_the_warmup_ends(tmp_path, capsys, interrupt_runs_at):
     interrupt_runs_at(2.0)
     out = tmp_path / "out"
-    code = main(["run", str(SCENARIO), "--out", str(out), "--no-plots", "--quiet",
-                 "--no-preflight", "--set", "duration_s=20", "--set", "warmup_s=5"])
+    code = main(
+        [
+            "run",
+            str(SCENARIO),
+            "--out",
+            str(out),
+            "--no-plots",
+            "--quiet",
+            "--no-preflight",
+            "--set",
+            "duration_s=20",
+            "--set",
+            "warmup_s=5",
+        ]
+    )
     captured = capsys.readouterr()
     assert code == 130, captured.err
     assert "Traceback" not in captured.err and "interrupted" in captured.err
     assert "no request arrived inside the measurement window" in captured.err
     meta = json.loads((out / "summary.json").read_text())
     assert meta["status"] == "interrupted" and meta["requests_in_window"] == 0
-    assert meta["requests_simulated"] == int(captured.out.split(": ")[1].split()[0].replace(",", ""))
+    assert meta["requests_simulated"] == int(
+        captured.out.split(": ")[1].split()[0].replace(",", "")
+    )
     assert "interrupted at 2.0 s of 20 s" in captured.out
 
 
 def test_ctrl_c_in_an_inline_sweep_stops_the_sweep(tmp_path, capsys, interrupt_runs_at):
     calls = interrupt_runs_at(0.5)
     out = tmp_path / "sweep"
-    code = main(["sweep", str(SCENARIO), *SMALL, "--grid", "devices.pi.count=1,2,3",
-                 "--workers", "0", "--quiet", "--no-plots", "--out", str(out)])
+    code = main(
+        [
+            "sweep",
+            str(SCENARIO),
+            *SMALL,
+            "--grid",
+            "devices.pi.count=1,2,3",
+            "--workers",
+            "0",
+            "--quiet",
+            "--no-plots",
+            "--out",
+            str(out),
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 130, err
     assert "interrupted: 0 of 3 runs stored" in err and "Traceback" not in err
@@ -110,18 +138,40 @@ def _alive(pid: int) -> bool:
 @pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGTERM])
 def test_killing_the_sweep_driver_leaves_no_workers(tmp_path, how):
     driver = subprocess.Popen(
-        [sys.executable, "-m", "sim", "sweep", str(SCENARIO), "--set", "duration_s=600",
-         "--set", "warmup_s=1", "--grid", "devices.pi.count=20,21", "--workers", "2",
-         "--quiet", "--no-plots", "--out", str(tmp_path / "sweep")],
-        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "sim",
+            "sweep",
+            str(SCENARIO),
+            "--set",
+            "duration_s=600",
+            "--set",
+            "warmup_s=1",
+            "--grid",
+            "devices.pi.count=20,21",
+            "--workers",
+            "2",
+            "--quiet",
+            "--no-plots",
+            "--out",
+            str(tmp_path / "sweep"),
+        ],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     workers: list[int] = []
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and driver.poll() is None:
         # spawned workers are grandchildren too (resource tracker); any python child counts
-        workers = [p for p in _children(driver.pid)
-                   if "sim" in Path(f"/proc/{p}/cmdline").read_text(errors="ignore")
-                   or "multiprocessing" in Path(f"/proc/{p}/cmdline").read_text(errors="ignore")]
+        workers = [
+            p
+            for p in _children(driver.pid)
+            if "sim" in Path(f"/proc/{p}/cmdline").read_text(errors="ignore")
+            or "multiprocessing" in Path(f"/proc/{p}/cmdline").read_text(errors="ignore")
+        ]
         if len(workers) >= 2:
             break
         time.sleep(0.5)
@@ -145,9 +195,24 @@ def test_killing_the_sweep_driver_leaves_no_workers(tmp_path, how):
 
 def test_no_request_in_the_window_still_writes_outputs_and_says_so(tmp_path, capsys):
     out = tmp_path / "out"
-    code = main(["run", str(SCENARIO), "--out", str(out), "--quiet", "--no-preflight",
-                 "--set", "duration_s=10", "--set", "warmup_s=9", "--set", "servers.0.background=[]",
-                 "--set", "devices.0.workload={kind: timestamps, times_s: [1, 2]}"])
+    code = main(
+        [
+            "run",
+            str(SCENARIO),
+            "--out",
+            str(out),
+            "--quiet",
+            "--no-preflight",
+            "--set",
+            "duration_s=10",
+            "--set",
+            "warmup_s=9",
+            "--set",
+            "servers.0.background=[]",
+            "--set",
+            "devices.0.workload={kind: timestamps, times_s: [1, 2]}",
+        ]
+    )
     captured = capsys.readouterr()
     assert code == 0, captured.err
     assert "no request arrived inside the measurement window [9 s, 10 s)" in captured.err
@@ -206,8 +271,18 @@ def test_trace_steps_of_1e7_s_are_refused(tmp_path, capsys):
 def test_a_million_point_sweep_is_refused_at_once(tmp_path, capsys):
     values = ",".join(str(i) for i in range(1, 1001))
     started = time.perf_counter()
-    code = main(["sweep", str(SCENARIO), "--grid", f"devices.pi.count={values}",
-                 "--grid", f"devices.pi.deadline_s={values}", "--out", str(tmp_path / "s")])
+    code = main(
+        [
+            "sweep",
+            str(SCENARIO),
+            "--grid",
+            f"devices.pi.count={values}",
+            "--grid",
+            f"devices.pi.deadline_s={values}",
+            "--out",
+            str(tmp_path / "s"),
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 2 and "1,000,000 points" in err and "max_points" in err and "min" in err
     one_error_line(err)
@@ -266,8 +341,21 @@ def test_a_metric_missing_from_the_summary_stops_the_sweep_after_one_run(tmp_pat
 
 
 def test_sweeping_compare_runs_each_points_strategies(tmp_path, capsys):
-    code = main(["sweep", str(SCENARIO), *SMALL, "--grid", "compare=[local],[offload]",
-                 "--workers", "0", "--quiet", "--no-plots", "--out", str(tmp_path / "s")])
+    code = main(
+        [
+            "sweep",
+            str(SCENARIO),
+            *SMALL,
+            "--grid",
+            "compare=[local],[offload]",
+            "--workers",
+            "0",
+            "--quiet",
+            "--no-plots",
+            "--out",
+            str(tmp_path / "s"),
+        ]
+    )
     captured = capsys.readouterr()
     assert code == 0, captured.err
     result = sim.sweep.load_sweep(tmp_path / "s")

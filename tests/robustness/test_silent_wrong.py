@@ -69,7 +69,9 @@ def test_duplicate_key_in_a_sweep_file(tmp_path):
         f"scenario: {SCENARIO}\nreplications: 2\ngrid: {{devices.pi.count: [1, 2]}}\n"
         "replications: 5\n"
     )
-    with pytest.raises(SimInputError, match=r"key 'replications' appears twice in one mapping \(lines 2 and 4\)"):
+    with pytest.raises(
+        SimInputError, match=r"key 'replications' appears twice in one mapping \(lines 2 and 4\)"
+    ):
         sim.sweep(path, workers=0, progress=False, out=tmp_path / "out")
     assert not (tmp_path / "out").exists()
 
@@ -127,26 +129,70 @@ def edited_profile(tmp_path: Path, name: str, old: str, new: str) -> Path:
 @pytest.mark.parametrize(
     ("name", "kind", "old", "new", "needles"),
     [
-        ("toy_device.yaml", "device", "idle_w: {value: 1.0", "idle_w: {value: -2.2",
-         ["power.idle_w.value", ">= 0"]),
-        ("toy_device.yaml", "device", "compute_w: {value: 5.0", "compute_w: {value: 5000",
-         ["power.compute_w.value", "<= 1000"]),
-        ("toy_device.yaml", "device", "jpeg_encode_s: {value: 0.0", "jpeg_encode_s: {value: -0.01",
-         ["jpeg_encode_s.value", ">= 0"]),
-        ("toy_server.yaml", "server", "jpeg_decode_s: {value: 0.001", "jpeg_decode_s: {value: -1",
-         ["jpeg_decode_s.value", ">= 0"]),
-        ("toy_server.yaml", "server", "idle_w: {value: 50.0", "idle_w: {value: -50",
-         ["idle_w.value", ">= 0"]),
-        ("toy_model.yaml", "model", "jpeg_bytes: {value: 5000", "jpeg_bytes: {value: 0",
-         ["jpeg_bytes.value", "> 0"]),
-        ("toy_model.yaml", "model", "jpeg_bytes: {value: 5000", "jpeg_bytes: {value: 5000.5",
-         ["jpeg_bytes.value", "whole number of bytes"]),
-        ("toy_model.yaml", "model", "accuracy_top1: {value: 0.9,", "accuracy_top1: {value: 7.69,",
-         ["accuracy_top1.value", "<= 1"]),
-        ("toy_model.yaml", "model", "payload_bytes: 1000", "payload_bytes: 1234",
-         ["payload_bytes 1234 disagrees with out_shape [2, 10, 50]", "1008 (uint8"]),
-        ("toy_model.yaml", "model", "channels: 2", "channels: 3",
-         ["channels says 3"]),
+        (
+            "toy_device.yaml",
+            "device",
+            "idle_w: {value: 1.0",
+            "idle_w: {value: -2.2",
+            ["power.idle_w.value", ">= 0"],
+        ),
+        (
+            "toy_device.yaml",
+            "device",
+            "compute_w: {value: 5.0",
+            "compute_w: {value: 5000",
+            ["power.compute_w.value", "<= 1000"],
+        ),
+        (
+            "toy_device.yaml",
+            "device",
+            "jpeg_encode_s: {value: 0.0",
+            "jpeg_encode_s: {value: -0.01",
+            ["jpeg_encode_s.value", ">= 0"],
+        ),
+        (
+            "toy_server.yaml",
+            "server",
+            "jpeg_decode_s: {value: 0.001",
+            "jpeg_decode_s: {value: -1",
+            ["jpeg_decode_s.value", ">= 0"],
+        ),
+        (
+            "toy_server.yaml",
+            "server",
+            "idle_w: {value: 50.0",
+            "idle_w: {value: -50",
+            ["idle_w.value", ">= 0"],
+        ),
+        (
+            "toy_model.yaml",
+            "model",
+            "jpeg_bytes: {value: 5000",
+            "jpeg_bytes: {value: 0",
+            ["jpeg_bytes.value", "> 0"],
+        ),
+        (
+            "toy_model.yaml",
+            "model",
+            "jpeg_bytes: {value: 5000",
+            "jpeg_bytes: {value: 5000.5",
+            ["jpeg_bytes.value", "whole number of bytes"],
+        ),
+        (
+            "toy_model.yaml",
+            "model",
+            "accuracy_top1: {value: 0.9,",
+            "accuracy_top1: {value: 7.69,",
+            ["accuracy_top1.value", "<= 1"],
+        ),
+        (
+            "toy_model.yaml",
+            "model",
+            "payload_bytes: 1000",
+            "payload_bytes: 1234",
+            ["payload_bytes 1234 disagrees with out_shape [2, 10, 50]", "1008 (uint8"],
+        ),
+        ("toy_model.yaml", "model", "channels: 2", "channels: 3", ["channels says 3"]),
     ],
 )
 def test_profile_numbers_have_physical_ranges(tmp_path, name, kind, old, new, needles):
@@ -169,7 +215,9 @@ def test_a_misspelt_block_in_blocks_s_is_an_error(tmp_path):
 
 
 def test_a_misspelt_encoder_in_parts_s_is_an_error(tmp_path):
-    device = edited_profile(tmp_path, "toy_device.yaml", "bottlefit_c2.encoder", "botlefit_c2.encoder")
+    device = edited_profile(
+        tmp_path, "toy_device.yaml", "bottlefit_c2.encoder", "botlefit_c2.encoder"
+    )
     with pytest.raises(SimInputError, match=r"did you mean 'bottlefit_c2\.encoder'"):
         sim.loads(json.dumps(toy_spec(devices__0__device=str(device))))
 
