@@ -28,7 +28,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.signal import lfilter
 from scipy.special import j0
 
 from sim.channel.pathloss import SPEED_OF_LIGHT_MPS
@@ -181,6 +180,8 @@ class AR1Fading:
             start = 0j
         else:
             start = rho * self._last
+        from scipy.signal import lfilter  # here: scipy.signal costs ~1 s to import
+
         out, _ = lfilter([1.0], [1.0, -rho], innovations, zi=np.array([start]))
         self._last = complex(out[-1])
         self.position += count

@@ -19,7 +19,10 @@ from sim.channel.traces import Trace
 from sim.scenario.schema import ScenarioSpec
 from sim.workload import mean_rate_hz
 
-BYTES_PER_REQUEST_ESTIMATE = 400  # records + transient objects, measured order of magnitude
+# ~130 B of growable table row (29 columns) plus the DataFrame copies collect.py makes and
+# the per-request objects in flight: the measured order of magnitude.
+BYTES_PER_REQUEST_ESTIMATE = 400
+# Refuse (before allocating) a run whose records alone would not fit a 16 GiB workstation.
 MEMORY_LIMIT_BYTES = 16 * 2**30
 MAX_WORKERS = 100_000
 """Workers of one server (each a GPU or model instance, modelled one by one)."""
