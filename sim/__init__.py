@@ -11,7 +11,6 @@ sim.sweep(scenario, grid={"devices.pi.count": [10, 30]}, replications=5).aggrega
 
 from __future__ import annotations
 
-import functools
 import importlib
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -122,7 +121,7 @@ def _forward(module: str, name: str) -> Callable[..., Any]:
 # Older code wrote sim.sweep.load_sweep(...) when sim.sweep was a callable module.
 for _name, _module in _sweep_package.EXPORTS.items():
     if _name[0].islower() and _name != "sweep":
-        setattr(sweep, _name, functools.wraps(_forward(_module, _name))(_forward(_module, _name)))
+        setattr(sweep, _name, _forward(_module, _name))
 del _name, _module
 # ``import sim.sweep.runner as r`` walks attributes from ``sim`` and, where one is
 # missing, looks up sys.modules[f"{obj.__name__}.runner"]: naming the function
