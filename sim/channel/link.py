@@ -106,7 +106,9 @@ class RadioMeter:
         if self.model.tx_rf != "none" and self.tx_power_dbm is not None:
             power_dbm = self.tx_power_dbm(tx_start_s)
         energy = self.model.transfer_energy_j(duration, bits, power_dbm)
-        if duration > 0 and bits / duration > self.model.fitted_max_bps:
+        # A relative 1e-9 margin: a transfer at exactly the range's top (bits / duration
+        # rounds a hair above it) is inside the range.
+        if duration > 0 and bits / duration > self.model.fitted_max_bps * (1.0 + 1e-9):
             self.above_fitted_range += 1  # power capped at the fitted range (radio.py)
         if duration > 0:
             self.energy_j["radio_tx"] += energy * self.window.overlap(tx_start_s, end_s) / duration

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -178,6 +179,21 @@ def test_a_run_above_the_range_is_capped_and_warned():
     )
     assert req["e_radio_j"].to_numpy() == pytest.approx(expected, rel=1e-9)
     assert int(results.devices["radio_transfers_above_range"].sum()) == 3
+
+
+def test_a_run_at_the_top_of_the_range_is_not_warned():
+    """At exactly the fitted range's top (10 Mbit/s) bits/duration rounds a hair above it."""
+    scenario = one_device(
+        uplink={"kind": "constant", "rate_bps": RADIO_PRESETS["lte"].fitted_max_bps},
+        times_s=[0.5, 20.5, 40.5],
+        compare=["offload"],
+        radio="lte",
+        duration_s=60.0,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RadioRangeWarning)
+        results = sim.run(scenario)
+    assert int(results.devices["radio_transfers_above_range"].sum()) == 0
 
 
 def test_summary_json_names_its_energy_bases(tmp_path):
