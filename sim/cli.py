@@ -11,6 +11,7 @@ import argparse
 import os
 import sys
 import time
+import warnings
 from pathlib import Path
 
 from sim.errors import SimInputError
@@ -255,8 +256,26 @@ def _sweep(args: argparse.Namespace) -> int:
     return command(args)
 
 
+_python_formatwarning = warnings.formatwarning
+
+
+def _one_line_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    line: str | None = None,
+) -> str:
+    """The simulator's own warnings as one ``warning: ...`` line, like the pre-flight ones."""
+    if category.__module__.split(".")[0] in {"sim", "reproductions"}:
+        return f"warning: {message}\n"
+    return _python_formatwarning(message, category, filename, lineno, line)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if not args.debug:
+        warnings.formatwarning = _one_line_warning
     handler = (
         getattr(args, "handler", None)
         or {

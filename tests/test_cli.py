@@ -113,3 +113,14 @@ def test_debug_shows_traceback(tmp_path):
         cwd=REPO,
     )
     assert proc.returncode == 2 and "malformed YAML" in proc.stderr and "bad.yaml:" in proc.stderr
+
+
+def test_the_simulators_warnings_print_as_one_line() -> None:
+    """A sim warning reads ``warning: ...`` (no file:line or source echo); others keep Python's."""
+    from sim.cli import _one_line_warning
+    from sim.collect import RadioRangeWarning
+
+    line = _one_line_warning(RadioRangeWarning("capped"), RadioRangeWarning, "/x/collect.py", 185)
+    assert line == "warning: capped\n"
+    other = _one_line_warning(UserWarning("w"), UserWarning, "/x/y.py", 3)
+    assert "/x/y.py:3" in other
