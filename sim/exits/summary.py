@@ -6,7 +6,8 @@ import math
 from typing import Any
 
 import pandas as pd
-from scipy import stats
+
+from sim.stats import clopper_pearson_interval
 
 
 def exit_figures(req: pd.DataFrame) -> dict[str, float]:
@@ -55,7 +56,7 @@ def exit_table(requests: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
             continue
         for name, rows_of in part.groupby("exit", observed=True, sort=False):
             k = len(rows_of)
-            low, high = clopper_pearson(k, n, level)
+            low, high = clopper_pearson_interval(k, n, level)
             rows.append(
                 {
                     "strategy": strategy,
@@ -69,11 +70,3 @@ def exit_table(requests: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
                 }
             )
     return pd.DataFrame(rows)
-
-
-def clopper_pearson(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
-    """Exact binomial interval for k successes in n trials."""
-    alpha = 1.0 - level
-    low = 0.0 if k == 0 else float(stats.beta.ppf(alpha / 2, k, n - k + 1))
-    high = 1.0 if k == n else float(stats.beta.ppf(1 - alpha / 2, k + 1, n - k))
-    return low, high
