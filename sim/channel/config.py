@@ -23,16 +23,7 @@ from sim.channel.physical import PhysicalSource, PhysicalUplink
 from sim.channel.radio import RADIO_PRESETS, RadioKind, RadioPowerModel
 from sim.channel.shared import Scheduler
 from sim.channel.sources import MarkovSource, SeriesSource
-from sim.channel.traces import (
-    RATE_UNITS,
-    TIME_UNITS,
-    Trace,
-    load_csv,
-    load_fivegophers,
-    load_irish_5g,
-    load_mahimahi,
-    load_time_mbps,
-)
+from sim.channel.traces import Trace, read_trace
 from sim.errors import SimInputError
 from sim.validation import NonNegFloat, PositiveFloat, Strict
 
@@ -308,23 +299,16 @@ def resolve_trace(
     if not path.exists():
         raise SimInputError("trace file not found", file=file, key=f"{key}.path", value=config.path)
     try:
-        if config.format == "mahimahi":
-            trace = load_mahimahi(path, config.bin_s)
-        elif config.format == "time_mbps":
-            trace = load_time_mbps(path)
-        elif config.format == "irish_5g":
-            trace = load_irish_5g(path, config.rate_column or "DL_bitrate")
-        elif config.format == "fivegophers":
-            trace = load_fivegophers(path, config.rate_column or "throughput_mbps", config.select)
-        else:
-            assert config.rate_unit in RATE_UNITS and config.time_unit in TIME_UNITS
-            trace = load_csv(
-                path,
-                time_column=config.time_column,
-                rate_column=config.rate_column or "throughput",
-                rate_unit=config.rate_unit,
-                time_unit=config.time_unit,
-            )
+        trace = read_trace(
+            path,
+            config.format,
+            bin_s=config.bin_s,
+            rate_column=config.rate_column,
+            select=config.select,
+            time_column=config.time_column,
+            rate_unit=config.rate_unit,
+            time_unit=config.time_unit,
+        )
     except SimInputError as exc:
         raise SimInputError(
             exc.problem,

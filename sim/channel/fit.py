@@ -34,34 +34,11 @@ import numpy as np
 from sim.channel.capacity import PiecewiseCapacity
 from sim.channel.gilbert import run_lengths
 from sim.channel.sources import MarkovSource
-from sim.channel.traces import (
-    Trace,
-    load_csv,
-    load_fivegophers,
-    load_irish_5g,
-    load_mahimahi,
-    load_time_mbps,
-)
+from sim.channel.traces import Trace, read_trace
 from sim.errors import SimInputError
 
 PAYLOADS_BYTES = (10_000, 45_000)
 SEND_QUANTILES = (10, 50, 90, 99)
-
-
-def detect_format(path: Path) -> str:
-    """Guess a trace's format from its name and first line."""
-    if path.suffix in (".up", ".down"):
-        return "mahimahi"
-    with open(path, encoding="utf-8", errors="replace") as handle:
-        first = handle.readline()
-    if "Timestamp" in first and "DL_bitrate" in first:
-        return "irish_5g"
-    if "seq_num" in first:
-        return "fivegophers"
-    fields = first.replace(",", " ").split()
-    if len(fields) == 1:
-        return "mahimahi"
-    return "time_mbps" if len(fields) == 2 else "csv"
 
 
 def load_trace(
@@ -72,28 +49,12 @@ def load_trace(
     column: str | None = None,
     select: dict | None = None,
 ) -> Trace:
-    """Load one trace in any supported format (``fmt='auto'`` guesses)."""
+    """Load one trace in any supported format (``fmt='auto'`` guesses); same reader and
+    defaults as a scenario's ``kind: trace`` uplink (:func:`sim.channel.traces.read_trace`)."""
     path = Path(path)
     if not path.is_file():
         raise SimInputError("trace file not found", file=path)
-    fmt = detect_format(path) if fmt == "auto" else fmt
-    if fmt == "mahimahi":
-        return load_mahimahi(path, bin_s)
-    if fmt == "time_mbps":
-        return load_time_mbps(path)
-    if fmt == "irish_5g":
-        return load_irish_5g(path, column or "DL_bitrate")
-    if fmt == "fivegophers":
-        return load_fivegophers(path, column or "throughput_mbps", select)
-    if fmt == "csv":
-        return load_csv(
-            path, time_column="time_s", rate_column=column or "throughput", rate_unit="Mbps"
-        )
-    raise SimInputError(
-        "unknown trace format",
-        value=fmt,
-        allowed="auto, mahimahi, time_mbps, irish_5g, fivegophers, csv",
-    )
+    return read_trace(path, fmt, bin_s=bin_s, rate_column=column, select=select)
 
 
 def binned(trace_or_edges: Trace | tuple[np.ndarray, np.ndarray], bin_s: float) -> np.ndarray:

@@ -356,3 +356,72 @@ def load_fivegophers(
     return Trace(
         durations, mbps * RATE_UNITS["Mbps"], f"{path} (fivegophers {rate_column} [Mbit/s])"
     )
+
+
+# One dispatch for every reader of trace files (the scenario's TraceUplink and the channel
+# fitter), so both read a file the same way with the same defaults.
+TRACE_FORMATS = ("mahimahi", "time_mbps", "csv", "irish_5g", "fivegophers")
+DEFAULT_RATE_COLUMN = {
+    "csv": "throughput",
+    "irish_5g": "DL_bitrate",
+    "fivegophers": "throughput_mbps",
+}
+
+
+def detect_format(path: Path) -> str:
+    """Guess a trace's format from its name and first line."""
+    if path.suffix in (".up", ".down"):
+        return "mahimahi"
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        first = handle.readline()
+    if "Timestamp" in first and "DL_bitrate" in first:
+        return "irish_5g"
+    if "seq_num" in first:
+        return "fivegophers"
+    fields = first.replace(",", " ").split()
+    if len(fields) == 1:
+        return "mahimahi"
+    return "time_mbps" if len(fields) == 2 else "csv"
+
+
+def read_trace(
+    path: str | Path,
+    fmt: str,
+    *,
+    bin_s: float = 0.1,
+    rate_column: str | None = None,
+    select: dict[str, str | int | float] | None = None,
+    time_column: str = "time_s",
+    rate_unit: str = "Mbps",
+    time_unit: str = "s",
+) -> Trace:
+    """Read one trace file in format ``fmt`` (one of TRACE_FORMATS, or 'auto' to guess).
+
+    ``bin_s`` [s] applies to mahimahi; ``rate_column`` defaults per format
+    (DEFAULT_RATE_COLUMN); ``select`` to fivegophers; the time column and units to csv.
+    """
+    path = Path(path)
+    if fmt == "auto":
+        fmt = detect_format(path)
+    if fmt not in TRACE_FORMATS:
+        raise SimInputError(
+            "unknown trace format", value=fmt, allowed="auto, " + ", ".join(TRACE_FORMATS)
+        )
+    column = rate_column or DEFAULT_RATE_COLUMN.get(fmt, "")
+    if fmt == "mahimahi":
+        return load_mahimahi(path, bin_s)
+    if fmt == "time_mbps":
+        return load_time_mbps(path)
+    if fmt == "irish_5g":
+        return load_irish_5g(path, column)
+    if fmt == "fivegophers":
+        return load_fivegophers(path, column, select)
+    if rate_unit not in RATE_UNITS or time_unit not in TIME_UNITS:
+        raise SimInputError(
+            "unknown csv unit",
+            value=f"{rate_unit}, {time_unit}",
+            allowed=f"rate {', '.join(RATE_UNITS)}; time {', '.join(TIME_UNITS)}",
+        )
+    return load_csv(
+        path, time_column=time_column, rate_column=column, rate_unit=rate_unit, time_unit=time_unit
+    )

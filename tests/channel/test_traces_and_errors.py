@@ -151,3 +151,42 @@ def test_bad_error_model_and_scheduler(tmp_path):
     assert _load(tmp_path).spec.cells[0].pf_mean_snr_db is None
     with pytest.raises(SimInputError, match=r"key .cells.0.pf_mean_snr_db.*removed"):
         _load(tmp_path, cells__0__pf_mean_snr_db=10.0)
+
+
+# One small file per format, with its rates [bit/s] and durations [s] worked out by hand.
+_ONE_FILE_PER_FORMAT = {
+    "mahimahi": ("a.up", "0\n50\n120\n150\n", [2 * 12000 / 0.1, 2 * 12000 / 0.1]),
+    "time_mbps": ("a.txt", "1.0 2.0\n2.0 4.0\n3.0 6.0\n", [2e6, 4e6, 6e6]),
+    "csv": ("a.csv", "time_s,throughput,x\n0,1.5,0\n2,3,0\n4,1,0\n", [1.5e6, 3e6, 1e6]),
+    "irish_5g": (
+        "i.csv",
+        "Timestamp,DL_bitrate,UL_bitrate\n2020.01.01_10.00.00,1000,1\n2020.01.01_10.00.01,3000,1\n",
+        [1e6, 3e6],
+    ),
+    "fivegophers": ("g.csv", "seq_num,throughput_mbps\n0,5\n1,7\n", [5e6, 7e6]),
+}
+
+
+@pytest.mark.parametrize("fmt", sorted(_ONE_FILE_PER_FORMAT))
+def test_scenario_and_fitter_read_a_file_identically(tmp_path, fmt):
+    """A scenario's trace uplink and the channel fitter share one reader and its defaults."""
+    from sim.channel.config import TraceUplink, resolve_trace
+    from sim.channel.fit import load_trace
+
+    name, text, rates_bps = _ONE_FILE_PER_FORMAT[fmt]
+    (tmp_path / name).write_text(text)
+    config = TraceUplink(kind="trace", path=name, format=fmt)
+    scenario = resolve_trace(config, tmp_path, file=None, key="cells.0.uplink")
+    for fitted in (load_trace(tmp_path / name, fmt), load_trace(tmp_path / name, "auto")):
+        assert fitted.rates_bps.tolist() == scenario.rates_bps.tolist()
+        assert fitted.durations_s.tolist() == scenario.durations_s.tolist()
+    assert scenario.rates_bps.tolist() == pytest.approx(rates_bps)
+
+
+def test_unknown_trace_format_is_one_clear_line(tmp_path):
+    from sim.channel.fit import load_trace
+
+    (tmp_path / "a.txt").write_text("1 2\n2 3\n")
+    with pytest.raises(SimInputError, match="unknown trace format") as info:
+        load_trace(tmp_path / "a.txt", "pcap")
+    assert "auto, mahimahi, time_mbps, csv, irish_5g, fivegophers" in str(info.value)
