@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic.fields import FieldInfo
 
 from sim.errors import SimInputError, did_you_mean, list_choices
 from sim.yamlio import YamlDocument
@@ -41,12 +42,15 @@ def _is_tuple(annotation: Any) -> bool:
 
 
 class Strict(BaseModel):
-    """Frozen, no extra keys, no NaN/inf, no coercion between types.
+    """Base of every settings model: frozen, unknown keys refused, NaN/inf refused, strict types.
 
-    Strict mode: ``count: yes`` (a YAML boolean) is not the integer 1, ``seed: true``
-    is not 1, ``duration_s: "3"`` (a quoted string) is not a number, and 1.7 is not an
-    integer. Integers are accepted where a float is expected. YAML has no tuples, so a
-    list is accepted for a tuple field (the one conversion made, before validation).
+    ``model_config`` sets pydantic's ``strict=True``: no value is coerced to another type, so
+    ``count: yes`` (a YAML boolean) and ``seed: true`` are not the integer 1,
+    ``duration_s: "3"`` (a quoted string) is not a number, and 1.7 is not an integer. The
+    exceptions are pydantic's own strict-mode rules (an integer is accepted where a float is
+    expected) and one conversion made here before validation: YAML has no tuples, so a list
+    is accepted for a tuple field. Defaults are validated too; fields may be given by name or
+    alias. Unknown keys become "unknown key (did you mean ...)" in :func:`validate_data`.
     """
 
     model_config = ConfigDict(
@@ -102,42 +106,101 @@ def _clean_loc(loc: tuple[Any, ...], data: Any = None) -> tuple[Any, ...]:
     return tuple(cleaned)
 
 
-def _fields_at(model: type[BaseModel], loc: tuple[Any, ...], data: Any) -> list[str]:
-    """Names of the fields of the model that owns the key at ``loc``."""
-    current: Any = model
+def _models_in(annotation: Any, depth: int = 0) -> list[tuple[type[BaseModel], int]]:
+    """The pydantic models a field may hold, each with how many lists/tuples/dicts lie above it.
+
+    Looks through Annotated and unions; a dict's models are its values'.
+    """
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [(annotation, depth)]
+    origin = get_origin(annotation)
+    if origin is Literal:
+        return []
+    args = get_args(annotation)
+    if origin is dict:
+        args = args[1:]
+    below = depth + 1 if origin in (list, tuple, dict) else depth
+    return [found for arg in args for found in _models_in(arg, below)]
+
+
+def _kinds(model: type[BaseModel]) -> list[str]:
+    """The 'kind' tags a member of a discriminated union accepts (empty if it has none)."""
+    kind = model.model_fields.get("kind")
+    return [str(tag) for tag in get_args(kind.annotation)] if kind is not None else []
+
+
+def _field(model: type[BaseModel], key: Any) -> FieldInfo | None:
+    """The field ``key`` names in ``model`` (by name or alias)."""
+    for name, field in model.model_fields.items():
+        if key in (name, field.alias):
+            return field
+    return None
+
+
+def _pick(models: list[type[BaseModel]], node: Any) -> type[BaseModel] | None:
+    """The model of ``models`` the data ``node`` is for: the one its 'kind' names, or the only one."""
+    if isinstance(node, dict) and "kind" in node:
+        for model in models:
+            if node["kind"] in _kinds(model):
+                return model
+    return models[0] if len(models) == 1 else None
+
+
+def _owner(model: type[BaseModel], loc: tuple[Any, ...], data: Any) -> list[type[BaseModel]]:
+    """The models that may hold the key at ``loc`` (a union's members while no 'kind' picks one).
+
+    Follows ``loc`` through the models' ``model_fields``; a step into a list, tuple or dict
+    the field's type puts above its models (``dict[str, StrategyConfig]``) is an index or a
+    mapping key and keeps those models.
+    """
+    candidates: list[tuple[type[BaseModel], int]] = [(model, 0)]
     node: Any = data
     for item in loc[:-1]:
-        node = node[item] if isinstance(node, dict | list) and _has(node, item) else None
-        current = _step(current, item, node)
-        if current is None:
+        if not _has(node, item):
             return []
-    if isinstance(current, type) and issubclass(current, BaseModel):
-        return [f.alias or n for n, f in current.model_fields.items()]
-    return []
+        owner = _pick([m for m, depth in candidates if depth == 0], node)
+        field = _field(owner, item) if owner is not None else None
+        candidates = [(m, depth - 1) for m, depth in candidates if depth > 0]
+        candidates += _models_in(field.annotation) if field is not None else []
+        node = node[item]
+        if not candidates:
+            return []
+    return [m for m, depth in candidates if depth == 0]
+
+
+def _fields_at(model: type[BaseModel], loc: tuple[Any, ...], data: Any) -> list[str]:
+    """Names (aliases where set) of the fields of the model that owns the key at ``loc``."""
+    node = _node_at(data, loc[:-1])
+    owner = _pick(_owner(model, loc, data), node)
+    return [f.alias or n for n, f in owner.model_fields.items()] if owner is not None else []
 
 
 def _kinds_at(model: type[BaseModel], loc: tuple[Any, ...], data: Any) -> list[str]:
     """The 'kind' values of the union of models expected at ``loc`` (empty if not a union)."""
     if not loc:
         return []
-    current: Any = model
-    node: Any = data
-    for item in loc[:-1]:
-        node = node[item] if isinstance(node, dict | list) and _has(node, item) else None
-        current = _step(current, item, node)
-        if current is None:
-            return []
-    annotation = None
-    if isinstance(current, type) and issubclass(current, BaseModel):
-        for name, field in current.model_fields.items():
-            if loc[-1] in (name, field.alias):
-                annotation = field.annotation
-    kinds: list[str] = []
-    for member in _flatten_union(annotation) if annotation is not None else []:
-        if isinstance(member, type) and issubclass(member, BaseModel):
-            kind = member.model_fields.get("kind")
-            kinds += [str(k) for k in getattr(kind.annotation, "__args__", ())] if kind else []
-    return kinds
+    owner = _pick(_owner(model, loc, data), _node_at(data, loc[:-1]))
+    field = _field(owner, loc[-1]) if owner is not None else None
+    members = _models_in(field.annotation) if field is not None else []
+    return [kind for member, depth in members if depth == 0 for kind in _kinds(member)]
+
+
+def _named_kinds_at(model: type[BaseModel], loc: tuple[Any, ...], data: Any) -> list[str]:
+    """The 'kind' values of a ``dict[str, union]`` field's entries at ``loc`` (else empty)."""
+    if not loc:
+        return []
+    owner = _pick(_owner(model, loc, data), _node_at(data, loc[:-1]))
+    field = _field(owner, loc[-1]) if owner is not None else None
+    if field is None or get_origin(field.annotation) is not dict:
+        return []
+    members = _models_in(field.annotation)
+    return [kind for member, depth in members if depth == 1 for kind in _kinds(member)]
+
+
+def _node_at(data: Any, loc: tuple[Any, ...]) -> Any:
+    for item in loc:
+        data = data[item] if _has(data, item) else None
+    return data
 
 
 def _has(node: Any, item: Any) -> bool:
@@ -146,72 +209,6 @@ def _has(node: Any, item: Any) -> bool:
     if isinstance(node, list):
         return isinstance(item, int) and 0 <= item < len(node)
     return False
-
-
-def _step(current: Any, item: Any, node: Any) -> Any:
-    """The annotation found one step below ``current`` at key ``item``."""
-    if isinstance(current, type) and issubclass(current, BaseModel):
-        for name, field in current.model_fields.items():
-            if item in (name, field.alias):
-                return _resolve(field.annotation, node)
-        return None
-    origin = getattr(current, "__origin__", None)
-    args: tuple[Any, ...] = getattr(current, "__args__", ()) or ()
-    if origin in (list, tuple) and args:
-        return _resolve(args[0], node)
-    if origin is dict and len(args) == 2:
-        return _resolve(args[1], node)
-    return None
-
-
-def _resolve(annotation: Any, node: Any) -> Any:
-    """Pick the union member matching the node's 'kind' (or the only model member)."""
-    metadata_origin = getattr(annotation, "__metadata__", None)
-    if metadata_origin is not None:
-        annotation = annotation.__origin__
-    args = getattr(annotation, "__args__", None)
-    origin = getattr(annotation, "__origin__", None)
-    if args and origin not in (list, tuple, dict):
-        models = [
-            a
-            for a in _flatten_union(annotation)
-            if isinstance(a, type) and issubclass(a, BaseModel)
-        ]
-        if isinstance(node, dict) and "kind" in node:
-            for candidate in models:
-                kind_field = candidate.model_fields.get("kind")
-                if kind_field is not None and node["kind"] in getattr(
-                    kind_field.annotation, "__args__", ()
-                ):
-                    return candidate
-        others = [
-            a
-            for a in _flatten_union(annotation)
-            if not (isinstance(a, type) and issubclass(a, BaseModel))
-        ]
-        if len(models) == 1:
-            return models[0]
-        if others and not models:
-            return others[0]
-        return models[0] if len(models) == 1 else (others[0] if others else None)
-    return annotation
-
-
-def _flatten_union(annotation: Any) -> list[Any]:
-    out: list[Any] = []
-    for arg in getattr(annotation, "__args__", ()) or ():
-        if getattr(arg, "__metadata__", None) is not None:
-            arg = arg.__origin__
-        if getattr(arg, "__args__", None) and getattr(arg, "__origin__", None) not in (
-            list,
-            tuple,
-            dict,
-            Literal,
-        ):
-            out.extend(_flatten_union(arg))
-        else:
-            out.append(arg)
-    return out
 
 
 def _problem_text(err: Mapping[str, Any]) -> tuple[str, str | None]:
@@ -311,8 +308,13 @@ def validate_data(
             if problem == "not a mapping":
                 fields = _fields_at(model, (*loc, ""), data)
                 kinds = _kinds_at(model, loc, data)
+                named_kinds = _named_kinds_at(model, loc, data)
                 if kinds:
                     allowed = "a mapping with 'kind': " + ", ".join(kinds)
+                elif named_kinds:
+                    allowed = "a mapping of names to mappings with 'kind': " + ", ".join(
+                        named_kinds
+                    )
                 elif fields:
                     allowed = "a mapping with keys " + list_choices(fields, limit=20)
             if isinstance(value, bool) and problem in ("not an integer", "not a number"):
