@@ -262,9 +262,9 @@ def _descend(
 @cache
 def json_schema() -> dict[str, Any]:
     """The scenario file's JSON Schema (draft 2020-12), as editors read it."""
-    from sim.scenario.schema import ScenarioSpec
+    from sim.schema import ROOT  # every settings model, re-exported in one place
 
-    schema = ScenarioSpec.model_json_schema()
+    schema = ROOT.model_json_schema()
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "splitsim scenario"
     return schema
