@@ -268,6 +268,34 @@ def _problem_text(err: Mapping[str, Any]) -> tuple[str, str | None]:
     return msg, None
 
 
+def _cross_reference_error(
+    cause: SimInputError,
+    loc: tuple[Any, ...],
+    file: str | Path | None,
+    doc: YamlDocument | None,
+    key_prefix: str | None,
+) -> SimInputError:
+    """A model validator's SimInputError (its key relative to the model at ``loc``), located.
+
+    Validators that compare several fields (a group's cell must name a cell) raise
+    SimInputError with the dotted key of the offending value, e.g. ``devices.0.cell``.
+    """
+    inner = tuple(int(p) if p.isdigit() else p for p in cause.key.split(".")) if cause.key else ()
+    full = (*loc, *inner)
+    line = doc.line_of(full) if doc is not None and full else None
+    key = _dotted(full) or None
+    if key_prefix:
+        key = f"{key_prefix}.{key}" if key else key_prefix
+    return SimInputError(
+        cause.problem,
+        file=cause.file or file,
+        key=key,
+        value=cause.value,
+        allowed=cause.allowed,
+        line=line if line is not None else cause.line,
+    )
+
+
 def validate_data(
     model: type[M],
     data: Any,
@@ -289,6 +317,9 @@ def validate_data(
         extra = [e for e in errors if e.get("type") == "extra_forbidden"]
         err = max(extra or errors, key=lambda e: len(_clean_loc(tuple(e["loc"]), data)))
         loc = _clean_loc(tuple(err["loc"]), data)
+        cause = (err.get("ctx") or {}).get("error")
+        if isinstance(cause, SimInputError):
+            raise _cross_reference_error(cause, loc, file, doc, key_prefix) from None
         dotted = _dotted(loc)
         if key_prefix:
             dotted = f"{key_prefix}.{dotted}" if dotted else key_prefix

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import copy
 import os
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from sim.channel.config import resolve_trace
 from sim.channel.traces import Trace
-from sim.errors import SimInputError, did_you_mean, list_choices
+from sim.errors import SimInputError, list_choices
 from sim.network import Path as NetPath
 from sim.network import build_graph, shortest_path
 from sim.plans import FitCache, ServerPart, measured_service_model, server_part, service_model
@@ -137,33 +136,8 @@ def _build_scenario(
         line = doc.line_of(loc) if doc is not None else None
         return SimInputError(problem, file=file, key=key, value=value, allowed=allowed, line=line)
 
-    if spec.warmup_s >= spec.duration_s:
-        raise err(
-            "warmup_s must be less than duration_s",
-            "warmup_s",
-            spec.warmup_s,
-            f"< {spec.duration_s} (duration_s)",
-        )
-    named: tuple[tuple[str, Sequence[Any]], ...] = (
-        ("devices", spec.devices),
-        ("cells", spec.cells),
-        ("servers", spec.servers),
-    )
-    for kind, items in named:
-        seen: set[str] = set()
-        for i, item in enumerate(items):
-            if item.name in seen:
-                raise err(
-                    f"duplicate name in {kind}", f"{kind}.{i}.name", item.name, "unique names"
-                )
-            seen.add(item.name)
-    if not spec.devices and not any(s.background for s in spec.servers):
-        raise err(
-            "nothing generates requests: no device groups and no background load",
-            "devices",
-            allowed="at least one device group or a server with background load",
-        )
-
+    # warmup < duration, unique names, a request source, each group's cell and server
+    # named: checked by ScenarioSpec's model validator (sim/scenario/schema.py).
     library = ProfileLibrary(base_dir, spec.profile_path)
     # Strategies compared.
     defined = dict(spec.strategies)
@@ -200,35 +174,20 @@ def _build_scenario(
         model = library.model(group.model, file=file, key=f"{gkey}.model")
         device = library.device(group.device, file=file, key=f"{gkey}.device")
         models[model.name] = model
-        if group.cell not in cells:
-            raise err(
-                f"unknown cell{did_you_mean(group.cell, cells)}",
-                f"{gkey}.cell",
-                group.cell,
-                list_choices(cells) or "no cells are defined",
-            )
-        cell = cells[group.cell]
+        cell = cells[group.cell]  # the spec's validator checked the name
         paths: dict[str, NetPath] = {}
         for server in spec.servers:
             route = shortest_path(graph, cell.node, server.node)
             if route is not None:
                 paths[server.name] = route
-        if group.server is not None:
-            if group.server not in server_configs:
-                raise err(
-                    f"unknown server{did_you_mean(group.server, server_configs)}",
-                    f"{gkey}.server",
-                    group.server,
-                    list_choices(server_configs),
-                )
-            if group.server not in paths:
-                raise err(
-                    f"no network path from cell node '{cell.node}' to server "
-                    f"'{group.server}' (node '{server_configs[group.server].node}')",
-                    f"{gkey}.server",
-                    group.server,
-                    "a server connected through network.links",
-                )
+        if group.server is not None and group.server not in paths:
+            raise err(
+                f"no network path from cell node '{cell.node}' to server "
+                f"'{group.server}' (node '{server_configs[group.server].node}')",
+                f"{gkey}.server",
+                group.server,
+                "a server connected through network.links",
+            )
         order = tuple(sorted(paths, key=lambda name: (paths[name].latency_s, name)))
         runtime = GroupRuntime(group, gi, model, device, cell, group.server, order, paths)
         groups.append(runtime)

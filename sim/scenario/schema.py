@@ -7,11 +7,13 @@ profile names, variants) are checked by :mod:`sim.scenario.load`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
 from sim.channel.config import CellConfig
+from sim.errors import SimInputError, did_you_mean, list_choices
 from sim.exits.source import ExitSource
 from sim.policies.config import StrategyConfig
 from sim.sweep.spec import SweepSpec
@@ -267,3 +269,54 @@ class ScenarioSpec(Strict):
     sweep: SweepSpec | None = Field(
         default=None, description="parameter sweep run by 'python -m sim sweep' (ignored by run)"
     )
+
+    @model_validator(mode="after")
+    def _cross_references(self) -> ScenarioSpec:
+        """Checks between fields that need only the file: SimInputError with the value's key."""
+        if self.warmup_s >= self.duration_s:
+            raise SimInputError(
+                "warmup_s must be less than duration_s",
+                key="warmup_s",
+                value=self.warmup_s,
+                allowed=f"< {self.duration_s} (duration_s)",
+            )
+        named: tuple[tuple[str, Sequence[DeviceGroup | CellConfig | ServerConfig]], ...] = (
+            ("devices", self.devices),
+            ("cells", self.cells),
+            ("servers", self.servers),
+        )
+        for kind, items in named:
+            seen: set[str] = set()
+            for i, item in enumerate(items):
+                if item.name in seen:
+                    raise SimInputError(
+                        f"duplicate name in {kind}",
+                        key=f"{kind}.{i}.name",
+                        value=item.name,
+                        allowed="unique names",
+                    )
+                seen.add(item.name)
+        if not self.devices and not any(s.background for s in self.servers):
+            raise SimInputError(
+                "nothing generates requests: no device groups and no background load",
+                key="devices",
+                allowed="at least one device group or a server with background load",
+            )
+        cells = [c.name for c in self.cells]
+        servers = [s.name for s in self.servers]
+        for gi, group in enumerate(self.devices):
+            if group.cell not in cells:
+                raise SimInputError(
+                    f"unknown cell{did_you_mean(group.cell, cells)}",
+                    key=f"devices.{gi}.cell",
+                    value=group.cell,
+                    allowed=list_choices(cells) or "no cells are defined",
+                )
+            if group.server is not None and group.server not in servers:
+                raise SimInputError(
+                    f"unknown server{did_you_mean(group.server, servers)}",
+                    key=f"devices.{gi}.server",
+                    value=group.server,
+                    allowed=list_choices(servers),
+                )
+        return self

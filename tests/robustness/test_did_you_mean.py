@@ -41,3 +41,17 @@ def test_a_dict_of_models_is_not_described_by_its_entries_keys():
     data["exits"] = 5
     err = _error(ModelProfile, data)
     assert "allowed: a mapping of keys to values" in err and "flops_fraction" not in err
+
+
+def test_cross_references_are_checked_by_the_spec_itself_with_their_line(tmp_path):
+    """A group's unknown cell is refused by ScenarioSpec's validator, naming key and line."""
+    source = REPO / "scenarios" / "policy_congested.yaml"
+    doc = read_yaml(source)
+    data = doc.data
+    data["devices"][0]["cell"] = data["cells"][0]["name"] + "x"
+    with pytest.raises(SimInputError) as info:
+        validate_data(ScenarioSpec, data, file="f.yaml", doc=doc)
+    err = info.value
+    assert err.key == "devices.0.cell" and err.line == doc.line_of(("devices", 0, "cell"))
+    assert err.line is not None
+    assert f"unknown cell (did you mean '{data['cells'][0]['name']}'?)" in str(err)
