@@ -76,6 +76,19 @@ def check_strings(values: Any, where: str, name: str) -> list[str]:
     return items
 
 
+def check_each_strategy_once(labels: list[str], where: str) -> None:
+    """Refuse a strategy named twice (it would silently run once)."""
+    repeated = sorted({label for label in labels if labels.count(label) > 1})
+    if repeated:
+        raise SimInputError(
+            "strategy named twice",
+            file=where,
+            key="strategies",
+            value=",".join(repeated),
+            allowed="each strategy once",
+        )
+
+
 def check_strategies(strategies: Any, scenario: Any, where: str) -> list[str]:
     """Names of strategies the scenario compares (all of them when ``strategies`` is None)."""
     if strategies is None:
@@ -89,15 +102,7 @@ def check_strategies(strategies: Any, scenario: Any, where: str) -> list[str]:
             value=labels,
             allowed=list_choices(scenario.strategy_labels),
         )
-    repeated = sorted({label for label in labels if labels.count(label) > 1})
-    if repeated:
-        raise SimInputError(
-            "strategy named twice",
-            file=where,
-            key="strategies",
-            value=",".join(repeated),
-            allowed="each strategy once",
-        )
+    check_each_strategy_once(labels, where)
     for label in labels:
         if label not in scenario.strategy_labels:
             raise SimInputError(

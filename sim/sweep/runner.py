@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from sim.api_checks import check_strings
+from sim.api_checks import check_each_strategy_once, check_strings
 from sim.errors import SimInputError, did_you_mean
 from sim.scenario.load import Scenario, load
 from sim.sweep.executors import Executor, make_executor
@@ -89,14 +89,7 @@ def merge_spec(
         )
     if strategies is not None:
         strategies = check_strings(strategies, source, "strategies")
-        if len(set(strategies)) != len(strategies):
-            raise SimInputError(
-                "strategy named twice",
-                file=source,
-                key="strategies",
-                value=",".join(strategies),
-                allowed="each strategy once",
-            )
+        check_each_strategy_once(strategies, source)
     new_keys = set(grid or {}) | {k for group in zipped for k in group}
     if random is not None:
         new_keys |= set(random.get("params", {}))
