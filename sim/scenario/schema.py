@@ -112,7 +112,13 @@ class NetworkLink(Strict):
     )
     capacity_bps: PositiveFloat = Field(
         default=10e9,
-        description="link rate; adds store-and-forward transmission time payload/capacity per hop",
+        description="link rate [bit/s]; adds store-and-forward transmission time payload/capacity "
+        "per hop",
+    )
+    queueing: bool | None = Field(
+        default=None,
+        description="this link is a FIFO queue of bits per direction (true) or never queues "
+        "(false); null: network.queueing",
     )
 
 
@@ -121,6 +127,12 @@ class Network(Strict):
         default_factory=list,
         description="wired links of the topology (undirected); requests take the lowest-latency "
         "path from the cell's node to the server's node",
+    )
+    queueing: bool = Field(
+        default=True,
+        description="every link is a FIFO server of bits per direction at capacity_bps, store "
+        "and forward hop by hop (a congested link delays payloads); false: links never queue "
+        "(infinite capacity, only latency + payload/capacity per hop, the model before issue 17)",
     )
 
 
