@@ -51,6 +51,7 @@ from sim.plans import Plan
 from sim.policies.base import DeviceView, Feedback
 from sim.records import Table
 from sim.rng import RandomStreams
+from sim.routing import Route, Router
 from sim.scenario.model import GroupRuntime, Scenario
 from sim.server import BATCH_COLUMNS, EdgeServer, Job
 from sim.workload import arrival_times
@@ -58,17 +59,6 @@ from sim.workload import arrival_times
 __all__ = ["KINDS", "OUTCOMES", "REASONS", "TIME_COLUMNS", "Run", "RunResult", "run_strategy"]
 
 REASON_CODE = {name: i for i, name in enumerate(REASONS)}
-
-
-class _Route:
-    """Per (group, plan): the server, the delay to reach it and the way back [s]."""
-
-    __slots__ = ("back_s", "server", "to_server_s")
-
-    def __init__(self, server: EdgeServer, to_server_s: float, back_s: float) -> None:
-        self.server = server
-        self.to_server_s = to_server_s
-        self.back_s = back_s
 
 
 class _Request:
@@ -102,8 +92,8 @@ class Run:
         self.background = Table(dict(BACKGROUND_COLUMNS))
         self.plans: list[Plan] = []
         self._plan_index: dict[int, int] = {}
-        self._routes: dict[tuple[int, int], _Route] = {}
         self._build_servers()
+        self.router = Router(scenario, self.servers, self._reached, self._home)
         self._build_devices()
         self._build_background()
 
@@ -285,24 +275,6 @@ class Run:
             self.plans.append(plan)
         return code
 
-    def _route(self, group: GroupRuntime, plan: Plan, code: int) -> _Route:
-        route = self._routes.get((group.index, code))
-        if route is None:
-            name = group.server or group.server_order[0]
-            path = group.paths[name]
-            cell = group.cell
-            to_server = cell.propagation_s + path.delay_s(plan.payload_bytes)
-            if plan.kind == "offload":
-                to_server += self.scenario.servers[name].jpeg_decode_s.value
-            result_bytes = group.spec.result_bytes
-            back = (
-                path.delay_s(result_bytes)
-                + cell.propagation_s
-                + 8.0 * result_bytes / cell.downlink_bps
-            )
-            route = self._routes[(group.index, code)] = _Route(self.servers[name], to_server, back)
-        return route
-
     def _admit(self, row: int, device: Device, group: GroupRuntime) -> None:
         """Arrival: decide, queue the head compute and, on a dedicated link, the upload."""
         now = self.env.now
@@ -369,13 +341,21 @@ class Run:
         if not result.ok:
             self._finish(request, result.end_s, FAILED, "transfer_failed")
             return
-        route = self._route(group, plan, code)
-        arrive = result.end_s + route.to_server_s
-        cols["server"][row] = route.server.index
-        if arrive < self.end_s:
-            self._at(arrive, self._at_server, request, route)
+        self._depart(request, group, code, result.end_s)
 
-    def _at_server(self, request: _Request, route: _Route) -> None:
+    def _depart(self, request: _Request, group: GroupRuntime, code: int, depart_s: float) -> None:
+        """The payload leaves the device at ``depart_s``: its server, then the way there."""
+        server = group.server or group.server_order[0]
+        route = self.router.route(group, group.cell.name, request.plan, code, server)
+        self.requests.columns["server"][request.row] = route.server.index
+        self.router.to_server(route, depart_s, request)
+
+    def _reached(self, arrive_s: float, request: _Request, route: Route) -> None:
+        """Router callback: the payload is at the server at ``arrive_s`` (or never, after the run)."""
+        if arrive_s < self.end_s:
+            self._at(arrive_s, self._at_server, request, route)
+
+    def _at_server(self, request: _Request, route: Route) -> None:
         now = self.env.now
         row, plan = request.row, request.plan
         self.requests.columns["t_server_arrival"][row] = now
@@ -389,15 +369,19 @@ class Run:
     def _served(self, job: Job) -> None:
         """Its batch ended: service stamps, then the way back is arithmetic."""
         row = job.row
-        request, route = cast(tuple[_Request, _Route], job.ctx)
+        request, route = cast(tuple[_Request, Route], job.ctx)
         cols = self.requests.columns
         cols["t_service_start"][row] = job.start_s
         cols["t_service_end"][row] = job.end_s
         cols["batch_size"][row] = job.batch_size
         cols["server_queue_len"][row] = job.queue_len_at_start
+        self.router.way_back(route, job.end_s, request, job)
+
+    def _home(self, done_s: float, request: _Request, job: Job) -> None:
+        """Router callback: the result is back on the device at ``done_s``."""
         self._finish(
             request,
-            job.end_s + route.back_s,
+            done_s,
             None,
             "",
             queue_len=job.queue_len_at_start,

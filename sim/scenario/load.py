@@ -163,6 +163,15 @@ def _build_scenario(
     for i, cell in enumerate(spec.cells):
         traces[cell.name] = resolve_trace(cell.uplink, base_dir, file=file, key=f"cells.{i}.uplink")
 
+    # Every cell's lowest-latency path to every server it reaches (a request may leave from
+    # another cell than its group's after an inter-cell handover).
+    all_paths: dict[tuple[str, str], NetPath] = {}
+    for cell_config in spec.cells:
+        for server in spec.servers:
+            found = shortest_path(graph, cell_config.node, server.node)
+            if found is not None:
+                all_paths[(cell_config.name, server.name)] = found
+
     models: dict[str, ModelProfile] = {}
     groups: list[GroupRuntime] = []
     factories: dict[tuple[str, str], PolicyFactory] = {}
@@ -175,11 +184,11 @@ def _build_scenario(
         device = library.device(group.device, file=file, key=f"{gkey}.device")
         models[model.name] = model
         cell = cells[group.cell]  # the spec's validator checked the name
-        paths: dict[str, NetPath] = {}
-        for server in spec.servers:
-            route = shortest_path(graph, cell.node, server.node)
-            if route is not None:
-                paths[server.name] = route
+        paths = {
+            s.name: all_paths[(cell.name, s.name)]
+            for s in spec.servers
+            if (cell.name, s.name) in all_paths
+        }
         if group.server is not None and group.server not in paths:
             raise err(
                 f"no network path from cell node '{cell.node}' to server "
@@ -268,6 +277,7 @@ def _build_scenario(
         factories=factories,
         service_models=service_models,
         models=models,
+        paths=all_paths,
         builder=build_scenario,
     )
 

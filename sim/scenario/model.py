@@ -63,6 +63,7 @@ class Scenario:
     factories: dict[tuple[str, str], PolicyFactory]  # (group, strategy label)
     service_models: dict[tuple[str, str], ServiceModel]  # (server, part key)
     models: dict[str, ModelProfile] = field(default_factory=dict)
+    paths: dict[tuple[str, str], NetPath] = field(default_factory=dict)  # (cell, server): route
     builder: Builder | None = field(default=None, repr=False, compare=False)
 
     @property

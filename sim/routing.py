@@ -1,0 +1,120 @@
+"""The two wired legs of a request: cell -> server ("to server") and server -> device ("way back").
+
+Each leg is one method of :class:`Router`, so a backhaul that queues
+(sim/network.py) or a shared downlink can change that method's body without
+touching the engine. Today both legs are arithmetic on fixed delays:
+
+    to server = cell propagation + wired path(payload) [+ JPEG decode, offload]
+    way back  = wired path(result) + cell propagation + result / downlink rate
+
+(store and forward on every hop, :meth:`sim.network.Path.delay_s`). A
+:class:`Route` is made once per (group, cell, plan, server) and cached.
+
+The engine calls :meth:`Router.to_server` when the payload leaves the device
+(the end of its upload: at that simulated time for a shared cell or a dynamic
+server selection, earlier for a dedicated link with a fixed server unless
+``at_departure`` is set) and :meth:`Router.way_back` when the request's batch
+ends (always at that simulated time). Each hands its result time to the
+engine's callback, now or later.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sim.channel.config import CellConfig
+    from sim.network import Path
+    from sim.plans import Plan
+    from sim.scenario.model import GroupRuntime, Scenario
+    from sim.server import EdgeServer
+
+Arrived = Callable[[float, Any, "Route"], None]
+"""``arrived(t_s, request, route)``: the payload is at the server at ``t_s`` [s]."""
+Home = Callable[[float, Any, Any], None]
+"""``home(t_s, request, job)``: the result is back on the device at ``t_s`` [s]."""
+
+
+class Route:
+    """One (group, cell, plan, server): the server, the fixed leg delays [s] and their parts."""
+
+    __slots__ = ("back_s", "cell", "path", "payload_bytes", "result_bytes", "server", "to_server_s")
+
+    def __init__(
+        self,
+        server: EdgeServer,
+        cell: CellConfig,
+        path: Path,
+        payload_bytes: int,
+        result_bytes: int,
+        to_server_s: float,
+        back_s: float,
+    ) -> None:
+        self.server = server
+        self.cell = cell
+        self.path = path
+        self.payload_bytes = payload_bytes
+        self.result_bytes = result_bytes
+        self.to_server_s = to_server_s
+        self.back_s = back_s
+
+
+class Router:
+    """Routes of one run and its two legs; ``arrived`` and ``home`` are the engine's callbacks."""
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        servers: dict[str, EdgeServer],
+        arrived: Arrived,
+        home: Home,
+    ) -> None:
+        self.scenario = scenario
+        self.servers = servers
+        self._arrived = arrived
+        self._home = home
+        self._cells = {c.name: c for c in scenario.spec.cells}
+        self._routes: dict[tuple[int, str, int, str], Route] = {}
+        # True: to_server must run at the departure time itself (a link whose delay depends on
+        # what else crosses it); the engine then waits for the end of a dedicated upload.
+        self.at_departure = False
+
+    def route(self, group: GroupRuntime, cell: str, plan: Plan, code: int, server: str) -> Route:
+        """The cached route of ``plan`` (plan code ``code``) from ``cell`` to ``server``."""
+        key = (group.index, cell, code, server)
+        route = self._routes.get(key)
+        if route is None:
+            config = self._cells[cell]
+            path = (
+                group.paths[server]
+                if cell == group.cell.name
+                else self.scenario.paths[(cell, server)]
+            )
+            to_server = config.propagation_s + path.delay_s(plan.payload_bytes)
+            if plan.kind == "offload":
+                to_server += self.scenario.servers[server].jpeg_decode_s.value
+            result_bytes = group.spec.result_bytes
+            back = (
+                path.delay_s(result_bytes)
+                + config.propagation_s
+                + 8.0 * result_bytes / config.downlink_bps
+            )
+            route = self._routes[key] = Route(
+                self.servers[server],
+                config,
+                path,
+                plan.payload_bytes,
+                result_bytes,
+                to_server,
+                back,
+            )
+        return route
+
+    def to_server(self, route: Route, depart_s: float, request: Any) -> None:
+        """The payload leaves the cell at ``depart_s`` [s]; report its arrival at the server."""
+        self._arrived(depart_s + route.to_server_s, request, route)
+
+    def way_back(self, route: Route, ready_s: float, request: Any, job: Any) -> None:
+        """The result is ready at the server at ``ready_s`` [s]; report it back on the device."""
+        self._home(ready_s + route.back_s, request, job)
