@@ -33,7 +33,15 @@ DEFAULT_SKIP_AFTER_S = 0.5  # the engine's: skip when a query is this far past t
 
 
 class Capacity(ABC):
-    """c(t) [bit/s] for t >= 0 with its integral; subclasses say how segments arise."""
+    """c(t) [bit/s] for t >= 0 with its integral; subclasses say how segments arise.
+
+    ``end_s``: the time [s] at which a finite process ends (a trace or series with
+    ``loop: false``); the link carries nothing after it, so a transfer still in
+    progress then fails there and later ones fail at once (sim/channel/link.py).
+    ``inf`` for every process that goes on for ever.
+    """
+
+    end_s: float = NEVER
 
     @abstractmethod
     def rate_at(self, t_s: float) -> float:
@@ -127,6 +135,11 @@ class SegmentSource(ABC):
         """An upper bound on the rates this source produces [bit/s], if known."""
         return None
 
+    def end_s(self) -> float:
+        """Time [s] after which this source produces nothing (its data has ended); ``inf``
+        for a source that goes on for ever (the default)."""
+        return NEVER
+
     def set_anchors(self, anchors_s: np.ndarray) -> None:
         """The times [s] near which queries will come (a device's arrivals), for a source
         that can prepare for them; the default ignores them."""
@@ -168,6 +181,7 @@ class PiecewiseCapacity(Capacity):
         anchors_s: np.ndarray | None = None,
     ) -> None:
         self.source = source
+        self.end_s = source.end_s()
         self.max_horizon_s = float(max_horizon_s)
         self.skip_after_s = skip_after_s
         self.anchors_s = (

@@ -205,13 +205,16 @@ class DeviceUplink:
 
     def _attempt_deadline(self, t_s: float, deadline_s: float) -> float:
         limit = self.retry.attempt_timeout_s
-        return deadline_s if limit is None else min(deadline_s, t_s + limit)
+        limit_s = deadline_s if limit is None else min(deadline_s, t_s + limit)
+        # A finite process (loop: false) carries nothing after its end: an attempt then
+        # fails there with the bits sent, or at once if it starts later (capacity.py).
+        return max(t_s, min(limit_s, self.capacity.end_s))
 
     def _may_retry(self, retries_done: int, end_s: float, deadline_s: float) -> bool:
         return (
             retries_done < self.retry.max_retries
             and not math.isinf(end_s)
-            and end_s + self.retry.backoff_s < deadline_s
+            and end_s + self.retry.backoff_s < min(deadline_s, self.capacity.end_s)
         )
 
     # -- dedicated: all arithmetic

@@ -16,6 +16,10 @@ from sim.channel.capacity import SegmentSource, Skip
 class SeriesSource(SegmentSource):
     """A fixed series of (durations, rates), replayed from ``offset_s`` and looped.
 
+    Without ``loop`` the series ends after its last segment, at ``period_s -
+    offset_s`` [s] of simulated time (:meth:`end_s`; at once if the offset is at or
+    past the end); the link then fails what is still being sent (capacity.py).
+
     Skipping is index arithmetic and the gap's fill is the series' exact mean
     over it, so ``bits_until`` is exact everywhere, gaps included.
     """
@@ -51,6 +55,12 @@ class SeriesSource(SegmentSource):
 
     def max_rate_bps(self) -> float | None:
         return float(self.rates.max())
+
+    def end_s(self) -> float:
+        if self.loop:
+            return math.inf
+        # The series' last edge less the offset (the capacity's last edge, to rounding).
+        return max(float(self._edges[-1]) - self._origin, 0.0)
 
     def _bits_to(self, position_s: float) -> float:
         """∫ of the (looped) series from position 0 to ``position_s`` [bit]."""
