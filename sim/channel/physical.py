@@ -25,12 +25,16 @@ Per step k, for every base station b:
 * path loss PL_b (TR 38.901 Table 7.4.1-1).
 
 The serving station is the one with the least PL + shadowing; a handover needs
-a margin of ``hysteresis_db`` held for ``time_to_trigger_s`` (LTE event A3,
-TS 36.331) and interrupts the uplink for ``interruption_s``. Fast fading (one
+a margin of ``hysteresis_db + a3_offset_db`` held for ``time_to_trigger_s`` (LTE
+event A3, TS 36.331; counted in whole steps, :mod:`sim.channel.handover`) and
+interrupts the uplink for ``interruption_s``. Fast fading (one
 process per device) multiplies the received power: Rayleigh when the serving
 link is NLOS, Rician with the scenario's K factor when LOS. Then
 
     SINR = P_tx + G - PL - SF - blockage + 10 log10 |h|^2 - N - I_margin   [dB]
+
+where I_margin is ``interference_margin_db`` plus the neighbouring cells' noise rise
+10 log10(1 / (1 - eta)) at their uplink load ``neighbour_load`` (LinkConfig.interference_db).
 
 with P_tx fixed or from fractional power control (TS 36.213 §5.1.1.1), and the
 rate from :mod:`sim.channel.ratemap`. Link adaptation is assumed to follow the
@@ -72,6 +76,7 @@ from sim.channel import gilbert
 from sim.channel.arrival_windows import ArrivalWindows
 from sim.channel.capacity import SegmentSource, Skip
 from sim.channel.fading import AR1Fading, BlockFading, SumOfSinusoids, coherence_time_s, rician
+from sim.channel.handover import ServingStation
 from sim.channel.mobility import (
     StaticMobility,
     StaticTrajectory,
@@ -166,15 +171,11 @@ class PhysicalSource(SegmentSource):
         # (row, offset) of its window a skip landed in, for the next chunk to read.
         self.arrival_windows: ArrivalWindows | None = None
         self._landed: tuple[int, int] | None = None
-        self._serving: int | None = None
-        self._candidate = -1
-        self._candidate_since = 0.0
-        self._interrupted_until = -np.inf
+        self.handover = ServingStation(n_bs, config.handover, config.step_s)
         self._blocked = 0  # blockage state at step k0 - 1 (1: blocked)
         if config.blockage is not None:  # the state "before step 0" from the stationary law
             u = self._blockage_stream.uniforms(1, 0, 1)[0, 0]
             self._blocked = int(u < gilbert.stationary_bad(self._blockage_p, self._blockage_r))
-        self.handover_times_s: list[float] = []
         # Power control: transmit power per generated step, by chunk (first step, values).
         self._tx_power_starts: list[int] = []
         self._tx_power: list[np.ndarray] = []
@@ -208,42 +209,7 @@ class PhysicalSource(SegmentSource):
         self, times: np.ndarray, loss: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
         """Serving station per step and a mask of steps lost to handover interruptions."""
-        n = times.size
-        interrupted = times < self._interrupted_until
-        if self._serving is None:
-            self._serving = int(np.argmin(loss[:, 0]))
-        if loss.shape[0] == 1:
-            return np.zeros(n, dtype=np.int64), interrupted
-        ho = self.config.handover
-        serving = np.empty(n, dtype=np.int64)
-        best = np.argmin(loss, axis=0)
-        best_loss = loss[best, np.arange(n)]
-        current = self._serving
-        k = 0
-        while k < n:
-            margin = loss[current, k:] - best_loss[k:]
-            triggered = np.flatnonzero(margin > ho.hysteresis_db)
-            if triggered.size == 0:
-                serving[k:] = current
-                self._candidate = -1
-                break
-            j = k + int(triggered[0])
-            serving[k:j] = current
-            if j > k:
-                self._candidate = -1  # the margin lapsed in between: the timer restarts
-            if self._candidate != best[j]:
-                self._candidate = int(best[j])
-                self._candidate_since = float(times[j])
-            if times[j] - self._candidate_since >= ho.time_to_trigger_s:
-                current = self._candidate
-                self._candidate = -1
-                self.handover_times_s.append(float(times[j]))
-                self._interrupted_until = float(times[j]) + ho.interruption_s
-                interrupted |= (times >= times[j]) & (times < self._interrupted_until)
-            serving[j] = current
-            k = j + 1
-        self._serving = current
-        return serving, interrupted
+        return self.handover.decide(round(times[0] / self.config.step_s), loss)
 
     def _link_budget(
         self, times: np.ndarray
@@ -368,7 +334,7 @@ class PhysicalSource(SegmentSource):
             rx_dbm = rx_dbm - blockage_db
         if np.ndim(rx_dbm) == 0:
             rx_dbm = np.full(shape, rx_dbm)
-        snr_db = rx_dbm - (self.noise_dbm + link.interference_margin_db)
+        snr_db = rx_dbm - (self.noise_dbm + link.interference_db())
         if self._cqi_rates is not None:  # the same numbers as link.rate_bps, fewer steps
             thresholds_db, level_rates = self._cqi_rates
             return level_rates[np.searchsorted(thresholds_db, snr_db, side="right")]
@@ -397,6 +363,21 @@ class PhysicalSource(SegmentSource):
         """The device's arrival times [s]: after a skip, its first chunk may be read from
         windows precomputed around them (:class:`~sim.channel.arrival_windows.ArrivalWindows`)."""
         self.arrival_windows = ArrivalWindows(self, anchors_s)
+
+    @property
+    def handover_times_s(self) -> list[float]:
+        """Times of the handovers decided so far [s] (decided as the steps are generated)."""
+        return self.handover.handover_times_s
+
+    def serving_over(self, t0_s: float, t1_s: float) -> list[tuple[float, int]]:
+        """The serving station over [t0_s, t1_s): (from [s], station index) pieces, the
+        first from ``t0_s``; the steps up to ``t1_s`` must have been generated (the
+        capacity's ``bits_until_contiguous(t1_s)`` does that)."""
+        pieces = [(t0_s, self.handover.attachment(t0_s)[0])]
+        t = t0_s
+        while (t := self.handover.next_handover(t)) is not None and t < t1_s:
+            pieces.append((t, self.handover.attachment(t)[0]))
+        return pieces
 
     @property
     def metres_per_step(self) -> float | None:

@@ -7,6 +7,7 @@ The schema only; the source that turns them into a capacity is
 
 from __future__ import annotations
 
+import math
 from typing import Literal
 
 import numpy as np
@@ -29,6 +30,12 @@ class BaseStation(Strict):
     y_m: float = Field(default=0.0, description="y position of the station")
     height_m: PositiveFloat | None = Field(
         default=None, description="default: the scenario's (UMa 25, UMi 10, InH 3, RMa 35 m)"
+    )
+    node: str | None = Field(
+        default=None,
+        min_length=1,
+        description="topology node of this station's own cell (stations_as_cells only; the "
+        "wired path to a server starts there); default: the cell's node",
     )
 
 
@@ -116,6 +123,14 @@ class LinkConfig(Strict):
     interference_margin_db: NonNegFloat = Field(
         default=0.0, description="uplink interference over thermal [dB]"
     )
+    neighbour_load: float = Field(
+        default=0.0,
+        ge=0.0,
+        lt=1.0,
+        description="uplink load eta of the neighbouring cells, 0 <= eta < 1 [1]: adds their "
+        "noise rise 10 log10(1 / (1 - eta)) [dB] to interference_margin_db (the uplink load "
+        "equation; docs/concepts/handover.md); 0: none",
+    )
     shannon_gap_db: float = Field(default=0.0, description="shannon mapping: SNR gap to capacity")
     truncated: TruncatedShannon = Field(
         default=TruncatedShannon(), description="truncated_shannon mapping parameters"
@@ -132,6 +147,11 @@ class LinkConfig(Strict):
     mac_efficiency: Probability = Field(
         default=0.6, description="WiFi MAC throughput / PHY rate (channels.md §B.6: 50-70 %) [1]"
     )
+
+    def interference_db(self) -> float:
+        """Interference over thermal [dB]: the given margin plus the neighbours' noise rise
+        -10 log10(1 - eta) at their load eta (docs/concepts/handover.md)."""
+        return self.interference_margin_db - 10.0 * math.log10(1.0 - self.neighbour_load)
 
     def resolved_prbs(self) -> int:
         if self.prbs is not None:
@@ -175,13 +195,13 @@ class LinkConfig(Strict):
 
     def rate_bps(self, snr_db: np.ndarray, rx_power_dbm: np.ndarray) -> np.ndarray:
         """Rate [bit/s] for each SINR [dB] (and received power [dBm] for WiFi, whose MCS
-        sensitivities are met ``interference_margin_db`` later, as LTE's SINR is lowered)."""
+        sensitivities are met ``interference_db()`` later, as LTE's SINR is lowered)."""
         keep = (1.0 - self.resolved_overhead()) * self.uplink_share
         if self.mapping == "wifi_mcs":
             # The 802.11 sensitivities are for a noise-limited receiver: interference over
             # thermal raises the floor, so each MCS needs that much more received power.
             phy = ratemap.wifi_phy_rate_bps(
-                np.asarray(rx_power_dbm, dtype=float) - self.interference_margin_db,
+                np.asarray(rx_power_dbm, dtype=float) - self.interference_db(),
                 self.wifi_width_mhz,
                 self.wifi_short_gi,
                 self.spatial_streams,
@@ -206,15 +226,33 @@ class LinkConfig(Strict):
 
 
 class HandoverConfig(Strict):
-    """Handover to the strongest station (LTE event A3 with time-to-trigger)."""
+    """Handover to the strongest station: event A3 (TS 36.331 / 38.331 §5.5.4.4), entering
+    when neighbour loss + hysteresis_db + a3_offset_db < serving loss, held for
+    time_to_trigger_s (sim/channel/handover.py; docs/concepts/handover.md)."""
 
     hysteresis_db: NonNegFloat = Field(
         default=3.0,
-        description="A3 offset: a neighbour must be better by this much to trigger a handover",
+        le=30.0,
+        description="A3 hysteresis Hys [dB]: a neighbour must be better by this (plus "
+        "a3_offset_db) to trigger a handover; the Hysteresis IE allows 0-30 dB (ns-3 default 3)",
     )
-    time_to_trigger_s: NonNegFloat = Field(default=0.16, description="TS 36.331 allows 0-5.12 s")
+    a3_offset_db: float = Field(
+        default=0.0,
+        ge=-15.0,
+        le=15.0,
+        description="A3 offset Off [dB], added to hysteresis_db (may be negative: then a "
+        "neighbour up to that much worse triggers); a3-Offset allows -15..15 dB (ns-3 default 0)",
+    )
+    time_to_trigger_s: NonNegFloat = Field(
+        default=0.16,
+        le=5.12,
+        description="how long the A3 condition must hold [s], counted in whole steps of "
+        "step_s (rounded up); TS 36.331 allows 0-5.12 s (ns-3 default 0.256)",
+    )
     interruption_s: NonNegFloat = Field(
-        default=0.05, description="uplink gap while the device re-attaches [s] (assumed)"
+        default=0.05,
+        description="uplink gap while the device re-attaches [s], rounded up to whole steps "
+        "(Simu5G's handoverLatency 50 ms, assumed)",
     )
 
 
@@ -243,6 +281,13 @@ class PhysicalUplink(Strict):
         min_length=1,
         description="stations of the cell; a device is served by the one with the least path loss "
         "plus shadowing",
+    )
+    stations_as_cells: bool = Field(
+        default=False,
+        description="true: each base station is a cell of its own, named '<cell>/<station>', "
+        "with its own shared uplink (when sharing is shared) and topology node "
+        "(base_stations[].node); a transfer in flight at a handover resumes in the new cell; "
+        "false: the stations share one cell (one scheduler, the cell's node)",
     )
     ue_height_m: PositiveFloat = Field(default=1.5, description="device antenna height")
     position_m: tuple[float, float] | None = Field(
@@ -281,4 +326,11 @@ class PhysicalUplink(Strict):
             raise ValueError("base station names must be unique")
         if self.chunk_s < self.step_s:
             raise ValueError("chunk_s must be at least step_s")
+        if not self.stations_as_cells:
+            named = [b.name for b in self.base_stations if b.node is not None]
+            if named:
+                raise ValueError(
+                    f"base station(s) {', '.join(named)} set a node, which only a station that "
+                    "is a cell of its own has: set stations_as_cells: true or remove node"
+                )
         return self
