@@ -292,6 +292,16 @@ class SharedCell:
         self._advance()
         return {key: item.total_bits - item.remaining_bits for key, item in self.active.items()}
 
+    def withdraw(self, key: int) -> float:
+        """Take ``key``'s transfer out of the cell now, unfinished (its ``on_done`` is never
+        called): the bits it still had to send [bit]. The others are rescheduled without it
+        (a device handing over to another cell, sim/channel/link.py)."""
+        self._advance()
+        item = self.active.pop(key)
+        if not self._ending:
+            self._reschedule()
+        return max(item.remaining_bits, 0.0)
+
     def _advance(self) -> None:
         now = self.env.now
         n = len(self.active)
