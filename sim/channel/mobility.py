@@ -34,6 +34,16 @@ class Area(Strict):
             raise ValueError("area bounds must be [low, high] with low < high")
         return self
 
+    def contains(self, x_m: float, y_m: float) -> bool:
+        """Whether (x_m, y_m) [m] lies in the rectangle, edges included."""
+        return self.x_m[0] <= x_m <= self.x_m[1] and self.y_m[0] <= y_m <= self.y_m[1]
+
+    def describe(self) -> str:
+        """The bounds as a user would write them, for error messages."""
+        return (
+            f"x in [{self.x_m[0]:g}, {self.x_m[1]:g}] and y in [{self.y_m[0]:g}, {self.y_m[1]:g}]"
+        )
+
     def uniform(self, rng: np.random.Generator, count: int) -> np.ndarray:
         """``count`` points drawn uniformly, shape (count, 2) [m]."""
         return np.column_stack(
@@ -48,7 +58,12 @@ class StaticMobility(Strict):
 
 
 class StraightLineMobility(Strict):
-    """Constant velocity; inside ``area_m`` the device is reflected at the edges."""
+    """Constant velocity; inside ``area_m`` the device is reflected at the edges.
+
+    The start must lie in ``area_m`` (checked with the uplink's settings,
+    :func:`sim.channel.placement.check_start`): folding an outside start into the
+    area would silently move it and reverse its direction.
+    """
 
     kind: Literal["straight_line"]
     speed_mps: PositiveFloat = Field(description="constant speed")
@@ -61,7 +76,7 @@ class StraightLineMobility(Strict):
 
 
 class RandomWaypointMobility(Strict):
-    """Random waypoint inside ``area_m``."""
+    """Random waypoint inside ``area_m``; the start must lie in it too (as for straight_line)."""
 
     kind: Literal["random_waypoint"]
     area_m: Area = Field(description="rectangle the waypoints are drawn in")

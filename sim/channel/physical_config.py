@@ -19,6 +19,7 @@ from sim.channel.mobility import (
     StaticMobility,
 )
 from sim.channel.pathloss import PathLossScenario
+from sim.channel.placement import check_start
 from sim.validation import NonNegFloat, PositiveFloat, PositiveInt, Probability, Strict
 
 
@@ -333,4 +334,5 @@ class PhysicalUplink(Strict):
                     f"base station(s) {', '.join(named)} set a node, which only a station that "
                     "is a cell of its own has: set stations_as_cells: true or remove node"
                 )
+        check_start(self)  # a start outside the mobility area (position_m, distance_m)
         return self
