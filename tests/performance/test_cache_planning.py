@@ -1,0 +1,169 @@
+"""The profile and hinge-fit memos: never stale, and planning with them equals planning without.
+
+The memos (sim/profiles/registry.py ``load_profile_file``, sim/profiles/service.py
+``fit_hinge``) make planning a sweep point ~40x cheaper; these tests check they change
+nothing but the time: an edited profile file is seen at once (even with its old size and
+modification time), a memoised fit is the plain fit, and a sweep planned with warm memos has
+the same run ids, resolved scenarios and pickled tasks as one planned with none.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import sim.plans
+import sim.profiles.registry as registry
+import sim.profiles.service as service
+from sim.profiles.registry import clear_profile_cache, load_profile_file_uncached
+from sim.profiles.service import fit_hinge, fit_hinge_uncached
+from sim.scenario.load import build_scenario, load
+from sim.sweep.identity import resolved_content
+from sim.sweep.plan import plan_sweep, point_scenario
+from sim.sweep.runner import merge_spec
+from tests.conftest import PROFILES, REPO, toy_spec
+
+CONGESTED = REPO / "scenarios" / "congested_lte.yaml"
+GRID = {"servers.0.background.0.rate_hz": [100.0, 200.0, 300.0]}
+
+
+def _toy_with_server_file(tmp_path: Path) -> tuple[dict, Path]:
+    server = tmp_path / "server.yaml"
+    shutil.copy(PROFILES / "toy_server.yaml", server)
+    spec = toy_spec()
+    spec["servers"][0]["profile"] = str(server)
+    return spec, server
+
+
+def _edit_keeping_size_and_mtime(path: Path, old: str, new: str) -> None:
+    assert len(old) == len(new)
+    stat = path.stat()
+    text = path.read_text()
+    assert text.count(old) == 1
+    path.write_text(text.replace(old, new))
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert path.stat().st_size == stat.st_size and path.stat().st_mtime_ns == stat.st_mtime_ns
+
+
+def test_an_edited_profile_is_seen_even_with_the_same_size_and_mtime(tmp_path):
+    spec, server = _toy_with_server_file(tmp_path)
+    before = build_scenario(spec, tmp_path / "toy.yaml")
+    assert before.servers["srv"].idle_w.value == 50.0
+    again = build_scenario(spec, tmp_path / "toy.yaml")
+    assert again.servers["srv"] is before.servers["srv"]  # the memo answered
+    _edit_keeping_size_and_mtime(server, "value: 50.0", "value: 75.0")
+    after = build_scenario(spec, tmp_path / "toy.yaml")
+    assert after.servers["srv"].idle_w.value == 75.0
+    assert after.servers["srv"] == load_profile_file_uncached("server", server)
+
+
+def test_an_edited_measured_curve_is_refitted(tmp_path):
+    spec, server = _toy_with_server_file(tmp_path)
+    fast = build_scenario(spec, tmp_path / "toy.yaml")
+    _edit_keeping_size_and_mtime(server, "{1: 0.008, 8: 0.008}", "{1: 0.008, 8: 0.080}")
+    slow = build_scenario(spec, tmp_path / "toy.yaml")
+    key = ("srv", "toy/bottlefit_c2")
+    assert fast.service_models[key].service_s(8) == pytest.approx(0.008, rel=0.02)
+    assert slow.service_models[key].service_s(8) == fit_hinge_uncached([1, 8], [0.008, 0.080])(8)
+    assert slow.service_models[key].service_s(8) > 0.05
+
+
+def test_a_profile_that_fails_is_not_memoised(tmp_path):
+    spec, server = _toy_with_server_file(tmp_path)
+    good = server.read_text()
+    server.write_text(good.replace("idle_w:", "idle_watts:"))
+    with pytest.raises(sim.SimInputError, match="idle_watts"):
+        build_scenario(spec, tmp_path / "toy.yaml")
+    server.write_text(good)
+    assert build_scenario(spec, tmp_path / "toy.yaml").servers["srv"].idle_w.value == 50.0
+
+
+def test_the_profile_memo_is_bounded_and_clearable(tmp_path, monkeypatch):
+    monkeypatch.setattr(registry, "_PARSED_MAX", 3)
+    clear_profile_cache()
+    for value in range(6):
+        path = tmp_path / f"server{value}.yaml"
+        path.write_text((PROFILES / "toy_server.yaml").read_text().replace("50.0", f"5{value}.0"))
+        assert registry.load_profile_file("server", path).idle_w.value == float(f"5{value}.0")
+    assert len(registry._PARSED) == 3
+    clear_profile_cache()
+    assert not registry._PARSED and service._fit_hinge_memo.cache_info().currsize == 0
+
+
+@pytest.mark.parametrize(
+    ("batches", "seconds"),
+    [
+        ([1], [0.004]),
+        ([1, 8], [0.010, 0.010]),
+        ([1, 2, 4, 8, 16, 32], [0.0061, 0.0062, 0.0060, 0.0071, 0.0118, 0.0231]),
+        ([32, 1, 4], [0.02, 0.003, 0.004]),  # unsorted input
+        (np.array([1, 4, 16]), np.array([0.002, 0.0021, 0.006])),
+    ],
+)
+def test_a_memoised_fit_is_the_plain_fit(batches, seconds):
+    service.clear_fit_cache()
+    plain = fit_hinge_uncached(batches, seconds)
+    assert fit_hinge(batches, seconds) == plain  # filled by this call
+    assert fit_hinge(list(batches), list(seconds)) == plain  # answered by the memo
+    assert service._fit_hinge_memo.cache_info().hits >= 1
+
+
+def test_odd_shapes_take_the_plain_path():
+    with pytest.raises(IndexError):  # as the plain fit raises
+        fit_hinge([1, 2, 4], [0.1, 0.2])
+    with pytest.raises(IndexError):
+        fit_hinge_uncached([1, 2, 4], [0.1, 0.2])
+
+
+def _plan(spec_changes: dict | None = None):
+    scenario = load(CONGESTED, ["duration_s=5", "warmup_s=1", "devices.pi.count=3"])
+    spec = merge_spec(None, grid=GRID, replications=2, **(spec_changes or {}))
+    return scenario, plan_sweep(scenario, spec)
+
+
+def _planned(plan, scenario) -> tuple:
+    """What planning decides: the runs, their tasks, and each point's resolved content."""
+    contents = [resolved_content(point_scenario(scenario, p)) for p in plan.points]
+    tasks = [
+        (t.run_id, t.scenario_key, t.raw, t.seed, t.strategies, t.records, t.scenario_blob)
+        for t in plan.tasks.values()
+    ]
+    return plan.runs, tasks, contents, plan.manifest()["runs"]
+
+
+def test_a_sweep_planned_with_memos_equals_one_planned_without(monkeypatch):
+    _plan()
+    _plan()  # every memo warm
+    scenario_warm, plan_warm = _plan()
+    with_memos = _planned(plan_warm, scenario_warm)
+
+    clear_profile_cache()
+    monkeypatch.setattr(registry, "load_profile_file", load_profile_file_uncached)
+    monkeypatch.setattr(sim.plans, "fit_hinge", fit_hinge_uncached)
+    scenario_plain, plan_plain = _plan()
+    without = _planned(plan_plain, scenario_plain)
+    assert registry._PARSED == {} and service._fit_hinge_memo.cache_info().currsize == 0
+    monkeypatch.undo()
+
+    assert len(plan_plain.runs) == 6
+    assert with_memos[0] == without[0]  # run ids, points, replications, seeds
+    assert with_memos[1] == without[1]  # tasks, pickled scenarios byte for byte
+    assert with_memos[2] == without[2]  # resolved profiles, fits, service models
+    assert with_memos[3] == without[3]
+
+
+def test_planning_parses_each_profile_once(monkeypatch):
+    clear_profile_cache()
+    parsed: list[tuple[str, Path]] = []
+
+    def counting(kind, path):
+        parsed.append((kind, Path(path)))
+        return load_profile_file_uncached(kind, path)
+
+    monkeypatch.setattr(registry, "load_profile_file_uncached", counting)
+    _plan()
+    assert len(parsed) == len(set(parsed)) == 3  # model, device, server: once each
