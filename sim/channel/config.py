@@ -7,6 +7,8 @@ Uplink kinds (``kind:``): ``constant``, ``series`` (inline piecewise-constant),
 loss, shadowing, fading and link adaptation: :mod:`sim.channel.physical`).
 A cell adds sharing (dedicated or shared with a scheduler), block errors with
 HARQ (:mod:`sim.channel.harq`), application retries and its radio power model.
+Its ``downlink`` takes any of the same kinds (:mod:`sim.channel.downlink`);
+left out, it is constant at ``downlink_bps``.
 """
 
 from __future__ import annotations
@@ -251,7 +253,15 @@ class CellConfig(Strict):
         "process for the whole cell)",
     )
     downlink_bps: PositiveFloat = Field(
-        default=50e6, description="downlink rate for the results (shared in a shared cell)"
+        default=50e6,
+        description="downlink rate of each device [bit/s] when no downlink process is given "
+        "(shared in a shared cell); the same as downlink: {kind: constant, rate_bps: ...}",
+    )
+    downlink: UplinkConfig | None = Field(
+        default=None,
+        description="each device's downlink capacity process, any uplink kind (constant, series, "
+        "trace, markov, gilbert_elliott, physical); shared like the uplink in a shared cell "
+        "(null: constant at downlink_bps)",
     )
     propagation_s: NonNegFloat = Field(
         default=0.0,
@@ -280,6 +290,21 @@ class CellConfig(Strict):
                 "SNR, fading law and rate mapping (cap included); delete the key"
             )
         return value
+
+    @model_validator(mode="after")
+    def _one_downlink(self) -> CellConfig:
+        if self.downlink is not None and "downlink_bps" in self.model_fields_set:
+            raise ValueError(
+                "give either downlink (a capacity process) or downlink_bps (a constant rate), "
+                "not both"
+            )
+        return self
+
+    def downlink_config(self) -> UplinkConfig:
+        """The downlink's capacity process: ``downlink``, else constant at ``downlink_bps``."""
+        if self.downlink is not None:
+            return self.downlink
+        return ConstantUplink(kind="constant", rate_bps=self.downlink_bps)
 
     def radio_model(self) -> RadioPowerModel:
         return RADIO_PRESETS[self.radio] if isinstance(self.radio, str) else self.radio

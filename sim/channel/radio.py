@@ -1,4 +1,4 @@
-"""Radio power-state model of a device's uplink: promotion, transfer, tail, idle.
+"""Radio power-state model of a device's radio: promotion, transfer, reception, tail, idle.
 
 Huang et al., "A Close Examination of Performance and Power Characteristics of
 4G LTE Networks", MobiSys 2012 (figures as tabulated in
@@ -23,6 +23,14 @@ beta was measured at an unknown transmit power, so with the term on, absolute
 levels are an upper estimate; use it to compare cell-edge and cell-centre
 devices. The pieces as tabulated do not meet at 11.4 dBm (239 vs 617 mW):
 check the original before relying on mid-range powers.
+
+Reception (the downlink, :mod:`sim.channel.downlink`): Huang's full model is
+P = beta + alpha_u R_ul + alpha_d R_dl; receiving B bits over d seconds costs
+beta*d + alpha_d*B/1e6 [mJ], alpha_d = ``rx_w_per_mbps`` (LTE 51.97, 3G 122.12,
+WiFi 137.01 mW per Mbit/s: channels.md §B.10, Huang et al. MobiSys 2012
+Table 4 as tabulated there; uplink bits cost 8.4x more than downlink bits on
+LTE). ``rx_fitted_max_mbps`` caps the alpha_d term like the uplink's range
+(ASSUMED, see the constants below).
 
 Range: each preset carries the uplink rate its linear fit covers
 (``fitted_max_mbps``). Above it the simulator **caps** (the alpha_u term is
@@ -70,6 +78,17 @@ class RadioPowerModel(Strict):
     )
     tx_base_w: NonNegFloat = Field(description="beta: power while transferring, at zero rate [W]")
     tx_w_per_mbps: NonNegFloat = Field(description="alpha_u: extra power per Mbit/s of uplink [W]")
+    rx_w_per_mbps: NonNegFloat = Field(
+        default=0.0,
+        description="alpha_d: extra power per Mbit/s of downlink while receiving [W per Mbit/s] "
+        "(0: receiving costs beta alone)",
+    )
+    rx_fitted_max_mbps: float | None = Field(
+        default=None,
+        gt=0,
+        description="highest downlink rate the reception-power fit covers [Mbit/s]; above it the "
+        "alpha_d term is capped at this rate; null: no cap",
+    )
     tail_w: NonNegFloat = Field(description="power in the tail after the last transfer")
     tail_s: NonNegFloat = Field(description="tail length (charged to the request before it)")
     tail2_w: NonNegFloat = Field(default=0.0, description="second tail stage (3G FACH) [W]")
@@ -118,6 +137,19 @@ class RadioPowerModel(Strict):
         """Transfer power at uplink rate ``rate_bps`` [W], capped at the fitted range (no tx_rf)."""
         return self.tx_base_w + self.tx_w_per_mbps * min(rate_bps, self.fitted_max_bps) / 1e6
 
+    @property
+    def rx_fitted_max_bps(self) -> float:
+        """Top of the fitted downlink range [bit/s] (inf when the model carries none)."""
+        return math.inf if self.rx_fitted_max_mbps is None else self.rx_fitted_max_mbps * 1e6
+
+    def receive_energy_j(self, duration_s: float, bits: float) -> float:
+        """beta d + alpha_d min(B/1e6, R_max,d d) [J]: receiving ``bits`` over ``duration_s``
+        (Huang et al. 2012's downlink term; no transmit-power term)."""
+        megabits = bits / 1e6
+        if self.rx_fitted_max_mbps is not None:
+            megabits = min(megabits, self.rx_fitted_max_mbps * max(duration_s, 0.0))
+        return self.tx_base_w * duration_s + self.rx_w_per_mbps * megabits
+
     def transfer_energy_j(
         self, duration_s: float, bits: float, tx_power_dbm: float | None = None
     ) -> float:
@@ -145,6 +177,14 @@ WIFI_FITTED_MAX_MBPS = 10.0
 """Top of the WiFi fit's uplink range [Mbit/s], ASSUMED (an 802.11g/n phone of 2012)."""
 G3_FITTED_MAX_MBPS = 2.0
 """Top of the 3G fit's uplink range [Mbit/s], ASSUMED (HSUPA phones of 2012 rarely passed 2)."""
+LTE_RX_FITTED_MAX_MBPS = 20.0
+"""Top of the LTE fit's downlink range [Mbit/s], ASSUMED: above 4GTest's 13 Mbit/s median LTE
+downlink (channels.md §B.8), within a 2012 category-3 phone's reach."""
+WIFI_RX_FITTED_MAX_MBPS = 20.0
+"""Top of the WiFi fit's downlink range [Mbit/s], ASSUMED (an 802.11g/n phone of 2012)."""
+G3_RX_FITTED_MAX_MBPS = 5.0
+"""Top of the 3G fit's downlink range [Mbit/s], ASSUMED (HSDPA phones of 2012; the Norway HSDPA
+traces average 1.2 Mbit/s, p95 2.8: channels.md §A.1)."""
 
 RADIO_PRESETS: dict[str, RadioPowerModel] = {
     "lte": RadioPowerModel(
@@ -152,25 +192,30 @@ RADIO_PRESETS: dict[str, RadioPowerModel] = {
         promotion_s=0.2601,
         tx_base_w=1.28804,
         tx_w_per_mbps=0.43839,
+        rx_w_per_mbps=0.05197,
         tail_w=1.060,
         tail_s=11.576,
         idle_w=0.0,
         fitted_max_mbps=LTE_FITTED_MAX_MBPS,
-        source=f"{HUANG}: LTE beta 1288.04 mW, alpha_u 438.39 mW/Mbps, promotion 1210.7 mW 260.1 ms, "
-        f"tail 1060 mW 11.576 s; uplink range 0-{LTE_FITTED_MAX_MBPS:g} Mbit/s "
-        f"{RANGE_NOTE}",
+        rx_fitted_max_mbps=LTE_RX_FITTED_MAX_MBPS,
+        source=f"{HUANG}: LTE beta 1288.04 mW, alpha_u 438.39 mW/Mbps, alpha_d 51.97 mW/Mbps, "
+        f"promotion 1210.7 mW 260.1 ms, tail 1060 mW 11.576 s; uplink range "
+        f"0-{LTE_FITTED_MAX_MBPS:g}, downlink 0-{LTE_RX_FITTED_MAX_MBPS:g} Mbit/s {RANGE_NOTE}",
     ),
     "wifi": RadioPowerModel(
         promotion_w=0.124,
         promotion_s=0.079,
         tx_base_w=0.13286,
         tx_w_per_mbps=0.28317,
+        rx_w_per_mbps=0.13701,
         tail_w=0.119,
         tail_s=0.238,
         idle_w=0.0,
         fitted_max_mbps=WIFI_FITTED_MAX_MBPS,
-        source=f"{HUANG}: WiFi beta 132.86 mW, alpha_u 283.17 mW/Mbps, promotion 124 mW 79 ms, tail 119 mW "
-        f"238 ms; uplink range 0-{WIFI_FITTED_MAX_MBPS:g} Mbit/s {RANGE_NOTE}",
+        rx_fitted_max_mbps=WIFI_RX_FITTED_MAX_MBPS,
+        source=f"{HUANG}: WiFi beta 132.86 mW, alpha_u 283.17 mW/Mbps, alpha_d 137.01 mW/Mbps, "
+        f"promotion 124 mW 79 ms, tail 119 mW 238 ms; uplink range "
+        f"0-{WIFI_FITTED_MAX_MBPS:g}, downlink 0-{WIFI_RX_FITTED_MAX_MBPS:g} Mbit/s {RANGE_NOTE}",
     ),
     # No public 5G NR model was verified; channels.md suggests the LTE model with beta x1.2-1.5.
     "nr": RadioPowerModel(
@@ -178,27 +223,32 @@ RADIO_PRESETS: dict[str, RadioPowerModel] = {
         promotion_s=0.2601,
         tx_base_w=1.28804 * 1.3,
         tx_w_per_mbps=0.43839,
+        rx_w_per_mbps=0.05197,
         tail_w=1.060 * 1.3,
         tail_s=11.576,
         idle_w=0.0,
         fitted_max_mbps=LTE_FITTED_MAX_MBPS,
-        source=f"ASSUMED: {HUANG} LTE figures with power x1.3 (channels.md §B.10, 5G NR note); "
-        f"capped at the LTE fit's range 0-{LTE_FITTED_MAX_MBPS:g} Mbit/s",
+        rx_fitted_max_mbps=LTE_RX_FITTED_MAX_MBPS,
+        source=f"ASSUMED: {HUANG} LTE figures with power x1.3, alpha_u and alpha_d unscaled "
+        f"(channels.md §B.10, 5G NR note); capped at the LTE fit's ranges "
+        f"0-{LTE_FITTED_MAX_MBPS:g} (uplink), 0-{LTE_RX_FITTED_MAX_MBPS:g} Mbit/s (downlink)",
     ),
     "3g": RadioPowerModel(
         promotion_w=0.659,
         promotion_s=0.582,
         tx_base_w=0.81788,
         tx_w_per_mbps=0.86898,
+        rx_w_per_mbps=0.12212,
         tail_w=0.804,
         tail_s=8.1,
         tail2_w=0.601,
         tail2_s=0.824,
         idle_w=0.0,
         fitted_max_mbps=G3_FITTED_MAX_MBPS,
-        source=f"{HUANG}: 3G beta 817.88 mW, alpha_u 868.98 mW/Mbps, promotion 659 mW 582 ms, "
-        f"DCH tail 804 mW 8.1 s, FACH tail 601 mW 824 ms; uplink range 0-{G3_FITTED_MAX_MBPS:g} Mbit/s "
-        f"{RANGE_NOTE}",
+        rx_fitted_max_mbps=G3_RX_FITTED_MAX_MBPS,
+        source=f"{HUANG}: 3G beta 817.88 mW, alpha_u 868.98 mW/Mbps, alpha_d 122.12 mW/Mbps, "
+        f"promotion 659 mW 582 ms, DCH tail 804 mW 8.1 s, FACH tail 601 mW 824 ms; uplink range "
+        f"0-{G3_FITTED_MAX_MBPS:g}, downlink 0-{G3_RX_FITTED_MAX_MBPS:g} Mbit/s {RANGE_NOTE}",
     ),
     "none": RadioPowerModel(
         promotion_w=0.0,
