@@ -40,7 +40,8 @@ class ConstantUplink(Strict):
 class SeriesUplink(Strict):
     """Piecewise-constant capacity: ``rates_bps[i]`` from ``times_s[i]`` to the next time.
 
-    The last rate holds until ``period_s``; the series then loops (if ``loop``).
+    The last rate holds until ``period_s``; the series then loops (if ``loop``), else it
+    ends there (as a trace with ``loop: false``: docs/howto/traces.md).
     """
 
     kind: Literal["series"]
@@ -54,7 +55,9 @@ class SeriesUplink(Strict):
         description="length of one loop of the series (after the last time)"
     )
     loop: bool = Field(
-        default=True, description="repeat the series after period_s (false: the last rate holds)"
+        default=True,
+        description="repeat the series after period_s (false: it ends there; a transfer still "
+        "sending then fails with the bytes it sent, later ones fail at once)",
     )
     random_offset: bool = Field(
         default=False, description="each device starts at a random point of the series"
@@ -117,7 +120,9 @@ class TraceUplink(Strict):
         "trace as an uplink) [1]",
     )
     loop: bool = Field(
-        default=True, description="replay the trace again from its start when it ends"
+        default=True,
+        description="replay the trace again from its start when it ends (false: a transfer "
+        "still sending at the end fails with the bytes it sent, later ones fail at once)",
     )
     random_offset: bool = Field(
         default=True, description="each device starts replaying at its own random offset"
