@@ -61,6 +61,7 @@ from typing import Literal
 import numpy as np
 import simpy
 
+from sim.channel import _kernels
 from sim.channel.capacity import Capacity, ConstantCapacity, PiecewiseCapacity
 from sim.channel.quantile_scheduler import pf_shares
 from sim.channel.ratelaw import RateLaw
@@ -71,6 +72,9 @@ FIRST_WINDOW_S = 0.02  # shortest look-ahead of a PF walk [s]
 LOOKAHEAD_S = 0.25  # longest look-ahead with progress; then a checkpoint walks on [s]
 WALK_BLOCK = 4  # pieces whose shares are computed at a time (a walk stops at a finish)
 MAX_WINDOW_S = 1e7  # a window this long without any progress: nothing will ever finish [s]
+# PF walks in plain Python with closed-form shares (sim/channel/_kernels.py); False: the
+# numpy walk below, the reference that tests/channel/test_shared_fast.py compares it with.
+FAST_WALK = True
 
 
 def rate_law_of(capacity: Capacity) -> RateLaw | None:
@@ -251,10 +255,11 @@ class SharedCell:
         self.active: dict[int, _Active] = {}
         self._last_s = 0.0
         self._version = 0
-        self._plan: _Plan | None = None
+        self._plan: _Plan | _kernels.FastPlan | None = None
         self._cum_stale = False
         self._serial = 0
         self._lookahead: _Lookahead | None = None
+        self._walker = _kernels.FastWalker()
         self._ending = False  # inside _on_timer's callbacks
         self.max_concurrent = 0
         self.walks = 0  # PF walks made (for tests and benchmarks)
@@ -365,6 +370,11 @@ class SharedCell:
         """PF per capacity segment from ``now`` until a transfer ends or a deadline comes."""
         self.walks += 1
         items = list(self.active.values())
+        if FAST_WALK:
+            self._plan, soonest = self._walker.walk(
+                items, now, FIRST_WINDOW_S, LOOKAHEAD_S, MAX_WINDOW_S
+            )
+            return soonest
         remaining = np.array([max(item.remaining_bits, 0.0) for item in items])
         deadline = min(item.deadline_s for item in items)
         # Nobody ends before its bits at its top rate: start the window there.
