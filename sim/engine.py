@@ -53,7 +53,9 @@ from sim.records import Table
 from sim.rng import RandomStreams
 from sim.routing import Route, Router
 from sim.scenario.model import GroupRuntime, Scenario
+from sim.selection.registry import build_selectors
 from sim.server import BATCH_COLUMNS, EdgeServer, Job
+from sim.tenants import start_background
 from sim.workload import arrival_times
 
 __all__ = ["KINDS", "OUTCOMES", "REASONS", "TIME_COLUMNS", "Run", "RunResult", "run_strategy"]
@@ -94,8 +96,9 @@ class Run:
         self._plan_index: dict[int, int] = {}
         self._build_servers()
         self.router = Router(scenario, self.servers, self._reached, self._home)
+        self.selectors = build_selectors(self.env, scenario.groups, self.servers)
         self._build_devices()
-        self._build_background()
+        start_background(self.env, scenario, self.servers, self.streams, self.background)
 
     # ------------------------------------------------------------------ building
     def _build_servers(self) -> None:
@@ -216,39 +219,7 @@ class Run:
         self._exit_work: dict[int, float] = {}  # row -> share of the server tail it needs
         self.env.process(self._arrivals())
 
-    def _build_background(self) -> None:
-        for config in self.scenario.spec.servers:
-            server = self.servers[config.name]
-            for i, load in enumerate(config.background):
-                rng = self.streams(f"background/{config.name}/{i}")
-                count = rng.poisson(load.rate_hz * self.scenario.spec.duration_s)
-                times = np.sort(rng.uniform(0.0, self.scenario.spec.duration_s, size=count))
-                self.env.process(self._background_arrivals(server, load.part, times))
-
     # ------------------------------------------------------------------ processes
-    def _background_arrivals(self, server: EdgeServer, part: str, times: np.ndarray):
-        env = self.env
-        table = self.background
-        server_code = table.code("server", server.config.name)
-        part_code = table.code("part", part)
-        for t in times:
-            if t > env.now:
-                yield env.timeout(t - env.now)
-            row = table.new_row()
-            table.columns["server"][row] = server_code
-            table.columns["part"][row] = part_code
-            table.columns["t_arrival"][row] = env.now
-            job = Job(part, env.now, self._background_done, row)
-            if not server.submit(job):
-                table.columns["outcome"][row] = DROPPED
-
-    def _background_done(self, job: Job) -> None:
-        cols = self.background.columns
-        cols["t_service_start"][job.row] = job.start_s
-        cols["t_service_end"][job.row] = job.end_s
-        cols["batch_size"][job.row] = job.batch_size
-        cols["outcome"][job.row] = COMPLETED
-
     def _charge_tail(self, row: int, joules: float) -> None:
         column = self.requests.columns["e_radio_j"]
         column[row] = joules if math.isnan(column[row]) else column[row] + joules
@@ -341,13 +312,44 @@ class Run:
         if not result.ok:
             self._finish(request, result.end_s, FAILED, "transfer_failed")
             return
-        self._depart(request, group, code, result.end_s)
+        depart = result.end_s
+        selector = self.selectors[group.index]
+        if (not selector.static or self.router.at_departure) and depart > self.env.now:
+            # A dedicated upload ends later: the server is chosen when the payload leaves.
+            if depart < self.end_s:
+                self._at(depart, self._depart, request, group, code, depart, result)
+            return
+        self._depart(request, group, code, depart, result)
 
-    def _depart(self, request: _Request, group: GroupRuntime, code: int, depart_s: float) -> None:
+    def _depart(
+        self,
+        request: _Request,
+        group: GroupRuntime,
+        code: int,
+        depart_s: float,
+        result: TransferResult,
+    ) -> None:
         """The payload leaves the device at ``depart_s``: its server, then the way there."""
-        server = group.server or group.server_order[0]
-        route = self.router.route(group, group.cell.name, request.plan, code, server)
-        self.requests.columns["server"][request.row] = route.server.index
+        cell = getattr(result, "cell", None) or group.cell.name  # the cell that carried its end
+        selector = self.selectors[group.index]
+        server = selector.static_server(cell)
+        plan = request.plan
+        if server is None:
+            if not selector.candidates.get(cell):
+                raise RuntimeError(
+                    f"group '{group.spec.name}': no candidate server is reachable from cell "
+                    f"'{cell}' (network.links, devices.{group.index}.selection.servers)"
+                )
+            device = request.device
+            server = selector.choose(
+                cell,
+                self.env.now,
+                plan,
+                lambda s: self.router.route(group, cell, plan, code, s.config.name),
+                self.streams(f"selection/{group.spec.name}/{device.index_in_group}"),
+            )
+        route = self.router.route(group, cell, plan, code, server.config.name)
+        self.requests.columns["server"][request.row] = server.index
         self.router.to_server(route, depart_s, request)
 
     def _reached(self, arrive_s: float, request: _Request, route: Route) -> None:

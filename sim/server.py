@@ -107,6 +107,7 @@ class EdgeServer:
         self._factor = variability_sampler(config.service_variability, rng)
         self._queues: dict[str, deque[Job]] = {}
         self.waiting = 0
+        self.in_service = 0  # jobs in batches running now
         self.dropped = 0
         self.batch_count = 0
         self.window = window
@@ -114,6 +115,11 @@ class EdgeServer:
         self.energy_window_j = 0.0  # batch energy inside the window (board power while busy)
         self._free_workers = list(range(config.workers))
         self._timer_at = math.inf
+
+    @property
+    def jobs(self) -> int:
+        """Jobs at the server now: waiting plus in service (what a load balancer counts)."""
+        return self.waiting + self.in_service
 
     def result_row(self) -> dict[str, Any]:
         """This server's totals inside the measurement window (sim/collect.py adds strategy
@@ -123,6 +129,7 @@ class EdgeServer:
         busy = self.busy_window_s
         return {
             "server": self.config.name,
+            "tier": self.config.tier,
             "workers": workers,
             "utilisation": busy / (workers * window_s) if window_s > 0 else float("nan"),
             "batches": self.batch_count,
@@ -191,6 +198,7 @@ class EdgeServer:
         size = min(self.max_batch, len(queue))
         jobs = [queue.popleft() for _ in range(size)]
         self.waiting -= size
+        self.in_service += size
         service = self.services[part]
         # The batch runs until its deepest sample has exited (1 unless early exits).
         depth = max(job.work_fraction for job in jobs)
@@ -223,6 +231,7 @@ class EdgeServer:
         done.callbacks.append(lambda _e: self._finish(worker, jobs, end, depth))
 
     def _finish(self, worker: int, jobs: list[Job], end_s: float, depth: float = 1.0) -> None:
+        self.in_service -= len(jobs)
         for job in jobs:
             job.end_s = end_s
             if job.work_fraction < depth:  # left at an earlier exit of the batch

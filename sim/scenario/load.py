@@ -26,7 +26,7 @@ from sim.profiles.service import ServiceModel
 from sim.scenario.model import GroupRuntime, Scenario
 from sim.scenario.names import check_group_names
 from sim.scenario.overrides import apply_overrides, blamed_on_override
-from sim.scenario.schema import ScenarioSpec, ServerConfig
+from sim.scenario.schema import ScenarioSpec, Selection, ServerConfig
 from sim.scenario.sizes import check_sizes
 from sim.validation import validate_data
 from sim.yamlio import YamlDocument, parse_yaml_text, read_yaml
@@ -189,16 +189,11 @@ def _build_scenario(
             for s in spec.servers
             if (cell.name, s.name) in all_paths
         }
-        if group.server is not None and group.server not in paths:
-            raise err(
-                f"no network path from cell node '{cell.node}' to server "
-                f"'{group.server}' (node '{server_configs[group.server].node}')",
-                f"{gkey}.server",
-                group.server,
-                "a server connected through network.links",
-            )
-        order = tuple(sorted(paths, key=lambda name: (paths[name].latency_s, name)))
-        runtime = GroupRuntime(group, gi, model, device, cell, group.server, order, paths)
+        selection, candidates = _candidates(spec, gi, all_paths, err)
+        order = candidates[cell.name]
+        runtime = GroupRuntime(
+            group, gi, model, device, cell, selection.server, order, paths, selection, candidates
+        )
         groups.append(runtime)
 
         device_file = str(library.path_of("device", group.device))
@@ -233,7 +228,7 @@ def _build_scenario(
                     group.cell,
                     "a cell whose node connects to a server's node",
                 )
-            targets = [group.server] if group.server else list(order)
+            targets = sorted({name for names in candidates.values() for name in names})
             for plan in factory.plans:
                 if plan.server is None:
                     continue
@@ -280,6 +275,52 @@ def _build_scenario(
         paths=all_paths,
         builder=build_scenario,
     )
+
+
+def _candidates(
+    spec: ScenarioSpec, gi: int, all_paths: dict[tuple[str, str], NetPath], err
+) -> tuple[Selection, dict[str, tuple[str, ...]]]:
+    """A group's resolved selection and, per cell, its candidate servers nearest first.
+
+    The group's own cell must reach every server the group names (``server``,
+    ``selection.server``, ``selection.servers``); other cells (a device handed over
+    to them) offer the named servers they reach.
+    """
+    group = spec.devices[gi]
+    gkey = f"devices.{gi}"
+    if group.selection is not None:
+        selection = group.selection
+    elif group.server is not None:
+        selection = Selection(policy="fixed", server=group.server)
+    else:
+        selection = Selection()
+    cell = next(c for c in spec.cells if c.name == group.cell)
+    if selection.server is not None:
+        named = [selection.server]
+        keys = [f"{gkey}.server" if group.server is not None else f"{gkey}.selection.server"]
+    elif selection.servers is not None:
+        named = list(dict.fromkeys(selection.servers))
+        keys = [f"{gkey}.selection.servers.{selection.servers.index(n)}" for n in named]
+    else:
+        named = [s.name for s in spec.servers]
+        keys = []
+    nodes = {s.name: s.node for s in spec.servers}
+    for name, key in zip(named, keys, strict=False):
+        if (cell.name, name) not in all_paths:
+            raise err(
+                f"no network path from cell node '{cell.node}' to server '{name}' "
+                f"(node '{nodes[name]}')",
+                key,
+                name,
+                "a server connected through network.links",
+            )
+    candidates: dict[str, tuple[str, ...]] = {}
+    for c in spec.cells:
+        reach = [n for n in named if (c.name, n) in all_paths]
+        candidates[c.name] = tuple(
+            sorted(reach, key=lambda n: (all_paths[(c.name, n)].latency_s, n))
+        )
+    return selection, candidates
 
 
 def _add_service(

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from sim.policies.context import PolicyFactory
     from sim.profiles.schema import DeviceProfile, ModelProfile, ServerProfile
     from sim.profiles.service import ServiceModel
-    from sim.scenario.schema import DeviceGroup, ScenarioSpec
+    from sim.scenario.schema import DeviceGroup, ScenarioSpec, Selection
 
 Builder = Callable[..., "Scenario"]
 """``build(raw, path, applied=...)``: how a scenario is resolved again from its raw data."""
@@ -39,9 +39,11 @@ class GroupRuntime:
     model: ModelProfile
     device: DeviceProfile
     cell: CellConfig
-    server: str | None  # fixed server, or None for the nearest per request
-    server_order: tuple[str, ...]  # servers reachable from the cell, nearest first
-    paths: dict[str, NetPath]
+    server: str | None  # fixed server, or None when the selection policy chooses
+    server_order: tuple[str, ...]  # candidate servers reachable from the cell, nearest first
+    paths: dict[str, NetPath]  # from the group's cell, to every server it reaches
+    selection: Selection  # resolved: policy fixed when the group names a server
+    candidates: dict[str, tuple[str, ...]]  # cell -> candidate servers reachable, nearest first
 
 
 @dataclass(frozen=True)

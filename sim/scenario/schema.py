@@ -72,6 +72,71 @@ class BackgroundLoad(Strict):
     )
 
 
+SELECTION_POLICIES = (
+    "fixed",
+    "nearest",
+    "random",
+    "round_robin",
+    "jsq",
+    "power_of_d",
+    "least_latency",
+)
+LOAD_BLIND = ("fixed", "nearest", "random", "round_robin")
+"""Selection policies that never read the servers' load (report_interval_s means nothing)."""
+
+
+class Selection(Strict):
+    """How each request's server is chosen, independently of the split policy
+    (docs/choosing_a_server.md)."""
+
+    policy: Literal[
+        "fixed", "nearest", "random", "round_robin", "jsq", "power_of_d", "least_latency"
+    ] = Field(
+        default="nearest",
+        description="fixed (always 'server'), nearest (lowest network latency), random, "
+        "round_robin (one dispatcher per group), jsq (join the shortest queue), power_of_d (the "
+        "shorter queue of d sampled servers), least_latency (least predicted network + queue + "
+        "service time)",
+    )
+    server: str | None = Field(
+        default=None, description="the server of policy fixed (servers[].name)"
+    )
+    d: int | None = Field(
+        default=None,
+        ge=2,
+        description="servers sampled per request by power_of_d (default 2) [servers]",
+    )
+    report_interval_s: NonNegFloat = Field(
+        default=0.0,
+        description="information delay: load-aware policies see the servers' queue lengths as "
+        "posted on a board refreshed every report_interval_s (Mitzenmacher's periodic bulletin "
+        "board); 0: live state",
+    )
+    servers: list[str] | None = Field(
+        default=None,
+        min_length=1,
+        description="candidate servers (servers[].name); default: every server reachable from "
+        "the cell",
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Selection:
+        if self.policy == "fixed" and self.server is None:
+            raise ValueError("policy 'fixed' needs server; allowed: a server name")
+        if self.policy != "fixed" and self.server is not None:
+            raise ValueError(
+                f"policy '{self.policy}' takes no server (use servers: [...] for candidates)"
+            )
+        if self.policy != "power_of_d" and self.d is not None:
+            raise ValueError(f"policy '{self.policy}' takes no d (only power_of_d does)")
+        if self.policy in LOAD_BLIND and self.report_interval_s > 0:
+            raise ValueError(
+                f"policy '{self.policy}' does not read the servers' load: it takes no "
+                "report_interval_s"
+            )
+        return self
+
+
 class ServerConfig(Strict):
     name: str = Field(
         min_length=1, description="server name, referred to by devices[].server and in the outputs"
@@ -81,6 +146,11 @@ class ServerConfig(Strict):
         min_length=1,
         description="server profile: a shipped name (python -m sim profiles server), a path, or a "
         "name found on the profile path",
+    )
+    tier: Literal["edge", "cloud"] = Field(
+        default="edge",
+        description="edge or cloud: a label reported in the outputs; a cloud is a server with a "
+        "large profile reached over a long WAN path (network.links)",
     )
     workers: PositiveInt = Field(default=1, description="GPU workers serving batches in parallel")
     queue_capacity: PositiveInt | None = Field(
@@ -165,7 +235,15 @@ class DeviceGroup(Strict):
     cell: str = Field(
         min_length=1, description="name of the cell (cells[].name) the devices attach to"
     )
-    server: str | None = Field(default=None, description="default: the nearest server")
+    server: str | None = Field(
+        default=None,
+        description="a fixed server for every request (short for selection: {policy: fixed, "
+        "server: ...}); default: the selection policy's choice",
+    )
+    selection: Selection | None = Field(
+        default=None,
+        description="how each request's server is chosen (default: the nearest server)",
+    )
     policy: StrategyRef = Field(
         default="compare", description="'compare' follows the strategy being compared"
     )
@@ -324,11 +402,26 @@ class ScenarioSpec(Strict):
                     value=group.cell,
                     allowed=list_choices(cells) or "no cells are defined",
                 )
-            if group.server is not None and group.server not in servers:
+            named_servers: list[tuple[str, str | None]] = [(f"devices.{gi}.server", group.server)]
+            if group.selection is not None:
+                named_servers.append((f"devices.{gi}.selection.server", group.selection.server))
+                named_servers += [
+                    (f"devices.{gi}.selection.servers.{j}", name)
+                    for j, name in enumerate(group.selection.servers or ())
+                ]
+            for key, name in named_servers:
+                if name is not None and name not in servers:
+                    raise SimInputError(
+                        f"unknown server{did_you_mean(name, servers)}",
+                        key=key,
+                        value=name,
+                        allowed=list_choices(servers),
+                    )
+            if group.server is not None and group.selection is not None:
                 raise SimInputError(
-                    f"unknown server{did_you_mean(group.server, servers)}",
+                    "give either server (a fixed server) or selection, not both",
                     key=f"devices.{gi}.server",
                     value=group.server,
-                    allowed=list_choices(servers),
+                    allowed=f"selection: {{policy: fixed, server: {group.server}}}",
                 )
         return self
