@@ -7,6 +7,8 @@ import time
 import numpy as np
 import simpy
 
+from benchmarks.measure import Timed
+
 
 def mm1_jobs_per_second(jobs: int = 200_000, rho: float = 0.8, seed: int = 1) -> float:
     """Simulated jobs per wall-clock second of the plainest SimPy M/M/1 model."""
@@ -16,6 +18,13 @@ def mm1_jobs_per_second(jobs: int = 200_000, rho: float = 0.8, seed: int = 1) ->
 def mm1_run(jobs: int, rho: float = 0.8, seed: int = 1) -> tuple[float, np.ndarray]:
     """(jobs per wall-clock second, each job's wait in queue [s]) of the yardstick M/M/1
     (service rate 1/s, arrival rate ``rho``/s)."""
+    timing, waits, _ = mm1_timed(jobs, rho, seed)
+    return jobs / timing.wall_s, waits
+
+
+def mm1_timed(jobs: int, rho: float = 0.8, seed: int = 1) -> tuple[Timed, np.ndarray, np.ndarray]:
+    """The yardstick's CPU and wall seconds for ``jobs`` jobs (the draws are made before the
+    clock starts), each job's wait in queue [s] and its service time [s]."""
     rng = np.random.default_rng(seed)
     gaps = rng.exponential(1.0 / rho, size=jobs)
     services = rng.exponential(1.0, size=jobs)
@@ -36,6 +45,6 @@ def mm1_run(jobs: int, rho: float = 0.8, seed: int = 1) -> tuple[float, np.ndarr
             env.process(job(i))
 
     env.process(source())
-    started = time.perf_counter()
+    cpu, wall = time.process_time(), time.perf_counter()
     env.run()
-    return jobs / (time.perf_counter() - started), waits
+    return Timed(time.process_time() - cpu, time.perf_counter() - wall), waits, services
