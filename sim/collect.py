@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from sim.channel.capacity import Capacity
 from sim.channel.link import Window
 from sim.exits.records import EXIT_COLUMNS, add_exit_columns
+from sim.record_stream import RecordStore, SpillTable
 from sim.records import ColumnKind
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 OUTCOMES = ("completed", "completed_late", "dropped", "failed")
 REASONS = ("", "device_queue_full", "server_queue_full", "transfer_failed", "unfinished")
@@ -65,68 +69,162 @@ class RunResult:
     seed: int
     window: Window
     end_s: float
-    requests: pd.DataFrame
+    records_in_memory: pd.DataFrame | None
+    """The request frame; None when the records were streamed to disk (``records``)."""
     batches: pd.DataFrame
     background: pd.DataFrame
     devices: pd.DataFrame
     servers: pd.DataFrame
     capacity: dict[int, Capacity] = field(default_factory=dict, repr=False)
     interrupted: bool = False
+    records: RecordStore | None = field(default=None, repr=False)
+    """A streamed run's records on disk (``outputs.stream_records``), read in chunks."""
+
+    @property
+    def requests(self) -> pd.DataFrame:
+        """One row per request. A streamed run reads every record back into RAM here: use
+        :meth:`Results.write` and ``summary`` (they read the disk a chunk at a time)."""
+        if self.records_in_memory is not None:
+            return self.records_in_memory
+        assert self.records is not None
+        return self.records.frame()
+
+    @property
+    def n_requests(self) -> int:
+        """Requests simulated (rows of ``requests``), without reading streamed records."""
+        if self.records_in_memory is not None:
+            return len(self.records_in_memory)
+        return self.records.n if self.records is not None else 0
+
+    @property
+    def streamed(self) -> bool:
+        return self.records is not None
 
 
 def _categorical(codes: np.ndarray, labels) -> pd.Categorical:
+    import pandas as pd
+
     return pd.Categorical.from_codes(codes.astype(np.int64), categories=pd.Index(list(labels)))
 
 
+class FrameBuilder:
+    """Turns rows of a run's request table into the per-request frame (one row each).
+
+    What the rows are looked up in (groups, deadlines, plans' variant, kind, payload and
+    accuracy) is taken from the finished run once; :meth:`frame` then serves the whole
+    table at once or a range of rows at a time (a streamed run's chunks, with the run's
+    exit labels fixed in ``exit_labels`` so every chunk has the same categories).
+    """
+
+    def __init__(self, run) -> None:
+        plans = list(run.plans)
+        groups = run.scenario.groups
+        self.strategy = run.strategy
+        self.plans = plans  # what add_exit_columns reads
+        self.group_of_device = np.array([d.group for d in run.devices], dtype=np.int64)
+        self.group_names = [g.spec.name for g in groups]
+        self.deadlines = np.array([g.spec.deadline_s for g in groups], dtype=np.float64)
+        self.variant_names = sorted({p.name for p in plans}, key=[p.name for p in plans].index)
+        self.variant_code = np.array(
+            [self.variant_names.index(p.name) for p in plans], dtype=np.int64
+        )
+        self.kind_code = np.array([KINDS.index(p.kind) for p in plans], dtype=np.int64)
+        self.server_names = [s.name for s in run.scenario.spec.servers]
+        self.payload = np.array([p.payload_bytes for p in plans], dtype=np.int64)
+        self.accuracy = np.array([p.accuracy for p in plans], dtype=np.float64)
+        self.exit_labels: list[str] | None = None
+
+    def frame(self, cols: dict[str, np.ndarray], *, copy: bool = True) -> pd.DataFrame:
+        """The frame of equally long column arrays ``cols`` (a range of the table's rows).
+
+        ``copy=False``: the arrays become the frame's columns (no copy; the missing
+        energies and bytes are zeroed in place): for a finished in-memory table only.
+        """
+        import pandas as pd
+
+        n = len(cols["device"])
+        outcome = cols["outcome"].copy()
+        reason = cols["reason"].copy()
+        unfinished = outcome == -1
+        outcome[unfinished] = FAILED
+        reason[unfinished] = REASONS.index("unfinished")
+        reason[reason == -1] = 0
+        plan = cols["plan"].astype(np.int64)
+        group = self.group_of_device[cols["device"]] if n else np.zeros(0, dtype=np.int64)
+
+        def values(name: str) -> np.ndarray:
+            return cols[name].copy() if copy else cols[name]
+
+        def zeroed(name: str) -> np.ndarray:
+            return np.nan_to_num(cols[name], nan=0.0, copy=copy)
+
+        frame = pd.DataFrame(
+            {
+                "strategy": pd.Categorical.from_codes(
+                    np.zeros(n, dtype=np.int8), categories=pd.Index([self.strategy])
+                ),
+                "group": _categorical(group, self.group_names),
+                "device": values("device"),
+                "variant": _categorical(
+                    self.variant_code[plan] if n else plan, self.variant_names
+                ),
+                "kind": _categorical(self.kind_code[plan] if n else plan, KINDS),
+                "outcome": _categorical(outcome, OUTCOMES),
+                "reason": _categorical(reason, REASONS),
+                "server": _categorical(cols["server"], self.server_names),
+                "deadline_s": self.deadlines[group] if n else np.zeros(0),
+                **{name: values(name) for name in TIME_COLUMNS},
+                "batch_size": values("batch_size"),
+                "server_queue_len": values("server_queue_len"),
+                "payload_bytes": self.payload[plan] if n else np.zeros(0, dtype=np.int64),
+                "bytes_sent": zeroed("bytes_sent"),
+                "e_compute_j": zeroed("e_compute_j"),
+                "e_radio_j": zeroed("e_radio_j"),
+                "accuracy": self.accuracy[plan] if n else np.zeros(0),
+            },
+            copy=False,
+        )
+        add_exit_columns(frame, self, cols)
+        if self.exit_labels is not None:
+            frame["exit"] = frame["exit"].cat.set_categories(self.exit_labels)
+        return frame
+
+    def fix_exit_labels(self, pairs: set[tuple[int, int]]) -> None:
+        """The run's exit labels, in add_exit_columns' order, from the (plan, exit index)
+        pairs that occur in its rows."""
+        labels = [""]
+        for code, plan in enumerate(self.plans):
+            exits = getattr(plan, "exits", None)
+            if exits is None:
+                continue
+            for k, name in enumerate(exits.exit_names()):
+                if (code, k) in pairs and name not in labels:
+                    labels.append(name)
+        self.exit_labels = labels
+
+
 def request_frame(run) -> pd.DataFrame:
-    """The per-request table of ``run`` (a :class:`sim.engine.Run`), one row per request."""
+    """The per-request table of ``run`` (a :class:`sim.engine.Run`), one row per request.
+
+    The table's columns become the frame's (no copies): the run is finished.
+    """
     table = run.requests
-    n = table.n
-    cols = {name: column[:n] for name, column in table.columns.items()}
-    outcome = cols["outcome"].copy()
-    reason = cols["reason"].copy()
-    unfinished = outcome == -1
-    outcome[unfinished] = FAILED
-    reason[unfinished] = REASONS.index("unfinished")
-    reason[reason == -1] = 0
-    plans = run.plans
-    plan = cols["plan"].astype(np.int64)
-    device = cols["device"].astype(np.int64)
-    group_of_device = np.array([d.group for d in run.devices], dtype=np.int64)
-    group = group_of_device[device] if n else np.zeros(0, dtype=np.int64)
-    deadlines = np.array([g.spec.deadline_s for g in run.scenario.groups])
-    variant_names = sorted({p.name for p in plans}, key=[p.name for p in plans].index)
-    variant_code = np.array([variant_names.index(p.name) for p in plans], dtype=np.int64)
-    frame = pd.DataFrame(
-        {
-            "strategy": run.strategy,
-            "group": _categorical(group, [g.spec.name for g in run.scenario.groups]),
-            "device": cols["device"],
-            "variant": _categorical(variant_code[plan] if n else plan, variant_names),
-            "kind": _categorical(
-                np.array([KINDS.index(p.kind) for p in plans], dtype=np.int64)[plan] if n else plan,
-                KINDS,
-            ),
-            "outcome": _categorical(outcome, OUTCOMES),
-            "reason": _categorical(reason, REASONS),
-            "server": _categorical(cols["server"], [s.name for s in run.scenario.spec.servers]),
-            "deadline_s": deadlines[group] if n else np.zeros(0),
-            **{name: cols[name].copy() for name in TIME_COLUMNS},
-            "batch_size": cols["batch_size"].copy(),
-            "server_queue_len": cols["server_queue_len"].copy(),
-            "payload_bytes": np.array([p.payload_bytes for p in plans], dtype=np.int64)[plan]
-            if n
-            else np.zeros(0, dtype=np.int64),
-            "bytes_sent": np.nan_to_num(cols["bytes_sent"], nan=0.0),
-            "e_compute_j": np.nan_to_num(cols["e_compute_j"], nan=0.0),
-            "e_radio_j": np.nan_to_num(cols["e_radio_j"], nan=0.0),
-            "accuracy": np.array([p.accuracy for p in plans], dtype=np.float64)[plan]
-            if n
-            else np.zeros(0),
-        }
-    )
-    add_exit_columns(frame, run, cols)
-    return frame
+    cols = {name: column[: table.n] for name, column in table.columns.items()}
+    return FrameBuilder(run).frame(cols, copy=False)
+
+
+def record_store(run) -> RecordStore:
+    """A streamed run's records (its spilled table), chunks framed like request_frame."""
+    builder = FrameBuilder(run)
+    store = RecordStore(run.requests, builder)
+    pairs: set[tuple[int, int]] = set()
+    for start, stop in store.chunks():
+        plan = store.table.read("plan", start, stop).astype(np.int64)
+        index = store.table.read("exit", start, stop).astype(np.int64)
+        keyed = np.unique(plan[index >= 0] * 256 + index[index >= 0])
+        pairs.update((int(k) // 256, int(k) % 256) for k in keyed)
+    builder.fix_exit_labels(pairs)
+    return store
 
 
 def _warn_above_range(run) -> None:
@@ -156,8 +254,12 @@ class RadioRangeWarning(UserWarning):
 
 def collect(run, interrupted: bool) -> RunResult:
     """Turn a finished :class:`sim.engine.Run` into a :class:`RunResult`."""
+    import pandas as pd
+
     strategy = run.strategy
-    requests = request_frame(run)
+    streamed = isinstance(run.requests, SpillTable)
+    store = record_store(run) if streamed else None
+    requests = None if streamed else request_frame(run)
     background = run.background.frame()
     bg_unfinished = background["outcome"].isna()
     if bg_unfinished.any():
@@ -179,7 +281,12 @@ def collect(run, interrupted: bool) -> RunResult:
     window = run.window
     # Each component reports its own totals (result_row); this module only assembles them.
     device_rows = [
-        {"strategy": strategy, "group": groups[device.group].spec.name, **device.result_row()}
+        {
+            "strategy": strategy,
+            "group": groups[device.group].spec.name,
+            **device.result_row(),
+            "handovers": device.uplink.handovers_between(window.start_s, window.end_s),
+        }
         for device in run.devices
     ]
     _warn_above_range(run)
@@ -193,11 +300,12 @@ def collect(run, interrupted: bool) -> RunResult:
         seed=run.seed,
         window=window,
         end_s=float(run.env.now),
-        requests=requests,
+        records_in_memory=requests,
         batches=batches,
         background=background,
         devices=pd.DataFrame(device_rows),
         servers=pd.DataFrame(server_rows),
         capacity=run.capacity,
         interrupted=interrupted,
+        records=store,
     )

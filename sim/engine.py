@@ -30,6 +30,7 @@ import simpy
 
 from sim.channel.capacity import DEFAULT_SKIP_AFTER_S, Capacity
 from sim.channel.config import build_capacity, transmit_power_fn
+from sim.channel.intercell import build_cells, cell_names
 from sim.channel.link import DeviceUplink, RadioMeter, SharedCell, TransferResult, Window
 from sim.collect import (
     BACKGROUND_COLUMNS,
@@ -161,11 +162,7 @@ class Run:
                             cell.uplink, trace, rng, horizon_s=horizon
                         )
                     capacity = shared_capacity[cell.name]
-                shared = None
-                if cell.sharing == "shared":
-                    shared = cells.get(cell.name)
-                    if shared is None:
-                        shared = cells[cell.name] = SharedCell(env, cell.name, cell.scheduler)
+                shared = build_cells(env, cell, cells)  # one, or one per station, or None
                 radio = RadioMeter(
                     radio_model, self.window, self._charge_tail, transmit_power_fn(capacity)
                 )
@@ -180,6 +177,7 @@ class Run:
                     capacity,
                     radio,
                     cell=shared,
+                    cell_names=cell_names(cell),
                     timeout_s=cell.transfer_timeout_s,
                     errors=cell.errors,
                     retry=cell.retry,

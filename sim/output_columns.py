@@ -109,6 +109,11 @@ DEVICES = TableDoc(
         "radio_transfers_above_range": C(
             "", "transfers faster than the radio power model's fitted range (power capped)"
         ),
+        "handovers": C(
+            "",
+            "changes of serving base station inside the window (physical uplink with several "
+            "stations; between cells with stations_as_cells), docs/concepts/handover.md",
+        ),
         "policy_predicted_latency_s": C("s", "static optimum: predicted latency of its choice"),
         "policy_predicted_energy_j": C("J", "static optimum: predicted energy of its choice"),
         "policy_planned_rate_bps": C("bit/s", "static optimum: uplink rate it planned for"),

@@ -22,6 +22,8 @@ import simpy
 
 from sim.channel.capacity import Capacity
 from sim.channel.harq import BlerErrors, GilbertElliottErrors, RetryConfig, harq_outcome
+from sim.channel.intercell import RoamingTransfer
+from sim.channel.physical import PhysicalSource
 from sim.channel.radio import RadioPowerModel
 from sim.channel.shared import SharedCell
 
@@ -48,6 +50,9 @@ class TransferResult(NamedTuple):
     ok: bool
     bits_sent: float
     energy_j: float  # promotion + transfer (the tail is attributed later)
+    # The cell that carried its last bit: the cell's name, or '<cell>/<station>' where the
+    # stations are cells of their own (stations_as_cells); the wired path starts at its node.
+    cell: str = ""
 
 
 class RadioMeter:
@@ -160,7 +165,8 @@ class DeviceUplink:
         capacity: Capacity,
         radio: RadioMeter,
         *,
-        cell: SharedCell | None = None,
+        cell: SharedCell | tuple[SharedCell, ...] | None = None,
+        cell_names: tuple[str, ...] = (),
         timeout_s: float | None = None,
         errors: BlerErrors | GilbertElliottErrors | None = None,
         retry: RetryConfig | None = None,
@@ -171,6 +177,18 @@ class DeviceUplink:
         self.capacity = capacity
         self.radio = radio
         self.cell = cell
+        # One name, or one per station when the stations are cells of their own (then the
+        # capacity is a physical source's, which says which station serves when).
+        if not cell_names:
+            cell_names = (cell.name,) if isinstance(cell, SharedCell) else ("",)
+        self.cell_names = cell_names
+        self.source: PhysicalSource | None = None
+        if len(cell_names) > 1 or isinstance(cell, tuple):
+            source = getattr(capacity, "source", None)
+            if not isinstance(source, PhysicalSource):
+                raise ValueError("cells per station need a physical uplink")
+            self.source = source
+        self._roaming: RoamingTransfer | None = None
         self.timeout_s = timeout_s if timeout_s is not None else math.inf
         self.errors = errors
         self.retry = retry or RetryConfig()
@@ -250,9 +268,32 @@ class DeviceUplink:
             t = end + self.retry.backoff_s
         self.free_at_s = end
         if math.isinf(end):
-            return TransferResult(start, tx_start, end, False, 0.0, promo_j)
+            return TransferResult(start, tx_start, end, False, 0.0, promo_j, self._cell_at(start))
         energy = self.radio.end(row, tx_start, end, radio_bits)
-        return TransferResult(start, tx_start, end, ok, bits if ok else sent, promo_j + energy)
+        sent = bits if ok else sent
+        return TransferResult(start, tx_start, end, ok, sent, promo_j + energy, self._cell_at(end))
+
+    def _cell_at(self, end_s: float) -> str:
+        """Name of the cell that carried a dedicated transfer's last bit, before ``end_s``."""
+        if self.source is None:
+            return self.cell_names[0]
+        return self.cell_names[self.source.handover.station_before(end_s)]
+
+    def _carrier(self, end_s: float) -> str:
+        """Name of the cell that carried a shared transfer's last bit."""
+        roaming = self._roaming
+        if roaming is None:
+            return self._cell_at(end_s)
+        return self.cell_names[roaming.station]
+
+    def handovers_between(self, t0_s: float, t1_s: float) -> int:
+        """Handovers of this device's serving station in [t0_s, t1_s) (between stations of
+        one cell or between cells); decides the steps up to ``t1_s`` where needed."""
+        source = getattr(self.capacity, "source", None)
+        if not isinstance(source, PhysicalSource) or not source.can_hand_over:
+            return 0
+        self.capacity.bits_until(t1_s)  # may skip: a skip replays the serving station
+        return len(source.handover.handovers_between(t0_s, t1_s))
 
     # -- shared cell: event driven
     def _start_next(self) -> None:
@@ -267,9 +308,10 @@ class DeviceUplink:
 
         def finish(end_s: float, ok: bool, sent: float) -> None:
             energy = self.radio.end(row, tx_start, end_s, state["radio_bits"])
-            on_result(
-                TransferResult(start, tx_start, end_s, ok, bits if ok else sent, promo_j + energy)
-            )
+            sent = bits if ok else sent
+            cell = self._carrier(end_s)
+            self._roaming = None
+            on_result(TransferResult(start, tx_start, end_s, ok, sent, promo_j + energy, cell))
             self._busy = False
             self.free_at_s = end_s
             if self._queue:
@@ -308,7 +350,13 @@ class DeviceUplink:
                 else:
                     decoded()
 
-            self.cell.start(self.key, self.capacity, plan.bits, limit, on_done)
+            if isinstance(self.cell, SharedCell):
+                self.cell.start(self.key, self.capacity, plan.bits, limit, on_done)
+            else:
+                assert self.source is not None  # checked when built
+                self._roaming = RoamingTransfer(
+                    env, self.key, self.capacity, self.source, self.cell, plan.bits, limit, on_done
+                )
 
         if promo_s > 0:
             env.timeout(promo_s).callbacks.append(launch)

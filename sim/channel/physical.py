@@ -70,7 +70,6 @@ import math
 from bisect import bisect_right
 
 import numpy as np
-from scipy.special import ndtr
 
 from sim.channel import gilbert
 from sim.channel.arrival_windows import ArrivalWindows
@@ -188,6 +187,8 @@ class PhysicalSource(SegmentSource):
         d2d = np.hypot(x[None, :] - self.bs_xy[:, :1], y[None, :] - self.bs_xy[:, 1:])
         if cfg.los == "probabilistic":
             p_los = los_probability(cfg.scenario, d2d, cfg.ue_height_m)
+            from scipy.special import ndtr  # here: scipy.special takes ~0.2 s to import
+
             los = ndtr(self.los_field.at(travelled)) < p_los
         else:
             los = np.full(d2d.shape, cfg.los == "los")
@@ -363,6 +364,11 @@ class PhysicalSource(SegmentSource):
         """The device's arrival times [s]: after a skip, its first chunk may be read from
         windows precomputed around them (:class:`~sim.channel.arrival_windows.ArrivalWindows`)."""
         self.arrival_windows = ArrivalWindows(self, anchors_s)
+
+    @property
+    def can_hand_over(self) -> bool:
+        """Whether the serving station can change: several stations and a moving device."""
+        return self.bs_xy.shape[0] > 1 and not isinstance(self.trajectory, StaticTrajectory)
 
     @property
     def handover_times_s(self) -> list[float]:
