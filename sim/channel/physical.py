@@ -379,11 +379,10 @@ class PhysicalSource(SegmentSource):
         """The serving station over [t0_s, t1_s): (from [s], station index) pieces, the
         first from ``t0_s``; the steps up to ``t1_s`` must have been generated (the
         capacity's ``bits_until_contiguous(t1_s)`` does that)."""
-        pieces = [(t0_s, self.handover.attachment(t0_s)[0])]
-        t = t0_s
-        while (t := self.handover.next_handover(t)) is not None and t < t1_s:
-            pieces.append((t, self.handover.attachment(t)[0]))
-        return pieces
+        handover = self.handover
+        pieces = [(t0_s, handover.attachment(t0_s)[0])]
+        pieces += [(t, handover.attachment(t)[0]) for t in handover.handovers_between(t0_s, t1_s)]
+        return pieces if pieces[1:2] != [(t0_s, pieces[0][1])] else pieces[1:]
 
     @property
     def metres_per_step(self) -> float | None:
