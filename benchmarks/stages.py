@@ -39,6 +39,7 @@ STAGES: list[tuple[str, tuple[str, ...]]] = [
     ("SimPy core", ("simpy/",)),
     ("engine glue (request process)", ("sim/engine", "sim/selection/")),
     ("other simulator code", ("sim/",)),
+    ("imports (first use)", ("<frozen importlib",)),
 ]
 """Stages in match order (first match wins): a file path containing one of the fragments."""
 
@@ -49,6 +50,8 @@ def stage_of_file(filename: str) -> str | None:
     path = filename.replace("\\", "/")
     for stage, fragments in STAGES:
         for fragment in fragments:
+            if fragment.startswith("<") and path.startswith(fragment):
+                return stage
             if fragment == "simpy/" and "/simpy/" in path:
                 return stage
             if fragment.startswith("sim/") and ("/" + fragment) in path and "/simpy/" not in path:
@@ -106,6 +109,8 @@ def profile_run(overrides: list[str], strategy: str) -> dict[str, Any]:
     import sim
     from benchmarks.speed import SCENARIO
 
+    # Lazy imports and first-use caches out of the profile: a short run first.
+    sim.run(sim.load(SCENARIO, ["duration_s=1", "warmup_s=0.5"]), [strategy])
     loaded = sim.load(SCENARIO, overrides)
     profiler = cProfile.Profile()
     profiler.enable()
