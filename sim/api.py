@@ -1,14 +1,22 @@
-"""The library API that notebooks and the CLI share: load, run."""
+"""The library API that notebooks and the CLI share: load, run.
+
+``sim.results`` (pandas, and through the summary scipy.stats) is imported when a run
+returns, not with this module: ``import sim.api`` loads the engine and numpy only
+(tests/test_import_graph.py checks which heavy libraries each entry point loads).
+"""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from sim.api_checks import check_scenario, check_seed, check_strategies
 from sim.engine import Run
-from sim.results import Results
 from sim.scenario.model import Scenario
+
+if TYPE_CHECKING:
+    from sim.results import Results
 
 
 def run(
@@ -57,4 +65,6 @@ def run(
             break
     if bar is not None:
         bar.close()
+    from sim.results import Results
+
     return Results(scenario, run_seed, runs, wall_s=time.perf_counter() - started)

@@ -8,10 +8,12 @@ are stored as small integer codes with their labels (pandas categoricals).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 ColumnKind = np.dtype | type | Sequence[str]
 """A column's dtype, or its category labels (stored as int16 codes)."""
@@ -75,6 +77,8 @@ class Table:
 
     def frame(self) -> pd.DataFrame:
         """The table as a DataFrame (categorical columns as pandas categoricals)."""
+        import pandas as pd  # on first use: ~0.3 s to import, and ``import sim.api`` needs none
+
         data: dict[str, Any] = {}
         for name, column in self.columns.items():
             values = column[: self.n].copy()

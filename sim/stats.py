@@ -46,7 +46,6 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy import stats
 
 DEFAULT_LEVEL = 0.95
 
@@ -78,6 +77,8 @@ def all_equal(data: np.ndarray) -> bool:
 
 def t_quantile(level: float, df: int) -> float:
     """Two-sided Student-t quantile t_{(1+level)/2, df}."""
+    from scipy import stats  # here, not at the top: scipy.stats takes ~0.4 s to import
+
     _check_level(level)
     return float(stats.t.ppf(0.5 + level / 2, df))
 
@@ -145,6 +146,8 @@ def batch_means_interval(
 
 def wilson_interval(k: int, n: int, level: float = DEFAULT_LEVEL) -> tuple[float, float]:
     """Wilson score interval of the proportion ``k / n`` (independent trials)."""
+    from scipy import stats
+
     _check_level(level)
     if n <= 0:
         return math.nan, math.nan
@@ -154,6 +157,8 @@ def wilson_interval(k: int, n: int, level: float = DEFAULT_LEVEL) -> tuple[float
 
 def clopper_pearson_interval(k: int, n: int, level: float = DEFAULT_LEVEL) -> tuple[float, float]:
     """Exact (Clopper-Pearson) interval of the proportion ``k / n`` (independent trials)."""
+    from scipy import stats
+
     _check_level(level)
     if n <= 0:
         return math.nan, math.nan
@@ -163,6 +168,8 @@ def clopper_pearson_interval(k: int, n: int, level: float = DEFAULT_LEVEL) -> tu
 
 def _beta_cp(successes: float, trials: float, level: float) -> tuple[float, float]:
     """Clopper-Pearson bounds for real-valued (effective) successes and trials."""
+    from scipy import stats
+
     alpha = 1.0 - level
     low = (
         0.0
@@ -191,6 +198,8 @@ def proportion_interval(
     proportions) plus ``n_eff`` (the effective trials after the degrees-of-freedom
     scaling). One replication gives the Clopper-Pearson interval of its trials.
     """
+    from scipy import stats
+
     _check_level(level)
     k = np.asarray(successes, dtype=float).ravel()
     m = np.asarray(trials, dtype=float).ravel()

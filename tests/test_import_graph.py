@@ -11,6 +11,8 @@ of ``pkg.name`` when that is a module, else of ``pkg``.
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -179,3 +181,27 @@ def test_sim_sweep_is_a_function_with_the_runners_signature():
     assert load_sweep is result_module.load_sweep
     with pytest.raises(FileNotFoundError):  # the older spelling forwards to the same function
         sim.sweep.load_sweep("/nonexistent/sweep")
+
+
+HEAVY = ("pandas", "pyarrow", "scipy", "matplotlib", "networkx", "numba", "torch", "dask")
+"""Libraries that take 0.2-1 s each to import: loaded where a frame, a statistic, a plot or
+a cluster is made, never by importing an entry point."""
+
+
+@pytest.mark.parametrize(
+    ("module", "unloaded"),
+    [
+        ("sim", (*HEAVY, "numpy", "pydantic", "simpy", "yaml")),
+        ("sim.cli", (*HEAVY, "numpy", "pydantic", "simpy", "yaml")),
+        ("sim.api", HEAVY),  # the engine: numpy, simpy, pydantic settings, yaml
+        ("sim.scenario.load", HEAVY),
+        ("sim.sweep.plan", HEAVY),
+    ],
+)
+def test_entry_points_import_heavy_libraries_lazily(module, unloaded):
+    """``import sim.api`` took 1.3 s when pandas and scipy.stats came with it (issue 16)."""
+    code = f"import sys, {module}; print(','.join(m for m in {unloaded!r} if m in sys.modules))"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    assert out.stdout.strip() == "", f"import {module} loaded {out.stdout.strip()}"

@@ -28,7 +28,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.special import j0
 
 from sim.channel.pathloss import SPEED_OF_LIGHT_MPS
 from sim.rng import CounterStream
@@ -44,6 +43,8 @@ def coherence_time_s(doppler: float) -> float:
 
 def jakes_autocorrelation(doppler: float, lag_s: float | np.ndarray) -> np.ndarray:
     """Clarke/Jakes autocorrelation of the complex gain, J0(2 pi f_D tau)."""
+    from scipy.special import j0  # here, not at the top: scipy.special takes ~0.2 s to import
+
     return j0(2.0 * np.pi * doppler * np.asarray(lag_s, dtype=float))
 
 
@@ -207,6 +208,8 @@ class AR1Fading:
 
     @staticmethod
     def step_correlation(doppler: float, step_s: float) -> float:
+        from scipy.special import j0
+
         return float(j0(2.0 * np.pi * doppler * step_s))
 
 

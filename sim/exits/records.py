@@ -12,9 +12,12 @@ its exits of share x accuracy at its threshold).
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 EXIT_COLUMNS = {"exit": np.int8, "exit_accuracy": np.float64}
 """Written by the engine: exit index (-1: no exits in the plan) and the request's accuracy."""
@@ -22,6 +25,8 @@ EXIT_COLUMNS = {"exit": np.int8, "exit_accuracy": np.float64}
 
 def add_exit_columns(frame: pd.DataFrame, run, cols: dict[str, np.ndarray]) -> None:
     """Add ``exit`` and ``exit_on_device`` to ``frame`` and set progressive rows' ``accuracy``."""
+    import pandas as pd
+
     plans = run.plans
     n = len(frame)
     index = cols["exit"].astype(np.int64)

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from sim.errors import SimInputError, list_choices
 from sim.scenario.load import Scenario, build_scenario
@@ -19,8 +17,12 @@ from sim.scenario.overrides import apply_overrides
 from sim.sweep.expand import Point, expand_points, format_value, sweep_seeds
 from sim.sweep.identity import run_id, scenario_key
 from sim.sweep.spec import SweepSpec
-from sim.sweep.store import SweepStore
 from sim.sweep.worker import RunTask, pickle_scenario
+
+if TYPE_CHECKING:  # pandas and pyarrow (~0.4 s) load when a frame or the store is used
+    import pandas as pd
+
+    from sim.sweep.store import SweepStore
 
 FORMAT = "splitsim-sweep/1"
 
@@ -104,6 +106,8 @@ def runs_frame(
     points: tuple[Point, ...] | list[Point],
     params: list[str],
 ) -> pd.DataFrame:
+    import pandas as pd
+
     by_index = {p.index: p for p in points}
     frame = pd.DataFrame(
         {

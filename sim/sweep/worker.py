@@ -20,9 +20,10 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
 
 RECORD_TABLES = ("requests", "devices", "servers", "batches", "background", "stages")
 """Per-run tables stored when a sweep keeps records (batches and background as the
@@ -87,6 +88,8 @@ def parquet_bytes(frame: pd.DataFrame) -> bytes:
 
 def execute_run(task: RunTask) -> RunOutput:
     """Resolve the task's scenario, run it with its seed, and return its tables."""
+    import pandas as pd  # here, not at the top: planning a sweep imports this module
+
     from sim.api import run
     from sim.provenance import provenance, version
     from sim.scenario.load import build_scenario
