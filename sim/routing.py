@@ -1,8 +1,10 @@
 """The two wired legs of a request: cell -> server ("to server") and server -> device ("way back").
 
-Each leg is one method of :class:`Router`, so a backhaul that queues
-(sim/network.py) or a shared downlink can change that method's body without
-touching the engine. Today both legs are arithmetic on fixed delays:
+Each leg is one method of :class:`Router`. With ``router.legs`` attached
+(:class:`sim.legs.Legs`) the payload crosses the backhaul's FIFO links
+(sim/backhaul.py) and the result comes back over them and the device's
+downlink (sim/channel/downlink.py); without, both legs are arithmetic on
+fixed delays:
 
     to server = cell propagation + wired path(payload) [+ JPEG decode, offload]
     way back  = wired path(result) + cell propagation + result / downlink rate
@@ -25,6 +27,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from sim.channel.config import CellConfig
+    from sim.channel.downlink import DownlinkResult
+    from sim.legs import Legs
     from sim.network import Path
     from sim.plans import Plan
     from sim.scenario.model import GroupRuntime, Scenario
@@ -79,6 +83,9 @@ class Router:
         # True: to_server must run at the departure time itself (a link whose delay depends on
         # what else crosses it); the engine then waits for the end of a dedicated upload.
         self.at_departure = False
+        # The run's backhaul and downlinks (sim/legs.py), attached by the engine; None: both
+        # legs are today's arithmetic on fixed delays.
+        self.legs: Legs | None = None
 
     def route(self, group: GroupRuntime, cell: str, plan: Plan, code: int, server: str) -> Route:
         """The cached route of ``plan`` (plan code ``code``) from ``cell`` to ``server``."""
@@ -113,8 +120,49 @@ class Router:
 
     def to_server(self, route: Route, depart_s: float, request: Any) -> None:
         """The payload leaves the cell at ``depart_s`` [s]; report its arrival at the server."""
-        self._arrived(depart_s + route.to_server_s, request, route)
+        legs = self.legs
+        if legs is None:
+            self._arrived(depart_s + route.to_server_s, request, route)
+            return
+        path, bits = route.path, 8.0 * route.payload_bytes
+        enter_s = depart_s + route.cell.propagation_s
+        if not any(path.queues):  # arithmetic, as before; the links still count the payload
+            legs.backhaul.arrival_s(path, bits, enter_s)
+            self._arrived(depart_s + route.to_server_s, request, route)
+            return
+        # The JPEG decode (offload) after the wired path: what to_server_s adds to them.
+        decode_s = route.to_server_s - route.cell.propagation_s - path.delay_s(route.payload_bytes)
+        legs.backhaul.send(
+            path, bits, lambda t: self._arrived(t + decode_s, request, route), t_s=enter_s
+        )
 
     def way_back(self, route: Route, ready_s: float, request: Any, job: Any) -> None:
         """The result is ready at the server at ``ready_s`` [s]; report it back on the device."""
-        self._home(ready_s + route.back_s, request, job)
+        legs = self.legs
+        if legs is None:
+            self._home(ready_s + route.back_s, request, job)
+            return
+        # Wired path back, air propagation, then the device's downlink (its energy is charged
+        # to the request like the uplink's: the radio meter's charge callback).
+        device, cell, row = request.device, route.cell, request.row
+        downlink = legs.downlink(
+            device.index,
+            cell,
+            self.scenario.groups[device.group].spec.name,
+            device.index_in_group,
+            device.radio,
+        )
+        bits = 8.0 * route.result_bytes
+
+        def received(result: DownlinkResult) -> None:
+            device.radio.charge_tail(row, result.energy_j)
+            self._home(result.end_s, request, job)
+
+        def at_cell(t_s: float) -> None:
+            legs.receive(downlink, row, bits, t_s + cell.propagation_s, received)
+
+        back = legs.way_back_path(route.path)
+        if any(back.queues):
+            legs.backhaul.send(back, bits, at_cell, t_s=ready_s)
+        else:
+            at_cell(legs.backhaul.arrival_s(back, bits, ready_s))

@@ -247,3 +247,72 @@ def test_downlink_that_never_delivers_is_not_ok() -> None:
     got: list[DownlinkResult] = []
     downlink.send(0, 2e6, got.append)
     assert not got[0].ok and got[0].bits_received == 0.0
+
+
+def run_with_legs(scenario, legs: bool):
+    """One run of the scenario's first strategy, its legs attached (or today's arithmetic)."""
+    from sim.engine import Run
+    from sim.legs import Legs
+
+    run = Run(scenario, scenario.strategy_labels[0])
+    run.router.legs = Legs.for_run(run) if legs else None
+    return run.run(), run
+
+
+def test_attached_legs_reproduce_the_arithmetic_way_back_when_nothing_overlaps() -> None:
+    """One device, requests far apart, radio none: the backhaul and downlink give the same
+    t_done as path + propagation + result / downlink_bps (to float round-off)."""
+    from tests.conftest import toy_scenario
+
+    scenario = toy_scenario(
+        devices__0__workload={"kind": "timestamps", "times_s": [0.0, 2.0, 4.0]},
+        devices__0__result_bytes=100_000,
+    )
+    before, _ = run_with_legs(scenario, legs=False)
+    after, run = run_with_legs(scenario, legs=True)
+    assert np.allclose(after.requests["t_done"], before.requests["t_done"], rtol=0, atol=1e-12)
+    # The way back by hand: 0.8 Mbit over the 1 Gbit/s link (2 ms), 1 ms air, 0.8 s downlink.
+    back = after.requests["t_done"] - after.requests["t_service_end"]
+    assert np.allclose(back, 8e5 / 1e9 + 0.002 + 0.001 + 0.8, atol=1e-12)
+    links = {(r["link_from"], r["link_to"]): r for r in run.router.legs.backhaul.result_rows()}
+    assert links[("edge", "ap")]["bits"] == pytest.approx(3 * 8e5)
+
+
+def test_shared_downlink_in_a_run_stretches_overlapping_results() -> None:
+    """Two devices whose results overlap on a shared 1 Mbit/s downlink: each takes longer
+    than alone, and the cell never delivers more than 1 Mbit/s."""
+    from tests.conftest import toy_scenario
+
+    scenario = toy_scenario(
+        devices__0__count=2,
+        devices__0__workload={"kind": "timestamps", "times_s": [0.0]},
+        devices__0__result_bytes=100_000,
+        cells__0__sharing="shared",
+    )
+    result, _ = run_with_legs(scenario, legs=True)
+    requests = result.requests
+    assert (requests["outcome"] != "failed").all()
+    # Both results are on the downlink together for part of the time: the last one to finish
+    # ends no earlier than 1.6 Mbit after the first one is ready (capacity bound), later
+    # than 0.8 s after its own readiness (stretching).
+    ready = requests["t_service_end"] + 8e5 / 1e9 + 0.002 + 0.001
+    assert requests["t_done"].max() >= ready.min() + 1.6 - 1e-9
+    assert ((requests["t_done"] - ready) > 0.8 + 1e-6).all()
+
+
+def test_receive_energy_is_charged_to_the_request() -> None:
+    from tests.conftest import toy_scenario
+
+    spec = {
+        "devices__0__workload": {"kind": "timestamps", "times_s": [0.0]},
+        "cells__0__radio": "lte",
+    }
+    small, _ = run_with_legs(toy_scenario(devices__0__result_bytes=10, **spec), legs=True)
+    large, _ = run_with_legs(toy_scenario(devices__0__result_bytes=125_000, **spec), legs=True)
+    # 1 Mbit more at 1 Mbit/s: 1 s more of reception at beta plus alpha_d per Mbit. The tail
+    # after it (11.6 s) is cut at the window's end (10 s), so it is 1 s shorter.
+    extra_rx = LTE_BETA_W * (1e6 - 80) / 1e6 + LTE_ALPHA_D_W_PER_MBPS * (1e6 - 80) / 1e6
+    shorter_tail = LTE_TAIL_W * (1e6 - 80) / 1e6
+    delta = large.requests["e_radio_j"].iloc[0] - small.requests["e_radio_j"].iloc[0]
+    assert delta == pytest.approx(extra_rx - shorter_tail, rel=1e-9)
+    assert (large.requests["e_radio_j"] >= 0).all()
