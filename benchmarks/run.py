@@ -125,6 +125,11 @@ def _row(figure: str, value: str, ratio: str = "", target: str = "", goal: str =
     return {"figure": figure, "value": value, "ratio": ratio, "target": target, "goal": goal, **kw}
 
 
+def _progress(row: str) -> None:
+    """One line on stderr as each row starts (a full run takes a while)."""
+    print(f"[{time.strftime('%H:%M:%S')}] {row} ...", file=sys.stderr, flush=True)
+
+
 def _status(ok: bool | None) -> str:
     return "" if ok is None else ("met" if ok else "MISSED")
 
@@ -140,6 +145,7 @@ def measure(only: list[str], size: dict[str, Any], quick: bool) -> tuple[list[di
 
     mm1 = None
     if needs_yardstick:
+        _progress("mm1")
         jobs = size["mm1_jobs"]
         runs = [mm1_timed(jobs, RHO, seed=1) for _ in range(size["repeats"])]
         best = min(runs, key=lambda r: r[0].cpu_s)
@@ -165,6 +171,7 @@ def measure(only: list[str], size: dict[str, Any], quick: bool) -> tuple[list[di
             )
         )
     if "ciw" in want:
+        _progress("ciw")
         reason = ciw_missing()
         if reason:
             figures["ciw"] = {"skipped": reason}
@@ -189,6 +196,7 @@ def measure(only: list[str], size: dict[str, Any], quick: bool) -> tuple[list[di
             )
     reps = size["repeats"]
     if "congested" in want:
+        _progress("congested")
         d = size["congested_s"]
         out = speed.requests_rate([f"duration_s={d}", "warmup_s=1"], repeats=min(reps, 2))
         figures["congested"] = out
@@ -206,6 +214,7 @@ def measure(only: list[str], size: dict[str, Any], quick: bool) -> tuple[list[di
             )
         )
     if "dedicated" in want:
+        _progress("dedicated")
         d = size["dedicated_s"]
         out = speed.requests_rate(
             [f"duration_s={d}", "warmup_s=1", *speed.DEDICATED_CONSTANT], repeats=reps
@@ -225,6 +234,7 @@ def measure(only: list[str], size: dict[str, Any], quick: bool) -> tuple[list[di
             )
         )
     if "events" in want:
+        _progress("events")
         d = size["events_s"]
         n, ev = speed.events_per_request([f"duration_s={d}", "warmup_s=1"])
         _, ev2 = speed.events_per_request(
@@ -242,6 +252,7 @@ def measure(only: list[str], size: dict[str, Any], quick: bool) -> tuple[list[di
             )
         )
     if "scale" in want:
+        _progress("scale")
         total = size["scale_requests"]
         common = [f"duration_s={total / 100.0}", "warmup_s=0.5", "servers.0.background=[]"]
         few = speed.requests_rate([*common, *speed.poisson_devices(10)])
@@ -283,6 +294,7 @@ def measure(only: list[str], size: dict[str, Any], quick: bool) -> tuple[list[di
             )
         )
     if "rss1m" in want:
+        _progress("rss1m")
         out = rss.full_records(size["rss1m"])
         figures["rss1m"] = out
         rows.append(
@@ -297,6 +309,7 @@ def measure(only: list[str], size: dict[str, Any], quick: bool) -> tuple[list[di
             )
         )
     if "rss10m" in want:
+        _progress("rss10m")
         out = rss.streamed(size["rss10m"], size["rss10m_fallback"])
         figures["rss10m"] = out
         if out["streamed"]:
@@ -321,6 +334,7 @@ def measure(only: list[str], size: dict[str, Any], quick: bool) -> tuple[list[di
             )
         )
     if "import" in want:
+        _progress("import")
         n = size["import_repeats"]
         a = startup.import_time("sim", n)
         b = startup.import_time("sim.api", n)
@@ -338,6 +352,7 @@ def measure(only: list[str], size: dict[str, Any], quick: bool) -> tuple[list[di
                 )
             )
     if "plan" in want:
+        _progress("plan")
         out = startup.planning_time(2 if quick else 3)
         figures["plan"] = out
         per = out["first_cpu_s_per_point"]
@@ -355,6 +370,7 @@ def measure(only: list[str], size: dict[str, Any], quick: bool) -> tuple[list[di
             )
         )
     if "city" in want:
+        _progress("city")
         cells, per, dur = size["city"]
 
         from benchmarks.city import city_row
@@ -375,6 +391,7 @@ def measure(only: list[str], size: dict[str, Any], quick: bool) -> tuple[list[di
             )
         )
     if "stages" in want:
+        _progress("stages")
         d = size["stages_s"]
         prof = stages.profile_run([f"duration_s={d}", "warmup_s=1"], "bottlefit_c12")
         plain = speed.requests_rate([f"duration_s={d}", "warmup_s=1"])

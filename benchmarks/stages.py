@@ -15,15 +15,16 @@ from typing import Any
 
 STAGES: list[tuple[str, tuple[str, ...]]] = [
     ("HARQ", ("sim/channel/harq",)),
+    ("uplink / shared cell", ("sim/channel/",)),
+    ("wired network / routing", ("sim/network", "sim/backhaul", "sim/routing")),
     (
-        "uplink / shared cell",
-        ("sim/channel/", "sim/network", "sim/backhaul"),
+        "server / batching",
+        ("sim/server", "sim/profiles/", "sim/batching", "sim/tenants", "sim/selection/"),
     ),
-    ("server / batching", ("sim/server", "sim/profiles/", "sim/batching")),
     ("device compute", ("sim/device", "sim/energy")),
     (
         "arrivals / policy",
-        ("sim/workload", "sim/policies/", "sim/rng", "sim/plans", "sim/exits/", "sim/routing"),
+        ("sim/workload", "sim/policies/", "sim/rng", "sim/plans", "sim/exits/"),
     ),
     (
         "records / collect",
@@ -37,7 +38,7 @@ STAGES: list[tuple[str, tuple[str, ...]]] = [
         ),
     ),
     ("SimPy core", ("simpy/",)),
-    ("engine glue (request process)", ("sim/engine", "sim/selection/")),
+    ("engine glue (request process)", ("sim/engine",)),
     ("other simulator code", ("sim/",)),
     ("imports (first use)", ("<frozen importlib",)),
 ]
