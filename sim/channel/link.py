@@ -6,7 +6,10 @@ capacity (no events beyond the one the request waits on), including HARQ
 retransmissions and application-level retries (:mod:`sim.channel.harq`). In a
 *shared* cell the active transfers split the cell's time
 (:mod:`sim.channel.shared`), and finish times are recomputed only when a
-transfer starts or ends, never per slot.
+transfer starts or ends, never per slot. Where the stations of a physical uplink
+are cells of their own, a transfer in flight follows its device from cell to cell
+at each handover and resumes there (:mod:`sim.channel.intercell`); every result
+names the cell that carried its last bit (``TransferResult.cell``).
 """
 
 from __future__ import annotations
