@@ -42,6 +42,7 @@ EXTRA_EXAMPLES: dict[str, Any] = {
     "cells.uplink.step_s|markov": 0.5,
     "cells.uplink.step_s|gilbert_elliott": 0.01,
     "cells.uplink.position_m|physical": [120.0, 40.0],
+    "cells.uplink.base_stations.node": "site_b",
     "cells.uplink.mobility.speed_mps|straight_line": 8.33,
     "cells.uplink.mobility.heading_deg|straight_line": 90.0,
     "cells.uplink.mobility.area_m": {"x_m": [-300.0, 300.0], "y_m": [-300.0, 300.0]},

@@ -130,7 +130,7 @@ class LinkConfig(Strict):
         lt=1.0,
         description="uplink load eta of the neighbouring cells, 0 <= eta < 1 [1]: adds their "
         "noise rise 10 log10(1 / (1 - eta)) [dB] to interference_margin_db (the uplink load "
-        "equation; docs/concepts/handover.md); 0: none",
+        "equation; docs/concepts/handover.md); 0: none [1]",
     )
     shannon_gap_db: float = Field(default=0.0, description="shannon mapping: SNR gap to capacity")
     truncated: TruncatedShannon = Field(
