@@ -75,7 +75,9 @@ REQUESTS = TableDoc(
         "bytes_sent": C("B", "bytes put on air, retransmissions included"),
         "e_compute_j": C("J", "device compute energy above the board's idle draw"),
         "e_radio_j": C(
-            "J", "radio energy: promotion, transfer and the tail up to the next transfer"
+            "J",
+            "radio energy: promotion, transfer, reception of the result and the tail up to the "
+            "next transfer",
         ),
         "accuracy": C("1", "expected top-1 accuracy of the plan (or of the exit it left at)"),
         "exit": C("", "early exit the request left at (progressive plans; empty otherwise)"),
@@ -103,6 +105,9 @@ DEVICES = TableDoc(
         "e_radio_promotion_j": C("J", "radio promotions"),
         "e_radio_tx_j": C("J", "radio transfers"),
         "e_radio_tail_j": C("J", "radio tails after the last transfer of a burst"),
+        "e_radio_rx_j": C(
+            "J", "radio receptions of results (downlink): beta + alpha_d x rate while receiving"
+        ),
         "e_total_j": C("J", "whole-board energy over the window: the sum of the e_*_j parts"),
         "window_s": C("s", "length of the measurement window"),
         "board_idle_w": C("W", "the board's idle power"),
