@@ -32,7 +32,9 @@ if TYPE_CHECKING:
 TRIM_SEGMENTS = 512  # drop a track's consumed segments once this many lie behind it
 
 
-def contender_shares(lo: list[float], hi: list[float], top: float) -> list[float]:
+def contender_shares(
+    lo: list[float], hi: list[float], top: float, written_out: bool = True
+) -> list[float]:
     """P(U_i is the largest) of K >= 2 contenders, U_i ~ Uniform[lo_i, hi_i], unnormalised.
 
     Only u above ``top`` (the largest lower end, so every lo_i <= top < hi_i) matters.
@@ -40,6 +42,8 @@ def contender_shares(lo: list[float], hi: list[float], top: float) -> list[float
     those with hi >= e_k; with x = u - e_{k-1} each of their CDFs is (x + a_j) / w_j,
     a_j = e_{k-1} - lo_j >= 0, so user i's density times the others' CDFs is a
     polynomial with non-negative coefficients, integrated exactly (no cancellation).
+    ``written_out``: intervals with up to 4 users ramping by :func:`_few_ramping`
+    (the same bits as the general loop, which False forces).
     """
     k_users = len(lo)
     inverse_width = [1.0 / (h - low) for low, h in zip(lo, hi, strict=True)]
@@ -52,28 +56,83 @@ def contender_shares(lo: list[float], hi: list[float], top: float) -> list[float
         if length > 0.0:
             alive = order[k:]
             offsets = [left - lo[j] for j in alive]
-            for pos, i in enumerate(alive):
-                # coefficients of prod_{j != i} (x + a_j), lowest degree first
-                coef = [1.0]
-                scale = inverse_width[i]
-                for other, j in enumerate(alive):
-                    if other == pos:
-                        continue
-                    a = offsets[other]
-                    scale *= inverse_width[j]
-                    nxt = [c * a for c in coef]
-                    nxt.append(0.0)
-                    for m, c in enumerate(coef):
-                        nxt[m + 1] += c
-                    coef = nxt
-                integral = 0.0
-                power = length
-                for m, c in enumerate(coef):
-                    integral += c * power / (m + 1)
-                    power *= length
-                shares[i] += scale * integral
+            if written_out and len(alive) <= 4:
+                _few_ramping(alive, offsets, inverse_width, length, shares)
+            else:
+                _ramping(alive, offsets, inverse_width, length, shares)
             left = right
     return shares
+
+
+def _ramping(
+    alive: list[int],
+    offsets: list[float],
+    inverse_width: list[float],
+    length: float,
+    shares: list[float],
+) -> None:
+    """Add each ramping user's integral over one interval of ``length`` to its share."""
+    for pos, i in enumerate(alive):
+        coef = [1.0]  # prod_{j != i} (x + a_j), lowest degree first
+        scale = inverse_width[i]
+        for other, j in enumerate(alive):
+            if other == pos:
+                continue
+            a = offsets[other]
+            scale *= inverse_width[j]
+            nxt = [c * a for c in coef]
+            nxt.append(0.0)
+            for m, c in enumerate(coef):
+                nxt[m + 1] += c
+            coef = nxt
+        integral = 0.0
+        power = length
+        for m, c in enumerate(coef):
+            integral += c * power / (m + 1)
+            power *= length
+        shares[i] += scale * integral
+
+
+def _few_ramping(
+    alive: list[int],
+    offsets: list[float],
+    inverse_width: list[float],
+    length: float,
+    shares: list[float],
+) -> None:
+    """:func:`_ramping` for 1-4 users written out, operation for operation."""
+    if len(alive) == 1:
+        i = alive[0]
+        shares[i] += inverse_width[i] * length
+        return
+    square = length * length
+    if len(alive) == 2:
+        i, j = alive
+        a_i, a_j = offsets
+        w_i, w_j = inverse_width[i], inverse_width[j]
+        half = square / 2
+        shares[i] += w_i * w_j * (a_j * length + half)
+        shares[j] += w_j * w_i * (a_i * length + half)
+        return
+    if len(alive) == 3:
+        i, j, k = alive
+        a_i, a_j, a_k = offsets
+        w_i, w_j, w_k = inverse_width[i], inverse_width[j], inverse_width[k]
+        third = square * length / 3
+        shares[i] += w_i * w_j * w_k * (a_j * a_k * length + (a_k + a_j) * square / 2 + third)
+        shares[j] += w_j * w_i * w_k * (a_i * a_k * length + (a_k + a_i) * square / 2 + third)
+        shares[k] += w_k * w_i * w_j * (a_i * a_j * length + (a_j + a_i) * square / 2 + third)
+        return
+    cube = square * length
+    quarter = cube * length / 4
+    for pos, i in enumerate(alive):
+        j, k, m = alive[:pos] + alive[pos + 1 :]
+        a_j, a_k, a_m = offsets[:pos] + offsets[pos + 1 :]
+        c0 = a_j * a_k * a_m
+        c1 = (a_k + a_j) * a_m + a_j * a_k
+        c2 = a_m + (a_k + a_j)
+        scale = inverse_width[i] * inverse_width[j] * inverse_width[k] * inverse_width[m]
+        shares[i] += scale * (c0 * length + c1 * square / 2 + c2 * cube / 3 + quarter)
 
 
 def piece_shares(rates: list[float], lower: list[float], upper: list[float]) -> list[float]:
@@ -193,10 +252,34 @@ class Walk:
         self.ended = False  # some transfer reached its bits
 
 
+def two_shares(
+    lo_a: float, hi_a: float, lo_b: float, hi_b: float, top: float
+) -> tuple[float, float]:
+    """:func:`contender_shares` of two contenders, normalised, written out (the same
+    operations in the same order: the same bits, tests/channel/test_shared_fast.py)."""
+    inverse_a = 1.0 / (hi_a - lo_a)
+    inverse_b = 1.0 / (hi_b - lo_b)
+    if hi_a <= hi_b:  # a's atom ends first: both ramp up to hi_a, then b alone
+        length = hi_a - top
+        half = length * length / 2
+        share_a = inverse_a * inverse_b * ((top - lo_b) * length + half)
+        share_b = inverse_b * inverse_a * ((top - lo_a) * length + half)
+        if hi_b > hi_a:
+            share_b += inverse_b * (hi_b - hi_a)
+    else:
+        length = hi_b - top
+        half = length * length / 2
+        share_b = inverse_b * inverse_a * ((top - lo_a) * length + half)
+        share_a = inverse_a * inverse_b * ((top - lo_b) * length + half)
+        share_a += inverse_a * (hi_a - hi_b)
+    total = share_a + share_b
+    return share_a / total, share_b / total
+
+
 def walk_pieces(tracks: list[Track], remaining: list[float], now: float, end: float) -> Walk:
     """Walk the merged pieces of the tracks on [now, end] until the first piece where a
-    transfer reaches its ``remaining`` bits [bit]; the shares of each piece by
-    :func:`piece_shares` (reused while the rates and atoms stay the same)."""
+    transfer reaches its ``remaining`` bits [bit]; each piece's shares as
+    :func:`piece_shares` gives them (two contenders: :func:`two_shares`)."""
     n = len(tracks)
     out = Walk()
     cursor, rates, lower, upper, next_edge = [], [], [], [], []
@@ -221,29 +304,47 @@ def walk_pieces(tracks: list[Track], remaining: list[float], now: float, end: fl
             finish[k] = now
             out.ended = True
     t = now
-    shares_key: tuple = ()
-    shares: list[float] = []
+    users = range(n)
     while not out.ended and t < end:
         t_next = min(min(next_edge), end)
-        key = (*rates, *lower, *upper)
-        if key != shares_key:
-            shares = piece_shares(rates, lower, upper)
-            shares_key = key
-        speed = [s * r for s, r in zip(shares, rates, strict=True)]
         dt = t_next - t
-        step = [p + v * dt for p, v in zip(progress, speed, strict=True)]
-        for k in range(n):
-            if speed[k] > 0.0:
+        # The largest lower end among those who can send, and the atoms reaching above it.
+        top = 0.0
+        for rate, low in zip(rates, lower, strict=True):
+            if rate > 0.0 and low > top:
+                top = low
+        contenders = [k for k in users if rates[k] > 0.0 and upper[k] > top]
+        speed = [0.0] * n
+        if len(contenders) == 1:
+            k = contenders[0]
+            speed[k] = rates[k]
+        elif len(contenders) == 2:
+            a, b = contenders
+            share_a, share_b = two_shares(lower[a], upper[a], lower[b], upper[b], top)
+            speed[a] = share_a * rates[a]
+            speed[b] = share_b * rates[b]
+        elif contenders:
+            won = contender_shares(
+                [lower[k] for k in contenders], [upper[k] for k in contenders], top
+            )
+            total = math.fsum(won)
+            for k, w in zip(contenders, won, strict=True):
+                speed[k] = w / total * rates[k]
+        step = progress[:]
+        for k in contenders:
+            v = speed[k]
+            if v > 0.0:
                 out.moving = True
-                if step[k] >= remaining[k]:
-                    finish[k] = t + (remaining[k] - progress[k]) / speed[k]
+                reached = step[k] = progress[k] + v * dt
+                if reached >= remaining[k]:
+                    finish[k] = t + (remaining[k] - progress[k]) / v
                     out.ended = True
         out.speed_bps.append(speed)
         out.progress_bits.append(step)
         grid.append(t_next)
         progress = step
         t = t_next
-        for k in range(n):
+        for k in users:
             while next_edge[k] <= t:  # this track enters its next segment
                 track = tracks[k]
                 i = cursor[k] = cursor[k] + 1
@@ -276,15 +377,17 @@ class FastWalker:
                 self.seen.add(item.serial)
                 generate_until(item.capacity, self.end_s)
 
-    def tracks_for(self, items: list) -> list[Track]:
-        """Each item's capacity's track (made on first use), synced with its capacity."""
+    def tracks_for(self, items: list, end_s: float) -> list[Track]:
+        """Each item's capacity's track (made on first use), holding what its capacity
+        has generated once that is needed up to ``end_s``."""
         tracks = []
         cache = self.tracks
         for item in items:
             track = cache.get(id(item.capacity))
-            if track is None or track.capacity is not item.capacity:
+            if track is None or track.capacity is not item.capacity or track.law is not item.law:
                 track = cache[id(item.capacity)] = Track(item.capacity, item.law)
-            track.sync()
+            if track.edges[-1] <= end_s:
+                track.sync()
             tracks.append(track)
         return tracks
 
@@ -302,7 +405,7 @@ class FastWalker:
         while True:
             end = min(now + window, deadline)
             self.generate(items, now, end, lookahead_s)
-            found = walk_pieces(self.tracks_for(items), remaining, now, end)
+            found = walk_pieces(self.tracks_for(items, end), remaining, now, end)
             end = found.grid_s[-1]
             if found.ended or end >= deadline or found.moving or window >= max_window_s:
                 plan = FastPlan(
