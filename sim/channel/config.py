@@ -25,7 +25,8 @@ from sim.channel.physical import PhysicalSource, PhysicalUplink
 from sim.channel.radio import RADIO_PRESETS, RadioKind, RadioPowerModel
 from sim.channel.shared import Scheduler
 from sim.channel.sources import MarkovSource, SeriesSource
-from sim.channel.traces import Trace, read_trace
+from sim.channel.trace_memo import read_trace_memo
+from sim.channel.traces import Trace
 from sim.errors import SimInputError
 from sim.validation import NonNegFloat, PositiveFloat, Strict
 
@@ -329,7 +330,7 @@ def resolve_trace(
     if not path.exists():
         raise SimInputError("trace file not found", file=file, key=f"{key}.path", value=config.path)
     try:
-        trace = read_trace(
+        trace = read_trace_memo(  # each file read once per content (sim/file_memo.py)
             path,
             config.format,
             bin_s=config.bin_s,

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
-from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal, TypeVar
 
 from sim.errors import SimInputError, did_you_mean, list_choices
+from sim.file_memo import ContentMemo
 from sim.profiles.schema import DeviceProfile, ModelProfile, ServerProfile
 from sim.validation import Strict, validate_data
 from sim.yamlio import MAX_FILE_BYTES, read_yaml
@@ -35,50 +34,22 @@ def shipped_path(kind: ProfileKind, name: str) -> Path:
     return SHIPPED_DIR / _FOLDERS[kind][0] / f"{name}.yaml"
 
 
-_PARSED: OrderedDict[tuple[str, str, bytes], Strict] = OrderedDict()
-"""Validated profiles by (kind, resolved path, SHA-256 of the file's bytes), most recent last.
-
-A memo, not state: every lookup reads the file and hashes what it read, so an edited
-file is a new key (never stale, whatever the file system's mtime resolution), and an
-entry is the validated result of exactly those bytes. Profiles are frozen models. It
-saves the YAML parse and validation (~5 ms a file) that every sweep point repeated."""
-_PARSED_MAX = 256
-
-
-def _digest(path: Path) -> bytes | None:
-    """SHA-256 of the file's bytes, or None when it cannot be read (the plain load says why)."""
-    try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            return None
-        return hashlib.sha256(path.read_bytes()).digest()
-    except OSError:
-        return None
+PROFILES: ContentMemo[Strict] = ContentMemo(max_entries=256, max_bytes=MAX_FILE_BYTES)
+"""Validated profiles by (path, SHA-256 of the file, kind) (sim/file_memo.py: never stale).
+Saves the YAML parse and validation (~5 ms a file) that every sweep point repeated;
+profiles are frozen models, so sharing them is safe."""
 
 
 def load_profile_file(kind: ProfileKind, path: str | Path) -> Strict:
     """Read and validate one profile file (memoised on its content); errors name that file."""
-    path = Path(path)
-    digest = _digest(path)
-    if digest is None:
-        return load_profile_file_uncached(kind, path)
-    key = (kind, str(path.resolve()), digest)
-    cached = _PARSED.get(key)
-    if cached is not None:
-        _PARSED.move_to_end(key)
-        return cached
-    profile = load_profile_file_uncached(kind, path)
-    if _digest(path) == digest:  # unchanged while it was parsed: the entry is those bytes'
-        _PARSED[key] = profile
-        while len(_PARSED) > _PARSED_MAX:
-            _PARSED.popitem(last=False)
-    return profile
+    return PROFILES.get(path, kind, lambda: load_profile_file_uncached(kind, path))
 
 
 def clear_profile_cache() -> None:
     """Forget every memoised profile (and hinge fit): the next load parses the files again."""
     from sim.profiles.service import clear_fit_cache
 
-    _PARSED.clear()
+    PROFILES.clear()
     clear_fit_cache()
 
 

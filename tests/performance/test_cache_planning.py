@@ -1,24 +1,30 @@
-"""The profile and hinge-fit memos: never stale, and planning with them equals planning without.
+"""The profile, trace and hinge-fit memos: never stale, and planning with them equals without.
 
-The memos (sim/profiles/registry.py ``load_profile_file``, sim/profiles/service.py
-``fit_hinge``) make planning a sweep point ~40x cheaper; these tests check they change
-nothing but the time: an edited profile file is seen at once (even with its old size and
-modification time), a memoised fit is the plain fit, and a sweep planned with warm memos has
-the same run ids, resolved scenarios and pickled tasks as one planned with none.
+The memos (sim/file_memo.py, used by sim/profiles/registry.py ``load_profile_file`` and
+sim/channel/trace_memo.py ``read_trace_memo``; sim/profiles/service.py ``fit_hinge``)
+make planning a sweep point ~40x cheaper; these tests check they change nothing but the
+time: an edited profile or trace file is seen at once (even with its old size and
+modification time), a memoised fit is the plain fit, and a sweep planned with warm memos
+has the same run ids, resolved scenarios and pickled tasks as one planned with none.
 """
 
 from __future__ import annotations
 
 import os
+import pickle
 import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+import sim.channel.config
 import sim.plans
 import sim.profiles.registry as registry
 import sim.profiles.service as service
+from sim.channel.trace_memo import TRACES, read_trace_memo
+from sim.channel.traces import read_trace
+from sim.file_memo import ContentMemo
 from sim.profiles.registry import clear_profile_cache, load_profile_file_uncached
 from sim.profiles.service import fit_hinge, fit_hinge_uncached
 from sim.scenario.load import build_scenario, load
@@ -83,15 +89,15 @@ def test_a_profile_that_fails_is_not_memoised(tmp_path):
 
 
 def test_the_profile_memo_is_bounded_and_clearable(tmp_path, monkeypatch):
-    monkeypatch.setattr(registry, "_PARSED_MAX", 3)
+    monkeypatch.setattr(registry.PROFILES, "max_entries", 3)
     clear_profile_cache()
     for value in range(6):
         path = tmp_path / f"server{value}.yaml"
         path.write_text((PROFILES / "toy_server.yaml").read_text().replace("50.0", f"5{value}.0"))
         assert registry.load_profile_file("server", path).idle_w.value == float(f"5{value}.0")
-    assert len(registry._PARSED) == 3
+    assert len(registry.PROFILES) == 3
     clear_profile_cache()
-    assert not registry._PARSED and service._fit_hinge_memo.cache_info().currsize == 0
+    assert not registry.PROFILES and service._fit_hinge_memo.cache_info().currsize == 0
 
 
 @pytest.mark.parametrize(
@@ -119,40 +125,65 @@ def test_odd_shapes_take_the_plain_path():
         fit_hinge_uncached([1, 2, 4], [0.1, 0.2])
 
 
-def _plan(spec_changes: dict | None = None):
-    scenario = load(CONGESTED, ["duration_s=5", "warmup_s=1", "devices.pi.count=3"])
-    spec = merge_spec(None, grid=GRID, replications=2, **(spec_changes or {}))
+TRACE_DRIVEN = REPO / "scenarios" / "lte_trace_replay.yaml"
+
+
+def _plan(path: Path = CONGESTED, grid: dict | None = None):
+    scenario = load(path, ["duration_s=5", "warmup_s=1", "devices.pi.count=3"])
+    spec = merge_spec(None, grid=grid or GRID, replications=2)
     return scenario, plan_sweep(scenario, spec)
 
 
 def _planned(plan, scenario) -> tuple:
-    """What planning decides: the runs, their tasks, and each point's resolved content."""
+    """What planning decides: the runs, their tasks, and each point's resolved content.
+
+    A task's pickled scenario is compared by what it unpickles to: a memoised trace's
+    arrays are read-only, which pickle protocol 5 writes as bytes instead of a bytearray
+    (same values; a worker's unpickled arrays are read-only either way)."""
     contents = [resolved_content(point_scenario(scenario, p)) for p in plan.points]
     tasks = [
-        (t.run_id, t.scenario_key, t.raw, t.seed, t.strategies, t.records, t.scenario_blob)
+        (
+            t.run_id,
+            t.scenario_key,
+            t.raw,
+            t.seed,
+            t.strategies,
+            t.records,
+            resolved_content(pickle.loads(t.scenario_blob)),
+        )
         for t in plan.tasks.values()
     ]
     return plan.runs, tasks, contents, plan.manifest()["runs"]
 
 
-def test_a_sweep_planned_with_memos_equals_one_planned_without(monkeypatch):
-    _plan()
-    _plan()  # every memo warm
-    scenario_warm, plan_warm = _plan()
+@pytest.mark.parametrize(
+    ("path", "grid"),
+    [(CONGESTED, GRID), (TRACE_DRIVEN, {"duration_s": [5.0, 6.0, 7.0]})],
+    ids=["congested_lte", "lte_trace_replay"],
+)
+def test_a_sweep_planned_with_memos_equals_one_planned_without(monkeypatch, path, grid):
+    if path == TRACE_DRIVEN and not (REPO.parent / "shared" / "traces").is_dir():
+        pytest.skip("public traces not available at ../shared/traces beside the checkout")
+    _plan(path, grid)
+    _plan(path, grid)  # every memo warm
+    scenario_warm, plan_warm = _plan(path, grid)
     with_memos = _planned(plan_warm, scenario_warm)
 
     clear_profile_cache()
+    TRACES.clear()
     monkeypatch.setattr(registry, "load_profile_file", load_profile_file_uncached)
     monkeypatch.setattr(sim.plans, "fit_hinge", fit_hinge_uncached)
-    scenario_plain, plan_plain = _plan()
+    monkeypatch.setattr(sim.channel.config, "read_trace_memo", read_trace)
+    scenario_plain, plan_plain = _plan(path, grid)
     without = _planned(plan_plain, scenario_plain)
-    assert registry._PARSED == {} and service._fit_hinge_memo.cache_info().currsize == 0
+    assert len(registry.PROFILES) == len(TRACES) == 0  # nothing memoised on this path
+    assert service._fit_hinge_memo.cache_info().currsize == 0
     monkeypatch.undo()
 
     assert len(plan_plain.runs) == 6
     assert with_memos[0] == without[0]  # run ids, points, replications, seeds
-    assert with_memos[1] == without[1]  # tasks, pickled scenarios byte for byte
-    assert with_memos[2] == without[2]  # resolved profiles, fits, service models
+    assert with_memos[1] == without[1]  # tasks and their pickled scenarios
+    assert with_memos[2] == without[2]  # resolved profiles, traces, fits, service models
     assert with_memos[3] == without[3]
 
 
@@ -167,3 +198,50 @@ def test_planning_parses_each_profile_once(monkeypatch):
     monkeypatch.setattr(registry, "load_profile_file_uncached", counting)
     _plan()
     assert len(parsed) == len(set(parsed)) == 3  # model, device, server: once each
+
+
+def test_an_edited_trace_is_seen_and_shared_arrays_are_read_only(tmp_path):
+    trace_file = tmp_path / "up.txt"
+    trace_file.write_text("1.0 5.0\n2.0 6.0\n3.0 7.0\n")
+    spec = toy_spec()
+    spec["cells"][0]["uplink"] = {"kind": "trace", "path": str(trace_file), "format": "time_mbps"}
+    first = build_scenario(spec, tmp_path / "toy.yaml").traces["ap"]
+    again = build_scenario(spec, tmp_path / "toy.yaml").traces["ap"]
+    assert again is first  # the memo answered
+    with pytest.raises(ValueError, match="read-only"):
+        first.rates_bps[0] = 1.0
+    _edit_keeping_size_and_mtime(trace_file, "2.0 6.0", "2.0 9.0")
+    edited = build_scenario(spec, tmp_path / "toy.yaml").traces["ap"]
+    assert edited.rates_bps.tolist() == [5.0e6, 9.0e6, 7.0e6]
+    plain = read_trace(trace_file, "time_mbps")
+    assert np.array_equal(edited.rates_bps, plain.rates_bps)
+    assert np.array_equal(edited.durations_s, plain.durations_s)
+
+
+def test_trace_options_are_part_of_the_key(shared_traces):
+    path = shared_traces / "mahimahi_cellular" / "ATT-LTE-driving-2016.up"
+    TRACES.clear()
+    coarse = read_trace_memo(path, "mahimahi", bin_s=1.0)
+    fine = read_trace_memo(path, "mahimahi", bin_s=0.1)
+    assert len(TRACES) == 2 and len(fine.rates_bps) > len(coarse.rates_bps)
+    for trace, bin_s in ((coarse, 1.0), (fine, 0.1)):
+        plain = read_trace(path, "mahimahi", bin_s=bin_s)
+        assert np.array_equal(trace.rates_bps, plain.rates_bps)
+        assert np.array_equal(trace.durations_s, plain.durations_s)
+    assert read_trace_memo(path, "mahimahi", bin_s=1.0) is coarse
+
+
+def test_content_memo_skips_unreadable_files_and_failed_computations(tmp_path):
+    memo: ContentMemo[str] = ContentMemo(max_entries=2, max_bytes=10)
+    assert memo.get(tmp_path / "missing", "x", lambda: "computed") == "computed"
+    big = tmp_path / "big"
+    big.write_text("x" * 11)
+    assert memo.get(big, "x", lambda: "big") == "big" and len(memo) == 0
+    small = tmp_path / "small"
+    small.write_text("ab")
+    with pytest.raises(RuntimeError):
+        memo.get(small, "x", lambda: (_ for _ in ()).throw(RuntimeError("boom")))
+    assert len(memo) == 0
+    assert memo.get(small, ["unhashable"], lambda: "plain") == "plain" and len(memo) == 0
+    assert memo.get(small, "x", lambda: "ab") == "ab" and len(memo) == 1
+    assert memo.get(small, "x", lambda: "not called") == "ab"
