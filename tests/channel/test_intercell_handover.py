@@ -503,3 +503,37 @@ def test_withdraw_is_finishing_at_that_moment_for_the_others(scheduler, seed):
     assert ends_f["c"] == pytest.approx(0.4, abs=1e-6)
     assert ends_w["a"] == pytest.approx(ends_f["a"], abs=1e-6)
     assert ends_w["b"] == pytest.approx(ends_f["b"], abs=1e-6)
+
+
+@pytest.mark.parametrize("sharing", ["shared", "dedicated"])
+def test_deadline_inside_the_interruption_fails_with_the_bits_sent(sharing):
+    """transfer_timeout 120 ms from 100 ms before the handover: the limit falls 20 ms into
+    the interruption; the transfer fails then, having sent 2 Mbit (100 ms at 20 Mbit/s)."""
+    x0 = STARTS_M[2]
+    t_h = _hand_handover_step(x0, 3.0, 16) * STEP_S
+    env = simpy.Environment()
+    cell = _cell(sharing=sharing, x0=x0)
+    cells: dict = {}
+    config = _cell(sharing=sharing, x0=x0)
+    capacity = build_capacity(config.uplink, None, np.random.default_rng(0), horizon_s=60.0)
+    radio = RadioMeter(RADIO_PRESETS["none"], Window(0.0, 100.0), lambda row, j: None)
+    uplink = DeviceUplink(
+        env,
+        1,
+        capacity,
+        radio,
+        cell=build_cells(env, cell, cells),
+        cell_names=cell_names(cell),
+        timeout_s=0.12,
+    )
+    results: dict[str, TransferResult] = {}
+    if sharing == "shared":
+        _send(env, uplink, t_h - 0.1, 6e6, results, "m")
+        env.run(until=30.0)
+        result = results["m"]
+    else:
+        result = uplink.dedicated(0, t_h - 0.1, 6e6)
+    assert not result.ok
+    assert result.end_s == pytest.approx(t_h + 0.02, abs=1e-9)
+    assert result.bits_sent == pytest.approx(2e6, abs=1e-3)
+    assert result.cell == "c/b"
