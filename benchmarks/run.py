@@ -313,7 +313,10 @@ def measure(only: list[str], size: dict[str, Any], quick: bool) -> tuple[list[di
         out = rss.streamed(size["rss10m"], size["rss10m_fallback"])
         figures["rss10m"] = out
         if out["streamed"]:
-            note = f"streamed to disk, fresh process, {out['cpu_s']:.0f} s CPU run"
+            note = (
+                f"streamed and written, fresh process, {out['cpu_s']:.0f} s CPU; "
+                f"{out['tenth']['peak_rss_mib']:,.0f} MiB at {out['tenth']['requests']:,} requests"
+            )
         else:
             sizes = " and ".join(f"{r['requests']:,}" for r in out["extrapolated_from"])
             note = (
