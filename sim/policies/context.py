@@ -7,9 +7,10 @@ them is imported from here, so the builders need not import the registry back.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sim.errors import SimInputError
 
@@ -22,6 +23,9 @@ if TYPE_CHECKING:
     from sim.profiles.schema import DeviceProfile, ModelProfile, ServerProfile
     from sim.scenario.model import GroupRuntime
     from sim.scenario.schema import ServerConfig
+    from sim.validation import Strict
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -99,3 +103,32 @@ def estimating_kwargs(
         "probe_after_s": config.probe_after_s,
         "overdue_factor": config.overdue_factor,
     }
+
+
+_BY_SETTINGS: OrderedDict[tuple[str, str, str], Any] = OrderedDict()
+_BY_SETTINGS_MAX = 256
+
+
+def memo_on_settings(what: str, settings: Strict, compute: Callable[[], T]) -> T:
+    """``compute()``, a figure that depends only on ``settings``, memoised on their values.
+
+    For figures a policy builder derives from one settings model alone, such as the mean
+    of a channel realisation drawn from a fixed private stream: every point of a sweep
+    rebuilt its policies and redrew it. The key is ``what``, the model's class and its
+    JSON (every field's value), so equal settings give the stored figure and any change
+    a new one; results must be immutable (numbers, frozen objects).
+    """
+    key = (what, type(settings).__qualname__, settings.model_dump_json())
+    if key in _BY_SETTINGS:
+        _BY_SETTINGS.move_to_end(key)
+        return _BY_SETTINGS[key]
+    value = compute()
+    _BY_SETTINGS[key] = value
+    while len(_BY_SETTINGS) > _BY_SETTINGS_MAX:
+        _BY_SETTINGS.popitem(last=False)
+    return value
+
+
+def clear_settings_memo() -> None:
+    """Forget every figure :func:`memo_on_settings` stored."""
+    _BY_SETTINGS.clear()

@@ -40,6 +40,7 @@ from sim.channel.radio import RADIO_PRESETS, RadioPowerModel
 from sim.errors import SimInputError, did_you_mean, list_choices
 from sim.plans import FitCache, Plan, build_plan, service_model, variant_names
 from sim.policies.config import CANDIDATE_FAMILIES
+from sim.policies.context import memo_on_settings
 from sim.theory import pollaczek_khinchine_wait_s
 
 if TYPE_CHECKING:
@@ -160,17 +161,21 @@ def mean_uplink_bps(ctx: GroupContext) -> float | None:
             initial=0,
         )
         return source.long_run_mean_bps()
-    try:
-        capacity = channel_config.build_capacity(
-            uplink, ctx.trace, stream(0, "policies/mean_uplink"), horizon_s=600.0
-        )
-    except Exception:  # a channel kind this module does not know how to build alone
-        return None
-    if isinstance(capacity, ConstantCapacity):
-        return capacity.rate_bps
-    segments = getattr(capacity, "source", None)
-    mean = segments.long_run_mean_bps() if segments is not None else None
-    return float(mean) if mean is not None else capacity.mean_rate_bps(600.0)
+
+    def realised_mean_bps() -> float | None:
+        try:
+            capacity = channel_config.build_capacity(
+                uplink, None, stream(0, "policies/mean_uplink"), horizon_s=600.0
+            )
+        except Exception:  # a channel kind this module does not know how to build alone
+            return None
+        if isinstance(capacity, ConstantCapacity):
+            return capacity.rate_bps
+        segments = getattr(capacity, "source", None)
+        mean = segments.long_run_mean_bps() if segments is not None else None
+        return float(mean) if mean is not None else capacity.mean_rate_bps(600.0)
+
+    return memo_on_settings("mean_uplink_bps", uplink, realised_mean_bps)  # ~25 ms a draw
 
 
 def gap_samples_s(ctx: GroupContext) -> tuple[np.ndarray, bool]:

@@ -20,11 +20,14 @@ import pytest
 
 import sim.channel.config
 import sim.plans
+import sim.policies.context as context
+import sim.policies.costs
 import sim.profiles.registry as registry
 import sim.profiles.service as service
 from sim.channel.trace_memo import TRACES, read_trace_memo
 from sim.channel.traces import read_trace
 from sim.file_memo import ContentMemo
+from sim.policies.context import clear_settings_memo, memo_on_settings
 from sim.profiles.registry import clear_profile_cache, load_profile_file_uncached
 from sim.profiles.service import fit_hinge, fit_hinge_uncached
 from sim.scenario.load import build_scenario, load
@@ -128,8 +131,12 @@ def test_odd_shapes_take_the_plain_path():
 TRACE_DRIVEN = REPO / "scenarios" / "lte_trace_replay.yaml"
 
 
+ADAPTIVE_NR = REPO / "scenarios" / "policy_nr_jetson.yaml"
+"""Adaptive policies on a physical 5G channel: their cost model draws the mean uplink."""
+
+
 def _plan(path: Path = CONGESTED, grid: dict | None = None):
-    scenario = load(path, ["duration_s=5", "warmup_s=1", "devices.pi.count=3"])
+    scenario = load(path, ["duration_s=5", "warmup_s=1"])
     spec = merge_spec(None, grid=grid or GRID, replications=2)
     return scenario, plan_sweep(scenario, spec)
 
@@ -158,8 +165,12 @@ def _planned(plan, scenario) -> tuple:
 
 @pytest.mark.parametrize(
     ("path", "grid"),
-    [(CONGESTED, GRID), (TRACE_DRIVEN, {"duration_s": [5.0, 6.0, 7.0]})],
-    ids=["congested_lte", "lte_trace_replay"],
+    [
+        (CONGESTED, GRID),
+        (TRACE_DRIVEN, {"duration_s": [5.0, 6.0, 7.0]}),
+        (ADAPTIVE_NR, {"cells.gnb.uplink.link.tx_power_dbm": [17.0, 20.0, 23.0]}),
+    ],
+    ids=["congested_lte", "lte_trace_replay", "policy_nr_jetson"],
 )
 def test_a_sweep_planned_with_memos_equals_one_planned_without(monkeypatch, path, grid):
     if path == TRACE_DRIVEN and not (REPO.parent / "shared" / "traces").is_dir():
@@ -171,12 +182,14 @@ def test_a_sweep_planned_with_memos_equals_one_planned_without(monkeypatch, path
 
     clear_profile_cache()
     TRACES.clear()
+    clear_settings_memo()
+    monkeypatch.setattr(sim.policies.costs, "memo_on_settings", lambda _w, _s, compute: compute())
     monkeypatch.setattr(registry, "load_profile_file", load_profile_file_uncached)
     monkeypatch.setattr(sim.plans, "fit_hinge", fit_hinge_uncached)
     monkeypatch.setattr(sim.channel.config, "read_trace_memo", read_trace)
     scenario_plain, plan_plain = _plan(path, grid)
     without = _planned(plan_plain, scenario_plain)
-    assert len(registry.PROFILES) == len(TRACES) == 0  # nothing memoised on this path
+    assert len(registry.PROFILES) == len(TRACES) == len(context._BY_SETTINGS) == 0
     assert service._fit_hinge_memo.cache_info().currsize == 0
     monkeypatch.undo()
 
@@ -245,3 +258,25 @@ def test_content_memo_skips_unreadable_files_and_failed_computations(tmp_path):
     assert memo.get(small, ["unhashable"], lambda: "plain") == "plain" and len(memo) == 0
     assert memo.get(small, "x", lambda: "ab") == "ab" and len(memo) == 1
     assert memo.get(small, "x", lambda: "not called") == "ab"
+
+
+def test_settings_memo_keys_on_every_value():
+    from sim.channel.config import ConstantUplink
+
+    clear_settings_memo()
+    calls: list[float] = []
+
+    def figure(rate: float):
+        def compute() -> float:
+            calls.append(rate)
+            return 2.0 * rate
+
+        return compute
+
+    slow, fast = (ConstantUplink(kind="constant", rate_bps=r) for r in (1e6, 2e6))
+    assert memo_on_settings("x", slow, figure(1e6)) == 2e6
+    assert memo_on_settings("x", slow, figure(1e6)) == 2e6  # answered
+    assert memo_on_settings("x", fast, figure(2e6)) == 4e6  # another value, another figure
+    assert memo_on_settings("y", slow, figure(1e6)) == 2e6  # another figure of the same
+    assert calls == [1e6, 2e6, 1e6]
+    clear_settings_memo()
