@@ -17,11 +17,15 @@ over d seconds costs beta d + alpha_d B (:meth:`RadioPowerModel.receive_energy_j
 on the above-idle basis like the uplink. Reception is radio activity: a result
 that finds the radio idle pays the promotion, and the tail runs from the end
 of the last reception or transmission, charged to that request (the device's
-:class:`~sim.channel.link.RadioMeter`). When a reception overlaps a transmission
-of the same device (a later request's upload already booked on a dedicated
-link), each is charged beta for its own time: Huang's model pays beta once, so
-the overlap is counted twice (an upper bound of beta x overlap; results are
-short, so the overlap is rare and brief).
+:class:`~sim.channel.link.RadioMeter`). A dedicated upload is booked when its
+request arrives, so a result may come back in the gap before an upload already
+booked, whose tail the meter charged at booking: the reception is fitted in (the
+earlier tail ends where it starts, its own tail runs to the booked upload), so
+the accounting is the chronological one. When a reception overlaps a
+transmission of the same device, each is charged beta for its own time:
+Huang's model pays beta once, so the overlap is counted twice (an upper bound
+of beta x overlap; results are short, so the overlap is rare and brief). A
+reception in the gap does not undo a promotion the booked upload already paid.
 """
 
 from __future__ import annotations
@@ -50,6 +54,14 @@ __all__ = [
     "DownlinkResult",
     "resolve_downlink_traces",
 ]
+
+
+class _Gap(NamedTuple):
+    """The gap before an activity booked on the radio [s], and the row its tail was charged to."""
+
+    start_s: float
+    row: int
+    end_s: float
 
 
 class DownlinkResult(NamedTuple):
@@ -105,14 +117,34 @@ class DeviceDownlink:
             self._start_next()
 
     # -- radio
-    def _begin(self, start_s: float) -> tuple[float, float]:
-        """Radio activity from ``start_s``: (promotion delay [s], promotion energy [J]).
-        Inside a transmission already booked the radio is active: nothing to pay."""
-        if start_s < self.radio.last_end_s:
-            return 0.0, 0.0
-        return self.radio.begin(start_s)
+    def _begin(self, start_s: float) -> tuple[float, float, _Gap | None]:
+        """Radio activity from ``start_s``: (promotion delay [s], promotion energy [J], the
+        gap it falls in when it comes before a transmission already booked, else None).
 
-    def _end(self, row: int, rx_start_s: float, end_s: float, bits: float) -> float:
+        Three cases: after the radio's last activity (the meter's usual begin: the last
+        tail closes, a promotion if it has ended); during the booked activity (the radio is
+        active: nothing to pay); in the gap before a booked activity (a dedicated upload is
+        booked when its request arrives), whose tail the meter charged when it was booked:
+        :meth:`_end` corrects it.
+        """
+        radio = self.radio
+        if start_s >= radio.last_end_s:
+            return (*radio.begin(start_s), None)
+        if start_s >= radio.last_start_s:
+            return 0.0, 0.0, None
+        gap = _Gap(radio.gap_start_s, radio.gap_row, radio.last_start_s)
+        model = radio.model
+        if start_s - gap.start_s <= model.tail_total_s:
+            return 0.0, 0.0, gap
+        promo_s = model.promotion_s
+        radio.energy_j["radio_promotion"] += model.promotion_w * radio.window.overlap(
+            start_s, start_s + promo_s
+        )
+        return promo_s, model.promotion_w * promo_s, gap
+
+    def _end(
+        self, row: int, start_s: float, rx_start_s: float, end_s: float, bits: float, gap
+    ) -> float:
         """A reception occupied [rx_start_s, end_s] and received ``bits``: its energy [J]."""
         radio = self.radio
         model = radio.model
@@ -124,23 +156,52 @@ class DeviceDownlink:
             )
             if bits / duration > model.rx_fitted_max_bps * (1.0 + 1e-9):
                 self.above_fitted_range += 1
-        if end_s >= radio.last_end_s:  # the tail now runs from here, charged to this request
+        if gap is not None:
+            self._fit_into_gap(row, start_s, end_s, gap)
+        elif end_s >= radio.last_end_s:  # the tail now runs from here, charged to this request
             radio.last_end_s = end_s
             radio.last_row = row
         return energy
 
+    def _fit_into_gap(self, row: int, start_s: float, end_s: float, gap: _Gap) -> None:
+        """Re-cut the tail charged for ``gap``: the earlier activity's tail now ends where this
+        reception starts, and this reception's tail runs to the booked activity."""
+        radio = self.radio
+        total = radio.model.tail_total_s
+        if gap.row >= 0:
+            old_in, old_charged = self._tail_j(gap.start_s, min(gap.end_s - gap.start_s, total))
+            new_in, new_charged = self._tail_j(gap.start_s, min(start_s - gap.start_s, total))
+            radio.energy_j["radio_tail"] += new_in - old_in
+            radio.charge_tail(gap.row, new_charged - old_charged)
+        after_in, after_charged = self._tail_j(end_s, min(max(gap.end_s - end_s, 0.0), total))
+        radio.energy_j["radio_tail"] += after_in
+        radio.charge_tail(row, after_charged)
+        # A later result received in the same gap comes after this one.
+        radio.gap_start_s, radio.gap_row = end_s, row
+
+    def _tail_j(self, start_s: float, length_s: float) -> tuple[float, float]:
+        """Energy of a tail from ``start_s`` lasting ``length_s`` [J]: (inside the window,
+        charged to its request: up to the window's end), as the meter closes a tail."""
+        window = self.radio.window
+        inside = charged = 0.0
+        for a, b, watts in self.radio.model.tail_power_w():
+            stage_end = min(b, length_s)
+            if stage_end > a:
+                inside += watts * window.overlap(start_s + a, start_s + stage_end)
+                charged += watts * max(0.0, min(start_s + stage_end, window.end_s) - (start_s + a))
+        return inside, charged
+
     # -- dedicated: arithmetic
     def _dedicated(self, row: int, ready_s: float, bits: float) -> DownlinkResult:
         start = max(ready_s, self.free_at_s)
-        promo_s, promo_j = self._begin(start)
+        promo_s, promo_j, gap = self._begin(start)
         rx_start = start + promo_s
         end = self.capacity.time_to_send(rx_start, bits)
         self.free_at_s = end
         if math.isinf(end):
             return DownlinkResult(start, rx_start, end, False, 0.0, promo_j)
-        return DownlinkResult(
-            start, rx_start, end, True, bits, promo_j + self._end(row, rx_start, end, bits)
-        )
+        energy = promo_j + self._end(row, start, rx_start, end, bits, gap)
+        return DownlinkResult(start, rx_start, end, True, bits, energy)
 
     # -- shared cell: event driven
     def _start_next(self) -> None:
@@ -148,11 +209,11 @@ class DeviceDownlink:
         self._busy = True
         env = self.env
         start = env.now
-        promo_s, promo_j = self._begin(start)
+        promo_s, promo_j, gap = self._begin(start)
         rx_start = start + promo_s
 
         def done(end_s: float, ok: bool, received: float) -> None:
-            energy = promo_j + self._end(row, rx_start, end_s, received)
+            energy = promo_j + self._end(row, start, rx_start, end_s, received, gap)
             self._busy = False
             self.free_at_s = end_s
             on_result(DownlinkResult(start, rx_start, end_s, ok, received, energy))

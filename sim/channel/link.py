@@ -87,6 +87,11 @@ class RadioMeter:
         self.tx_power_dbm = tx_power_dbm
         self.last_end_s = -math.inf
         self.last_row = -1
+        # The last activity begun and the gap before it (its tail was closed then): a result
+        # received inside that gap is fitted in by sim/channel/downlink.py.
+        self.last_start_s = -math.inf
+        self.gap_start_s = -math.inf
+        self.gap_row = -1
         self.energy_j = {"radio_promotion": 0.0, "radio_tx": 0.0, "radio_tail": 0.0}
         self.above_fitted_range = 0  # transfers whose mean rate was above the model's range
         # Fixed per run: looked up once, not per transfer.
@@ -97,6 +102,7 @@ class RadioMeter:
         """Radio activity starts at ``t_s``: (promotion delay [s], promotion energy [J])."""
         model = self.model
         gap = t_s - self.last_end_s
+        self.gap_start_s, self.gap_row, self.last_start_s = self.last_end_s, self.last_row, t_s
         if self.last_row >= 0:
             self._close_tail(min(gap, self._tail_total_s))
         if gap <= self._tail_total_s:

@@ -316,3 +316,30 @@ def test_receive_energy_is_charged_to_the_request() -> None:
     delta = large.requests["e_radio_j"].iloc[0] - small.requests["e_radio_j"].iloc[0]
     assert delta == pytest.approx(extra_rx - shorter_tail, rel=1e-9)
     assert (large.requests["e_radio_j"] >= 0).all()
+
+
+def test_reception_in_the_gap_before_a_booked_upload_is_fitted_in_by_hand() -> None:
+    """Upload 0 on [0.2601, 1.0] (row 0); upload 1 booked on [3.0, 4.0] (row 1) before the
+    results come back, so the meter charged row 0 the tail [1.0, 3.0]. Result 0 is received
+    on [1.5, 2.0], result 5 on [2.5, 2.6]: the chronological tails are row 0 [1.0, 1.5] and
+    [2.0, 2.5], row 5 [2.6, 3.0]."""
+    env = simpy.Environment()
+    radio, charged = meter("lte", Window(0.0, 100.0))
+    radio.begin(0.0)
+    radio.end(0, LTE_PROMOTION_S, 1.0, 1e6)
+    radio.begin(3.0)  # booked at arrival (a dedicated link): closes row 0's tail at 2.0 s
+    radio.end(1, 3.0, 4.0, 1e6)
+    assert charged == pytest.approx({0: LTE_TAIL_W * 2.0})
+    downlink = DeviceDownlink(env, 0, ConstantCapacity(1e6), radio)
+    got: list[DownlinkResult] = []
+    env.run(until=1.5)
+    downlink.send(0, 0.5e6, got.append)
+    env.run(until=2.5)
+    downlink.send(5, 0.1e6, got.append)
+    assert [(r.rx_start_s, r.end_s) for r in got] == pytest.approx([(1.5, 2.0), (2.5, 2.6)])
+    assert got[0].energy_j == pytest.approx(LTE_BETA_W * 0.5 + LTE_ALPHA_D_W_PER_MBPS * 0.5)
+    assert got[1].energy_j == pytest.approx(LTE_BETA_W * 0.1 + LTE_ALPHA_D_W_PER_MBPS * 0.1)
+    assert charged == pytest.approx({0: LTE_TAIL_W * (0.5 + 0.5), 5: LTE_TAIL_W * 0.4})
+    assert radio.energy_j["radio_tail"] == pytest.approx(LTE_TAIL_W * 1.4)
+    radio.close()  # the booked upload's own tail is untouched
+    assert charged[1] == pytest.approx(LTE_TAIL_W * LTE_TAIL_S)
