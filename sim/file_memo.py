@@ -14,6 +14,7 @@ be immutable (frozen models and dataclasses, read-only arrays): every caller sha
 from __future__ import annotations
 
 import hashlib
+import os
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from pathlib import Path
@@ -34,13 +35,13 @@ def file_digest(path: Path, max_bytes: int) -> bytes | None:
 
 
 class ContentMemo(Generic[T]):
-    """At most ``max_entries`` values by (resolved path, file digest, ``options``), least
-    recently used dropped first; ``max_bytes``: larger files are not memoised."""
+    """At most ``max_entries`` values by (path, file digest, ``options``), least recently
+    used dropped first; ``max_bytes``: larger files are not memoised."""
 
     def __init__(self, max_entries: int, max_bytes: int) -> None:
         self.max_entries = max_entries
         self.max_bytes = max_bytes
-        self._entries: OrderedDict[tuple[str, bytes, Hashable], T] = OrderedDict()
+        self._entries: OrderedDict[tuple[str, str, bytes, Hashable], T] = OrderedDict()
 
     def get(self, path: str | Path, options: Hashable, compute: Callable[[], T]) -> T:
         """The value ``compute()`` gives for the file's current content and ``options``."""
@@ -52,7 +53,8 @@ class ContentMemo(Generic[T]):
             digest = None
         if digest is None:
             return compute()
-        key = (str(path.resolve()), digest, options)
+        # The path as spelt (and the folder it is relative to): values may quote it.
+        key = (os.getcwd(), str(path), digest, options)
         if key in self._entries:
             self._entries.move_to_end(key)
             return self._entries[key]

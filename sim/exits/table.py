@@ -17,7 +17,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -25,8 +25,9 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from sim.errors import SimInputError, list_choices
+from sim.file_memo import ContentMemo
 from sim.validation import Probability, Provenance, Strict, validate_data
-from sim.yamlio import read_yaml
+from sim.yamlio import MAX_FILE_BYTES, read_yaml
 
 DATA_DIR = Path(__file__).parent / "data"
 
@@ -117,16 +118,32 @@ class ExitTable:
         Linear in the FLOP fraction between the table's neighbouring exits, on a common
         threshold grid; clamped to the first or last exit outside their span.
         """
-        exits = self.spec.exits
-        grid = np.array(sorted({c for e in exits for c in e.points}), dtype=float)
-        curves = [ExitCurve.from_points(e.points) for e in exits]
-        xs = np.array([e.flops_fraction for e in exits], dtype=float)
-        shares = np.stack([np.interp(grid, c.thresholds, c.shares) for c in curves])
-        accs = np.stack([np.interp(grid, c.thresholds, c.accuracies) for c in curves])
-        x = float(np.clip(flops_fraction, xs[0], xs[-1]))
-        share = np.array([np.interp(x, xs, shares[:, j]) for j in range(grid.size)])
-        acc = np.array([np.interp(x, xs, accs[:, j]) for j in range(grid.size)])
-        return ExitCurve(grid, share, acc)
+        exits = tuple(
+            (e.flops_fraction, tuple((c, tuple(v)) for c, v in e.points.items()))
+            for e in self.spec.exits
+        )
+        return _curve_at(exits, flops_fraction)
+
+
+@lru_cache(maxsize=4096)
+def _curve_at(
+    table: tuple[tuple[float, tuple[tuple[float, tuple[float, ...]], ...]], ...],
+    flops_fraction: float,
+) -> ExitCurve:
+    """:meth:`ExitTable.curve_at` of the exits ``table`` ((flops_fraction, points) each),
+    memoised on those values: a sweep point's SPINN candidates ask for the same few
+    hundred curves again (~12 ms a point); the shared arrays are read-only."""
+    curves = [ExitCurve.from_points(dict(points)) for _, points in table]
+    grid = np.array(sorted({c for _, points in table for c, _ in points}), dtype=float)
+    xs = np.array([fraction for fraction, _ in table], dtype=float)
+    shares = np.stack([np.interp(grid, c.thresholds, c.shares) for c in curves])
+    accs = np.stack([np.interp(grid, c.thresholds, c.accuracies) for c in curves])
+    x = float(np.clip(flops_fraction, xs[0], xs[-1]))
+    share = np.array([np.interp(x, xs, shares[:, j]) for j in range(grid.size)])
+    acc = np.array([np.interp(x, xs, accs[:, j]) for j in range(grid.size)])
+    for array in (grid, share, acc):
+        array.flags.writeable = False
+    return ExitCurve(grid, share, acc)
 
 
 def shipped_tables() -> list[str]:
@@ -134,8 +151,16 @@ def shipped_tables() -> list[str]:
     return sorted(p.stem for p in DATA_DIR.glob("*.yaml"))
 
 
-@cache
+EXIT_TABLES: ContentMemo[ExitTable] = ContentMemo(max_entries=64, max_bytes=MAX_FILE_BYTES)
+"""Loaded tables by the file's content (sim/file_memo.py): an edited table file is read again
+(a cache on the path alone kept a file's first version for the life of the process)."""
+
+
 def _load(path: Path) -> ExitTable:
+    return EXIT_TABLES.get(path, None, lambda: _read_table(path))
+
+
+def _read_table(path: Path) -> ExitTable:
     doc = read_yaml(path)
     spec = validate_data(ExitTableSpec, doc.data, file=str(path), doc=doc)
     return ExitTable(spec, path)

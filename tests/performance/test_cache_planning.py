@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 
 import sim.channel.config
+import sim.exits.table as exit_table
 import sim.plans
 import sim.policies.context as context
 import sim.policies.costs
@@ -26,6 +27,7 @@ import sim.profiles.registry as registry
 import sim.profiles.service as service
 from sim.channel.trace_memo import TRACES, read_trace_memo
 from sim.channel.traces import read_trace
+from sim.exits.table import EXIT_TABLES, load_table, shipped_tables
 from sim.file_memo import ContentMemo
 from sim.policies.context import clear_settings_memo, memo_on_settings
 from sim.profiles.registry import clear_profile_cache, load_profile_file_uncached
@@ -133,6 +135,8 @@ TRACE_DRIVEN = REPO / "scenarios" / "lte_trace_replay.yaml"
 
 ADAPTIVE_NR = REPO / "scenarios" / "policy_nr_jetson.yaml"
 """Adaptive policies on a physical 5G channel: their cost model draws the mean uplink."""
+EARLY_EXITS = REPO / "scenarios" / "early_exit_rpi.yaml"
+"""SPINN-style candidates: a few hundred exit curves per point, from a proxy exit table."""
 
 
 def _plan(path: Path = CONGESTED, grid: dict | None = None):
@@ -169,8 +173,9 @@ def _planned(plan, scenario) -> tuple:
         (CONGESTED, GRID),
         (TRACE_DRIVEN, {"duration_s": [5.0, 6.0, 7.0]}),
         (ADAPTIVE_NR, {"cells.gnb.uplink.link.tx_power_dbm": [17.0, 20.0, 23.0]}),
+        (EARLY_EXITS, {"duration_s": [5.0, 6.0, 7.0]}),
     ],
-    ids=["congested_lte", "lte_trace_replay", "policy_nr_jetson"],
+    ids=["congested_lte", "lte_trace_replay", "policy_nr_jetson", "early_exit_rpi"],
 )
 def test_a_sweep_planned_with_memos_equals_one_planned_without(monkeypatch, path, grid):
     if path == TRACE_DRIVEN and not (REPO.parent / "shared" / "traces").is_dir():
@@ -183,13 +188,18 @@ def test_a_sweep_planned_with_memos_equals_one_planned_without(monkeypatch, path
     clear_profile_cache()
     TRACES.clear()
     clear_settings_memo()
+    EXIT_TABLES.clear()
+    exit_table._curve_at.cache_clear()
     monkeypatch.setattr(sim.policies.costs, "memo_on_settings", lambda _w, _s, compute: compute())
+    monkeypatch.setattr(exit_table, "_load", exit_table._read_table)
+    monkeypatch.setattr(exit_table, "_curve_at", exit_table._curve_at.__wrapped__)
     monkeypatch.setattr(registry, "load_profile_file", load_profile_file_uncached)
     monkeypatch.setattr(sim.plans, "fit_hinge", fit_hinge_uncached)
     monkeypatch.setattr(sim.channel.config, "read_trace_memo", read_trace)
     scenario_plain, plan_plain = _plan(path, grid)
     without = _planned(plan_plain, scenario_plain)
     assert len(registry.PROFILES) == len(TRACES) == len(context._BY_SETTINGS) == 0
+    assert len(EXIT_TABLES) == 0
     assert service._fit_hinge_memo.cache_info().currsize == 0
     monkeypatch.undo()
 
@@ -280,3 +290,30 @@ def test_settings_memo_keys_on_every_value():
     assert memo_on_settings("y", slow, figure(1e6)) == 2e6  # another figure of the same
     assert calls == [1e6, 2e6, 1e6]
     clear_settings_memo()
+
+
+def test_an_edited_exit_table_is_seen(tmp_path):
+    """It was cached on its path alone: an edit went unseen for the life of the process."""
+    table_file = tmp_path / "table.yaml"
+    shutil.copy(exit_table.DATA_DIR / "portend_efficientnet_b0.yaml", table_file)
+    before = load_table(str(table_file))
+    assert load_table(str(table_file)) is before
+    assert before.spec.final_accuracy == 0.740
+    _edit_keeping_size_and_mtime(table_file, "final_accuracy: 0.740", "final_accuracy: 0.750")
+    assert load_table(str(table_file)).spec.final_accuracy == 0.750
+
+
+@pytest.mark.parametrize("name", shipped_tables())
+def test_a_memoised_exit_curve_is_the_plain_curve(name):
+    table = load_table(name)
+    exits = tuple(
+        (e.flops_fraction, tuple((c, tuple(v)) for c, v in e.points.items()))
+        for e in table.spec.exits
+    )
+    for fraction in (0.0, 0.05, 0.3, 0.5, 0.77, 1.0):
+        memoised, again = table.curve_at(fraction), table.curve_at(fraction)
+        plain = exit_table._curve_at.__wrapped__(exits, fraction)
+        assert again is memoised
+        for field in ("thresholds", "shares", "accuracies"):
+            assert np.array_equal(getattr(memoised, field), getattr(plain, field))
+            assert not getattr(memoised, field).flags.writeable
