@@ -421,7 +421,7 @@ def print_table(rows: list[dict], figures: dict) -> None:
         for r in rows
     ]
     widths = [max(len(str(t[i])) for t in table) for i in range(6)]
-    for t in table:
+    for t in table if rows else []:
         cells = [f"{t[i]!s:<{widths[i]}}" for i in range(6)]
         print("  ".join(cells) + "  " + t[6])
     if "stages" in figures:
