@@ -23,10 +23,11 @@ def least(
 ) -> EdgeServer:
     """The server of least key; ties broken uniformly at random (one draw, only on a tie)."""
     low = min(keys)
-    ties = [s for s, k in zip(servers, keys, strict=True) if k == low]
-    if len(ties) == 1:
-        return ties[0]
-    return ties[int(rng.integers(len(ties)))]
+    first = keys.index(low)
+    if keys.count(low) == 1:
+        return servers[first]
+    ties = [i for i, k in enumerate(keys) if k == low]
+    return servers[ties[int(rng.integers(len(ties)))]]
 
 
 class Selector:

@@ -36,6 +36,13 @@ class LoadBoard:
         """Jobs at ``server`` as of the last report (live: now)."""
         return server.jobs if self.live else self.posted[server.index]
 
+    def loads(self, servers: Sequence[EdgeServer]) -> list[int]:
+        """Jobs at each of ``servers`` as of the last report (live: now)."""
+        if self.live:
+            return [s.waiting + s.in_service for s in servers]
+        posted = self.posted
+        return [posted[s.index] for s in servers]
+
     def _refresh(self, env: simpy.Environment):
         """Post every server's load at k x interval_s (k = 1, 2, ...), from multiples of the
         interval so that no rounding accumulates."""

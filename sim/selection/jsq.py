@@ -26,5 +26,4 @@ class ShortestQueue(Selector):
     ) -> EdgeServer:
         assert self.board is not None
         servers = self.candidates[cell]
-        jobs = self.board.jobs
-        return least(servers, [jobs(s) for s in servers], rng)
+        return least(servers, self.board.loads(servers), rng)

@@ -50,11 +50,8 @@ class LeastLatency(Selector):
         assert self.board is not None and plan.server is not None
         servers = self.candidates[cell]
         part = plan.server.key
-        jobs = self.board.jobs
         keys = []
-        for server in servers:
+        for server, jobs in zip(servers, self.board.loads(servers), strict=True):
             route = route_of(server)
-            keys.append(
-                route.to_server_s + predicted_server_s(server, part, jobs(server)) + route.back_s
-            )
+            keys.append(route.to_server_s + predicted_server_s(server, part, jobs) + route.back_s)
         return least(servers, keys, rng)

@@ -36,5 +36,4 @@ class PowerOfD(Selector):
         d = self.config.d or 2
         if d < len(servers):
             servers = tuple(servers[i] for i in sample_without_replacement(len(servers), d, rng))
-        jobs = self.board.jobs
-        return least(servers, [jobs(s) for s in servers], rng)
+        return least(servers, self.board.loads(servers), rng)
