@@ -24,12 +24,16 @@ import math
 from bisect import bisect_right
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from sim.channel.capacity import Capacity, ConstantCapacity, PiecewiseCapacity
 
 if TYPE_CHECKING:
     from sim.channel.ratelaw import RateLaw
 
 TRIM_SEGMENTS = 512  # drop a track's consumed segments once this many lie behind it
+MANY = 5  # contenders from which the shares are computed in numpy (_many_shares)
+_GAUSS: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # Gauss-Legendre rules by node count
 
 
 def contender_shares(
@@ -43,9 +47,12 @@ def contender_shares(
     a_j = e_{k-1} - lo_j >= 0, so user i's density times the others' CDFs is a
     polynomial with non-negative coefficients, integrated exactly (no cancellation).
     ``written_out``: intervals with up to 4 users ramping by :func:`_few_ramping`
-    (the same bits as the general loop, which False forces).
+    (the same bits as the general loop, which False forces); from MANY contenders on,
+    :func:`_many_shares` (the same integrals by quadrature exact for their degree).
     """
     k_users = len(lo)
+    if written_out and k_users >= MANY:
+        return _many_shares(lo, hi, top)
     inverse_width = [1.0 / (h - low) for low, h in zip(lo, hi, strict=True)]
     order = sorted(range(k_users), key=hi.__getitem__)
     shares = [0.0] * k_users
@@ -133,6 +140,34 @@ def _few_ramping(
         c2 = a_m + (a_k + a_j)
         scale = inverse_width[i] * inverse_width[j] * inverse_width[k] * inverse_width[m]
         shares[i] += scale * (c0 * length + c1 * square / 2 + c2 * cube / 3 + quarter)
+
+
+def _many_shares(lo: list[float], hi: list[float], top: float) -> list[float]:
+    """:func:`contender_shares` for many contenders, vectorised: on each interval between
+    upper ends the integrand is a polynomial of degree <= K - 1, so ceil(K / 2)
+    Gauss-Legendre nodes integrate it exactly; the product of the others' CDFs comes
+    from prefix and suffix products (no division), every term non-negative."""
+    low, high = np.array(lo), np.array(hi)
+    k_users = low.size
+    nodes = (k_users + 1) // 2
+    if nodes not in _GAUSS:
+        _GAUSS[nodes] = np.polynomial.legendre.leggauss(nodes)
+    x, w = _GAUSS[nodes]
+    inverse_width = 1.0 / (high - low)
+    ends = np.sort(high)
+    left = np.concatenate(([top], ends[:-1]))
+    length = ends - left  # (K,) intervals above top, some of length 0
+    # u - lo_j = (left_k - lo_j) + (u - left_k): both terms >= 0, each to full precision
+    into = 0.5 * length[:, None] * (x + 1.0)  # (K intervals, nodes) u - left_k
+    offsets = left[:, None] - low  # (K, K users)
+    cdf = np.minimum((offsets[:, None, :] + into[:, :, None]) * inverse_width, 1.0)
+    ones = np.ones((k_users, nodes, 1))
+    before = np.cumprod(np.concatenate((ones, cdf[:, :, :-1]), axis=2), axis=2)
+    after = np.cumprod(np.concatenate((ones, cdf[:, :, :0:-1]), axis=2), axis=2)[:, :, ::-1]
+    ramping = high >= ends[:, None]  # (K, K): user i's density is there on interval k
+    weight = 0.5 * length[:, None] * w  # (K, nodes)
+    won = np.einsum("kn,kni->i", weight, before * after * ramping[:, None, :]) * inverse_width
+    return won.tolist()
 
 
 def piece_shares(rates: list[float], lower: list[float], upper: list[float]) -> list[float]:
@@ -276,25 +311,62 @@ def two_shares(
     return share_a / total, share_b / total
 
 
-def walk_pieces(tracks: list[Track], remaining: list[float], now: float, end: float) -> Walk:
+class SharesCache:
+    """Normalised shares of contender sets seen in this walk and the one before: the
+    walks after a start or an end go over the same pieces, where the contenders and
+    their atoms are mostly unchanged (the same inputs give the same shares)."""
+
+    __slots__ = ("before", "now")
+
+    def __init__(self) -> None:
+        self.now: dict[tuple, list[float]] = {}
+        self.before: dict[tuple, list[float]] = {}
+
+    def next_walk(self) -> None:
+        self.before, self.now = self.now, {}
+
+    def shares(self, lower: list[float], upper: list[float], top: float) -> list[float]:
+        """:func:`contender_shares` of the contenders' atoms, normalised."""
+        key = (top, *lower, *upper)
+        found = self.now.get(key)
+        if found is None:
+            found = self.before.get(key)
+            if found is None:
+                won = contender_shares(lower, upper, top)
+                total = math.fsum(won)
+                found = [w / total for w in won]
+            self.now[key] = found
+        return found
+
+
+def walk_pieces(
+    tracks: list[Track],
+    remaining: list[float],
+    now: float,
+    end: float,
+    cache: SharesCache | None = None,
+) -> Walk:
     """Walk the merged pieces of the tracks on [now, end] until the first piece where a
     transfer reaches its ``remaining`` bits [bit]; each piece's shares as
     :func:`piece_shares` gives them (two contenders: :func:`two_shares`)."""
     n = len(tracks)
     out = Walk()
-    cursor, rates, lower, upper, next_edge = [], [], [], [], []
-    for track in tracks:
-        i = track.index(now)
-        cursor.append(i)
-        if i < len(track.rates):
-            rates.append(track.rates[i])
-            lower.append(track.lo[i])
-            upper.append(track.hi[i])
-        else:  # past the end of a finite process: rate 0
-            rates.append(0.0)
-            lower.append(0.0)
-            upper.append(0.0)
-        next_edge.append(track.edges[i + 1] if i + 1 < len(track.edges) else math.inf)
+    cache = SharesCache() if cache is None else cache
+    cache.next_walk()
+    cursor = [track.index(now) for track in tracks]
+    # Past the end of a finite process the rate is 0 (and so is its atom).
+    rates = [
+        tr.rates[i] if i < len(tr.rates) else 0.0 for tr, i in zip(tracks, cursor, strict=True)
+    ]
+    lower = [tr.lo[i] if i < len(tr.lo) else 0.0 for tr, i in zip(tracks, cursor, strict=True)]
+    upper = [tr.hi[i] if i < len(tr.hi) else 0.0 for tr, i in zip(tracks, cursor, strict=True)]
+    next_edge = [
+        tr.edges[i + 1] if i + 1 < len(tr.edges) else math.inf
+        for tr, i in zip(tracks, cursor, strict=True)
+    ]
+    # The atoms of those who can send; -1 (below every atom) for those who cannot.
+    low_sending = [low if rate > 0.0 else -1.0 for rate, low in zip(rates, lower, strict=True)]
+    high_sending = [h if rate > 0.0 else -1.0 for rate, h in zip(rates, upper, strict=True)]
     finish = out.finish_s = [math.inf] * n
     grid = out.grid_s = [now]
     progress = [0.0] * n
@@ -304,16 +376,12 @@ def walk_pieces(tracks: list[Track], remaining: list[float], now: float, end: fl
             finish[k] = now
             out.ended = True
     t = now
-    users = range(n)
     while not out.ended and t < end:
         t_next = min(min(next_edge), end)
         dt = t_next - t
         # The largest lower end among those who can send, and the atoms reaching above it.
-        top = 0.0
-        for rate, low in zip(rates, lower, strict=True):
-            if rate > 0.0 and low > top:
-                top = low
-        contenders = [k for k in users if rates[k] > 0.0 and upper[k] > top]
+        top = max(max(low_sending), 0.0)
+        contenders = [k for k, h in enumerate(high_sending) if h > top]
         speed = [0.0] * n
         if len(contenders) == 1:
             k = contenders[0]
@@ -324,12 +392,11 @@ def walk_pieces(tracks: list[Track], remaining: list[float], now: float, end: fl
             speed[a] = share_a * rates[a]
             speed[b] = share_b * rates[b]
         elif contenders:
-            won = contender_shares(
+            shares = cache.shares(
                 [lower[k] for k in contenders], [upper[k] for k in contenders], top
             )
-            total = math.fsum(won)
-            for k, w in zip(contenders, won, strict=True):
-                speed[k] = w / total * rates[k]
+            for k, share in zip(contenders, shares, strict=True):
+                speed[k] = share * rates[k]
         step = progress[:]
         for k in contenders:
             v = speed[k]
@@ -344,15 +411,18 @@ def walk_pieces(tracks: list[Track], remaining: list[float], now: float, end: fl
         grid.append(t_next)
         progress = step
         t = t_next
-        for k in users:
+        for k in [k for k, e in enumerate(next_edge) if e <= t]:
+            track = tracks[k]
             while next_edge[k] <= t:  # this track enters its next segment
-                track = tracks[k]
                 i = cursor[k] = cursor[k] + 1
                 if i < len(track.rates):
                     rates[k], lower[k], upper[k] = track.rates[i], track.lo[i], track.hi[i]
                 else:
                     rates[k] = lower[k] = upper[k] = 0.0
                 next_edge[k] = track.edges[i + 1] if i + 1 < len(track.edges) else math.inf
+            sending = rates[k] > 0.0
+            low_sending[k] = lower[k] if sending else -1.0
+            high_sending[k] = upper[k] if sending else -1.0
     return out
 
 
@@ -366,6 +436,7 @@ class FastWalker:
         self.start_s = math.nan  # the look-ahead's span [s]; nan: none yet
         self.end_s = math.nan
         self.seen: set[int] = set()  # serials of the transfers generated to end_s
+        self.cache = SharesCache()
 
     def generate(self, items: list, t0_s: float, t1_s: float, lookahead_s: float) -> None:
         """What ``SharedCell._rates_on_grid`` generates for a walk on [t0, t1]."""
@@ -405,7 +476,7 @@ class FastWalker:
         while True:
             end = min(now + window, deadline)
             self.generate(items, now, end, lookahead_s)
-            found = walk_pieces(self.tracks_for(items, end), remaining, now, end)
+            found = walk_pieces(self.tracks_for(items, end), remaining, now, end, self.cache)
             end = found.grid_s[-1]
             if found.ended or end >= deadline or found.moving or window >= max_window_s:
                 plan = FastPlan(
