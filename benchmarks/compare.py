@@ -93,7 +93,7 @@ def issue_rows(f: dict) -> list[tuple[str, str]]:
             "planning a sweep point (first planning in a fresh process)",
             "—" if not plan else f"**{1e3 * plan['first_cpu_s_per_point']:.1f} ms**",
         ),
-        ("city: 50 cells x 100 devices, 60 s", city_text),
+        ("city-scale run (see its size below)", city_text),
     ]
 
 
