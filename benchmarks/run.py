@@ -121,12 +121,24 @@ def _git_revision() -> str:
     return head + (" (sim/ has uncommitted changes)" if dirty else "")
 
 
+_CURRENT = {"row": ""}
+
+
 def _row(figure: str, value: str, ratio: str = "", target: str = "", goal: str = "", **kw: Any):
-    return {"figure": figure, "value": value, "ratio": ratio, "target": target, "goal": goal, **kw}
+    return {
+        "row": _CURRENT["row"],
+        "figure": figure,
+        "value": value,
+        "ratio": ratio,
+        "target": target,
+        "goal": goal,
+        **kw,
+    }
 
 
 def _progress(row: str) -> None:
     """One line on stderr as each row starts (a full run takes a while)."""
+    _CURRENT["row"] = row
     print(f"[{time.strftime('%H:%M:%S')}] {row} ...", file=sys.stderr, flush=True)
 
 
@@ -447,6 +459,12 @@ def main(argv: list[str] | None = None) -> int:
         "--only", action="append", choices=ROWS, default=[], help="run only this row (repeatable)"
     )
     parser.add_argument("--json", type=Path, help="also write every figure here")
+    parser.add_argument(
+        "--update",
+        action="store_true",
+        help="with --json: replace only the rows measured now in an existing file (each row "
+        "keeps the revision it was measured at)",
+    )
     args = parser.parse_args(argv)
     size = SIZES["quick" if args.quick else "full"]
     started = time.perf_counter()
@@ -464,6 +482,19 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         payload = {**header, "rows": rows, "figures": figures}
+        measured = {r["row"] for r in rows} | set(figures)
+        payload["revision_by_row"] = {key: header["revision"] for key in measured}
+        if args.update and args.json.exists():
+            old = json.loads(args.json.read_text())
+            kept = [r for r in old["rows"] if r.get("row") not in measured]
+            order = {key: i for i, key in enumerate(ROWS)}
+            payload["rows"] = sorted(kept + rows, key=lambda r: order.get(r.get("row"), 99))
+            payload["figures"] = {**old["figures"], **figures}
+            payload["revision_by_row"] = {
+                **old.get("revision_by_row", {}),
+                **payload["revision_by_row"],
+            }
+            payload["revision"] = ", ".join(sorted(set(payload["revision_by_row"].values())))
         args.json.write_text(json.dumps(payload, indent=2, default=float) + "\n")
     return 0
 
