@@ -29,6 +29,7 @@ static optimum takes them from the workload's inter-arrival times
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -73,6 +74,7 @@ class Estimate:
     latency_s: float
     energy_j: float
     feasible: bool
+    server: str | None = None  # the server it was predicted on (None: the group's default)
 
     def cost(self, objective: str) -> float:
         return self.latency_s if objective == "latency" else self.energy_j
@@ -237,7 +239,9 @@ class CostModel:
     ``background_wait_s`` an M/G/1 estimate of the queueing other tenants cause.
     """
 
-    def __init__(self, ctx: GroupContext, plans: Sequence[Plan]) -> None:
+    def __init__(
+        self, ctx: GroupContext, plans: Sequence[Plan], server_name: str | None = None
+    ) -> None:
         self.ctx = ctx
         runtime = ctx.runtime
         self.radio: RadioPowerModel = (
@@ -245,23 +249,33 @@ class CostModel:
         )
         self.tail_total_s = _tail_total_s(self.radio)
         self.idle_w = float(ctx.device.power.idle_w.value)
-        self.server_name: str | None = None
-        if runtime is not None:
-            self.server_name = runtime.server or (
+        if server_name is None and runtime is not None:
+            server_name = runtime.server or (
                 runtime.server_order[0] if runtime.server_order else None
             )
+        self._fits: FitCache = {}
+        self._use_server(server_name, plans)
+        self.nominal_rate_bps = mean_uplink_bps(ctx)
+        self.gaps_s, self.random_arrivals = gap_samples_s(ctx)
+        self.arrival_rate_hz = self._arrival_rate_hz()
+
+    def _use_server(self, server_name: str | None, plans: Sequence[Plan]) -> None:
+        """Predict on ``server_name``: its path, profile, batching window and tenants."""
+        self.server_name = server_name
         self.idle_server_wait_s = 0.0
         self.background_wait_s = 0.0
-        self._fits: FitCache = {}
-        server = ctx.server_configs.get(self.server_name) if self.server_name else None
+        server = self.ctx.server_configs.get(server_name) if server_name else None
         if server is not None:
             batching = server.batching
             self.idle_server_wait_s = batching.max_wait_s if batching.max_batch > 1 else 0.0
             self.background_wait_s = self._background_wait_s()
         self.costs: dict[str, PlanCost] = {p.name: self._plan_cost(p) for p in plans}
-        self.nominal_rate_bps = mean_uplink_bps(ctx)
-        self.gaps_s, self.random_arrivals = gap_samples_s(ctx)
-        self.arrival_rate_hz = self._arrival_rate_hz()
+
+    def for_server(self, server_name: str) -> CostModel:
+        """This model predicting on another server (channel and workload figures kept)."""
+        clone = copy.copy(self)
+        clone._use_server(server_name, [c.plan for c in self.costs.values()])
+        return clone
 
     # -- fixed parts
     def _plan_cost(self, plan: Plan) -> PlanCost:

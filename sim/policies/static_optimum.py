@@ -12,11 +12,20 @@ inter-arrival times (:mod:`sim.policies.costs`). The plan is chosen once, when
 the scenario is loaded; every request follows it. On a constant channel with an
 idle server the predictions are exactly what the simulator then measures, so
 the choice is the brute-force optimum (``tests/policies/test_static_optimum.py``).
+
+Plan and server jointly: when the group's server selection is ``least_latency``,
+every (plan, candidate server) pair is predicted, each server with its own
+profile, path, batching window and background load, and the best pair's plan is
+taken; the requests then go, one by one, to the server of least predicted
+latency for that plan (sim/selection/least_latency.py), which on idle servers is
+the pair's server. Under any other selection the prediction uses the group's
+planning server, as before: its fixed server or the nearest candidate
+(``tests/selection/test_joint_plan.py``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from sim.errors import SimInputError
@@ -38,11 +47,18 @@ class StaticChoice:
     server_wait_s: float
     objective: str
 
+    @property
+    def server(self) -> str | None:
+        """The server the chosen plan was predicted on."""
+        return self.chosen.server
+
     def table(self) -> list[dict[str, float | str | bool]]:
-        """One row per candidate, best first: plan, latency [s], energy [J], accuracy, feasible."""
+        """One row per candidate (plan, server), best first: plan, server, latency [s],
+        energy [J], accuracy, feasible."""
         rows: list[dict[str, float | str | bool]] = [
             {
                 "plan": e.plan.name,
+                "server": e.server or "",
                 "kind": e.plan.kind,
                 "latency_s": e.latency_s,
                 "energy_j": e.energy_j,
@@ -69,22 +85,40 @@ def static_optimum(config: StaticOptimumStrategy, ctx: GroupContext) -> StaticCh
                 allowed="a rate in bit/s, e.g. mean_rate_bps: 5.0e6",
             )
         rate = 0.0
-    wait = (
-        config.server_wait_s
-        if config.server_wait_s is not None
-        else model.idle_server_wait_s + model.background_wait_s
-    )
-    ranking = tuple(
-        model.steady_state(cost, rate, wait, config.energy_budget_j, config.min_accuracy)
-        for cost in model.costs.values()
-    )
+    estimates: list[Estimate] = []
+    waits: dict[str | None, float] = {}
+    for i, planner in enumerate(_planners(model, ctx)):
+        wait = (
+            config.server_wait_s
+            if config.server_wait_s is not None
+            else planner.idle_server_wait_s + planner.background_wait_s
+        )
+        waits[planner.server_name] = wait
+        for cost in planner.costs.values():
+            if i > 0 and not cost.remote:
+                continue  # a local plan is the same on every server: predicted once
+            estimate = planner.steady_state(
+                cost, rate, wait, config.energy_budget_j, config.min_accuracy
+            )
+            estimates.append(replace(estimate, server=planner.server_name if cost.remote else None))
+    ranking = tuple(estimates)
     chosen = best(
         ranking,
         config.objective,
         min_accuracy=config.min_accuracy,
         budget_j=config.energy_budget_j,
     )
+    wait = waits.get(chosen.server, waits[model.server_name])
     return StaticChoice(chosen, ranking, rate, wait, config.objective)
+
+
+def _planners(model: CostModel, ctx: GroupContext) -> list[CostModel]:
+    """The cost models to predict on: one per candidate server under least_latency
+    selection (nearest first, so ties go to the nearer), else the group's planning server."""
+    runtime = ctx.runtime
+    if runtime is None or runtime.selection.policy != "least_latency":
+        return [model]
+    return [model, *(model.for_server(name) for name in runtime.server_order[1:])]
 
 
 class StaticOptimumPolicy(FixedPolicy):
