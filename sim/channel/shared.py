@@ -49,7 +49,10 @@ keeps every transfer's cumulative progress on that grid as the plan until the
 next start or end, and sets one timer: the first finish, deadline or, if none
 is inside the window, a checkpoint at its end that walks on. A start or end
 costs O(n x segments in the window), never one event per slot; a busy cell's
-walks add up to O(n x its segments) over a run.
+walks add up to O(n x its segments) over a run. The walk runs in plain Python
+(:mod:`sim.channel._kernels`: piece by piece up to the first finish, shares in
+closed form, each capacity's atoms computed once); the numpy walk below is the
+reference it is tested against (``FAST_WALK = False``).
 """
 
 from __future__ import annotations
@@ -120,12 +123,14 @@ class _Active:
         "capacity",
         "cum_bits",
         "deadline_s",
+        "epoch",
         "inverse_max_rate",
         "law",
         "on_done",
         "remaining_bits",
         "serial",
         "total_bits",
+        "track",
     )
 
     def __init__(
@@ -148,6 +153,8 @@ class _Active:
         self.law = rate_law_of(capacity)
         self.atoms = np.zeros((2, 0))  # quantile atom of each capacity segment's rate (PF)
         self.serial = serial  # row of this transfer in the cell's look-ahead (PF)
+        self.track: _kernels.Track | None = None  # its capacity's segments (fast PF walk)
+        self.epoch = -1  # the fast walk's look-ahead it was last generated for
 
     def pieces(
         self, t0_s: float, t1_s: float

@@ -19,7 +19,7 @@ import pytest
 import simpy
 
 import sim
-from sim.channel import _kernels, shared
+from sim.channel import _kernels, _kernels_shares, shared
 from sim.channel.capacity import ConstantCapacity, PiecewiseCapacity
 from sim.channel.quantile_scheduler import pf_shares
 from sim.channel.ratelaw import fading_rate_law
@@ -81,7 +81,7 @@ def test_closed_form_shares_are_exact(users):
     rates, lower, upper = _random_pieces(rng, users, 100)
     for j in range(rates.shape[1]):
         column = rates[:, j].tolist(), lower[:, j].tolist(), upper[:, j].tolist()
-        got = _kernels.piece_shares(*column)
+        got = _kernels_shares.piece_shares(*column)
         exact = [float(share) for share in _exact_shares(*column)]
         np.testing.assert_allclose(got, exact, rtol=1e-13, atol=0.0)
 
@@ -96,7 +96,7 @@ def test_closed_form_shares_equal_the_quadrature(users):
     rates, lower, upper = _random_pieces(rng, users, 400)
     reference = pf_shares(rates, lower, upper)
     for j in range(rates.shape[1]):
-        got = _kernels.piece_shares(
+        got = _kernels_shares.piece_shares(
             rates[:, j].tolist(), lower[:, j].tolist(), upper[:, j].tolist()
         )
         np.testing.assert_allclose(got, reference[:, j], rtol=0.0, atol=1e-11)
@@ -115,24 +115,30 @@ def test_written_out_cases_are_the_general_loop_bit_for_bit():
         top = float(lo.max())
         if not (hi > top).all():
             continue
-        fast = _kernels.contender_shares(lo.tolist(), hi.tolist(), top)
-        plain = _kernels.contender_shares(lo.tolist(), hi.tolist(), top, written_out=False)
-        if k < _kernels.MANY:
+        fast = _kernels_shares.contender_shares(lo.tolist(), hi.tolist(), top)
+        plain = _kernels_shares.contender_shares(lo.tolist(), hi.tolist(), top, written_out=False)
+        if k < _kernels_shares.MANY:
             assert fast == plain
         else:  # numpy, by a quadrature exact for the degree: the same to rounding
             np.testing.assert_allclose(fast, plain, rtol=1e-13)
         if k == 2:
             total = math.fsum(plain)
-            pair = _kernels.two_shares(lo[0], hi[0], lo[1], hi[1], top)
+            pair = _kernels_shares.two_shares(lo[0], hi[0], lo[1], hi[1], top)
             assert pair == (plain[0] / total, plain[1] / total)
 
 
 class _Series(SeriesSource):
-    """A finite per-step rate series as a capacity source, with a rate law (or none)."""
+    """A finite per-step rate series as a capacity source, with a rate law (or none),
+    generated 200 steps at a time."""
 
     def __init__(self, rates_bps: np.ndarray, law) -> None:
         super().__init__(np.full(rates_bps.size, STEP_S), rates_bps, loop=False)
         self._law = law
+        self._next = 0
+
+    def next_chunk(self) -> tuple[np.ndarray, np.ndarray]:
+        first, self._next = self._next, self._next + 200
+        return self.durations[first : self._next], self.rates[first : self._next]
 
     def rate_law(self):
         return self._law
@@ -214,6 +220,7 @@ def test_fast_walk_equals_numpy_walk_on_a_cell(seed, monkeypatch):
         results[fast] = _run_cell(build, transfers, withdraw_at=0.7)
     (plain, plain_out, plain_cell), (fast, fast_out, fast_cell) = results[False], results[True]
     assert plain_cell.walks == fast_cell.walks > 50
+    assert any(track.base > 0 for track in fast_cell._walker.tracks.values())  # trimmed
     assert sorted(plain) == sorted(fast) and len(plain) + len(plain_out) == len(transfers)
     assert sorted(plain_out) == sorted(fast_out)
     assert fast_out == pytest.approx(plain_out, rel=1e-9)
