@@ -160,17 +160,16 @@ class Backhaul:
         on_arrival: Callable[[float], None],
         t_s: float | None = None,
     ) -> None:
-        """Send ``bits`` into ``path.nodes[0]`` at ``t_s`` (default now; never in the past).
+        """Send ``bits`` into ``path.nodes[0]`` at ``t_s`` (default now).
 
         ``on_arrival(arrival_s)`` is called once the arrival time at the last node is known:
         at once when no hop queues, else at the payload's arrival at the last queueing hop,
         so at a simulated time <= ``arrival_s``; the caller schedules what happens on arrival.
+        A payload that entered in the past (an early-exit job's result, ready before its
+        batch ended) reaches a queueing hop it should have reached already now, with its
+        true arrival time: it queues only behind what the hop took since.
         """
-        now = self.env.now
-        t = now if t_s is None else float(t_s)
-        if t < now:
-            raise ValueError(f"a payload cannot enter the backhaul in the past ({t} < {now})")
-        self._walk(path, bits, 0, t, on_arrival)
+        self._walk(path, bits, 0, self.env.now if t_s is None else float(t_s), on_arrival)
 
     def _walk(
         self,

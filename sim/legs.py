@@ -124,7 +124,7 @@ class Legs:
         """Hand ``bits`` to ``downlink`` when the result reaches the cell at ``at_cell_s``."""
         now = self.env.now
         if at_cell_s <= now:
-            downlink.send(row, bits, on_result)
+            downlink.send(row, bits, on_result, ready_s=at_cell_s)
             return
         event = self.env.timeout(at_cell_s - now)
         event.callbacks.append(lambda _e: downlink.send(row, bits, on_result))

@@ -103,14 +103,24 @@ class DeviceDownlink:
         self._busy = False
         radio.energy_j.setdefault("radio_rx", 0.0)
 
-    def send(self, row: int, bits: float, on_result: Callable[[DownlinkResult], None]) -> None:
+    def send(
+        self,
+        row: int,
+        bits: float,
+        on_result: Callable[[DownlinkResult], None],
+        ready_s: float | None = None,
+    ) -> None:
         """Receive ``bits`` for request ``row``, handed to the downlink now.
 
         Dedicated: computed at once, ``on_result`` is called now with a result that may end
-        later. Shared: ``on_result`` is called when the last bit is received.
+        later; ``ready_s`` (<= now) is when the result reached the cell if that was earlier
+        (an early-exit job's result). Shared: ``on_result`` is called when the last bit is
+        received.
         """
         if self.cell is None:
-            on_result(self._dedicated(row, self.env.now, bits))
+            now = self.env.now
+            ready = now if ready_s is None else min(ready_s, now)
+            on_result(self._dedicated(row, ready, bits))
             return
         self._queue.append((row, bits, on_result))
         if not self._busy:
