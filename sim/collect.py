@@ -33,10 +33,13 @@ TIME_COLUMNS = (
     "t_service_end",
     "t_done",
 )
+TIERS = ("edge", "cloud")  # servers[].tier (sim/scenario/schema.py)
+
 REQUEST_COLUMNS: dict = {
     "device": np.int32,
     "plan": np.int16,
     "server": np.int16,
+    "cell": np.int16,  # code in Router.cell_names (sim/routing.py); -1: no transfer
     "outcome": np.int8,
     "reason": np.int8,
     **{name: np.float64 for name in TIME_COLUMNS},
@@ -130,6 +133,11 @@ class FrameBuilder:
         )
         self.kind_code = np.array([KINDS.index(p.kind) for p in plans], dtype=np.int64)
         self.server_names = [s.name for s in run.scenario.spec.servers]
+        # tier code per server code, and -1 (missing) for the -1 of local plans
+        self.tier_code = np.array(
+            [TIERS.index(s.tier) for s in run.scenario.spec.servers] + [-1], dtype=np.int64
+        )
+        self.cell_names = list(run.router.cell_names)
         self.payload = np.array([p.payload_bytes for p in plans], dtype=np.int64)
         self.accuracy = np.array([p.accuracy for p in plans], dtype=np.float64)
         self.exit_labels: list[str] | None = None
@@ -172,6 +180,8 @@ class FrameBuilder:
                 "outcome": _categorical(outcome, OUTCOMES),
                 "reason": _categorical(reason, REASONS),
                 "server": _categorical(cols["server"], self.server_names),
+                "tier": _categorical(self.tier_code[cols["server"]], TIERS),
+                "cell": _categorical(cols["cell"], self.cell_names),
                 "deadline_s": self.deadlines[group] if n else np.zeros(0),
                 **{name: values(name) for name in TIME_COLUMNS},
                 "batch_size": values("batch_size"),

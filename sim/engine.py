@@ -98,6 +98,7 @@ class Run:
         self._build_servers()
         self.router = Router(scenario, self.servers, self._reached, self._home)
         self.selectors = build_selectors(self.env, scenario.groups, self.servers)
+        self._cell_code = {name: i for i, name in enumerate(self.router.cell_names)}
         self._build_devices()
         start_background(self.env, scenario, self.servers, self.streams, self.background)
 
@@ -306,6 +307,8 @@ class Run:
         cols["t_uplink_end"][row] = result.end_s
         cols["bytes_sent"][row] = result.bits_sent / 8.0
         self._charge_tail(row, result.energy_j)
+        cell = result.cell or group.cell.name  # the cell (or station cell) that carried its end
+        cols["cell"][row] = self._cell_code[cell]
         request = _Request(row, device, plan, result.end_s - result.tx_start_s)
         if not result.ok:
             self._finish(request, result.end_s, FAILED, "transfer_failed")
@@ -315,9 +318,9 @@ class Run:
         if (not selector.static or self.router.at_departure) and depart > self.env.now:
             # A dedicated upload ends later: the server is chosen when the payload leaves.
             if depart < self.end_s:
-                self._at(depart, self._depart, request, group, code, depart, result)
+                self._at(depart, self._depart, request, group, code, depart, cell)
             return
-        self._depart(request, group, code, depart, result)
+        self._depart(request, group, code, depart, cell)
 
     def _depart(
         self,
@@ -325,10 +328,9 @@ class Run:
         group: GroupRuntime,
         code: int,
         depart_s: float,
-        result: TransferResult,
+        cell: str,
     ) -> None:
-        """The payload leaves the device at ``depart_s``: its server, then the way there."""
-        cell = getattr(result, "cell", None) or group.cell.name  # the cell that carried its end
+        """The payload leaves ``cell`` at ``depart_s``: its server, then the way there."""
         selector = self.selectors[group.index]
         server = selector.static_server(cell)
         plan = request.plan

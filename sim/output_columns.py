@@ -57,7 +57,17 @@ REQUESTS = TableDoc(
             "why it was dropped or failed: device_queue_full, server_queue_full, "
             "transfer_failed, unfinished (still in flight drain_s after the end); empty otherwise",
         ),
-        "server": C("", "server that served it (empty for local plans)"),
+        "server": C(
+            "",
+            "server chosen for it when its payload left the device, by the group's selection "
+            "policy (empty for local plans and failed uploads)",
+        ),
+        "tier": C("", "that server's tier: edge or cloud (servers[].tier)"),
+        "cell": C(
+            "",
+            "cell that carried the end of its upload ('<cell>/<station>' for stations that are "
+            "cells of their own); empty when nothing was uploaded",
+        ),
         "deadline_s": C("s", "the group's deadline, relative to the arrival"),
         "t_arrival": C("s", "arrival at the device: " + _T),
         "t_head_start": C("s", "head (or whole local model) starts on the device processor"),
@@ -148,6 +158,7 @@ SERVERS = TableDoc(
     {
         "strategy": C("", "compared strategy"),
         "server": C("", "server name"),
+        "tier": C("", "edge or cloud (servers[].tier)"),
         "workers": C("", "GPU workers"),
         "utilisation": C("1", "busy worker-seconds / (workers x window length)"),
         "batches": C("", "batches started in the window"),

@@ -25,6 +25,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from sim.channel.intercell import cell_names
+
 if TYPE_CHECKING:
     from sim.channel.config import CellConfig
     from sim.channel.downlink import DownlinkResult
@@ -78,7 +80,12 @@ class Router:
         self.servers = servers
         self._arrived = arrived
         self._home = home
+        # Every name a transfer's end may carry -> its cell's settings: the cell's own name
+        # and '<cell>/<station>' for stations that are cells of their own.
         self._cells = {c.name: c for c in scenario.spec.cells}
+        for config in scenario.spec.cells:
+            self._cells.update(dict.fromkeys(cell_names(config), config))
+        self.cell_names = list(self._cells)  # the requests' cell column's labels
         self._routes: dict[tuple[int, str, int, str], Route] = {}
         # True: to_server must run at the departure time itself (a link whose delay depends on
         # what else crosses it); the engine then waits for the end of a dedicated upload.

@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from sim.channel.config import resolve_trace
+from sim.channel.config import CellConfig, resolve_trace
 from sim.channel.traces import Trace
 from sim.errors import SimInputError, list_choices
 from sim.network import Path as NetPath
@@ -165,12 +165,15 @@ def _build_scenario(
 
     # Every cell's lowest-latency path to every server it reaches (a request may leave from
     # another cell than its group's after an inter-cell handover).
+    # Access names: each cell's own, and '<cell>/<station>' for stations that are cells of
+    # their own (sim/channel/intercell.py), each with its topology node.
     all_paths: dict[tuple[str, str], NetPath] = {}
     for cell_config in spec.cells:
-        for server in spec.servers:
-            found = shortest_path(graph, cell_config.node, server.node)
-            if found is not None:
-                all_paths[(cell_config.name, server.name)] = found
+        for access, node in _access_nodes(cell_config).items():
+            for server in spec.servers:
+                found = shortest_path(graph, node, server.node)
+                if found is not None:
+                    all_paths[(access, server.name)] = found
 
     models: dict[str, ModelProfile] = {}
     groups: list[GroupRuntime] = []
@@ -316,11 +319,30 @@ def _candidates(
             )
     candidates: dict[str, tuple[str, ...]] = {}
     for c in spec.cells:
-        reach = [n for n in named if (c.name, n) in all_paths]
-        candidates[c.name] = tuple(
-            sorted(reach, key=lambda n: (all_paths[(c.name, n)].latency_s, n))
-        )
+        for access in _access_nodes(c):
+            reach = [n for n in named if (access, n) in all_paths]
+            latency = {n: all_paths[(access, n)].latency_s for n in reach}
+            candidates[access] = tuple(sorted(reach, key=lambda n: (latency[n], n)))
+    own = _access_nodes(cell)
+    for access, node in own.items():
+        if access != cell.name and candidates[cell.name] and not candidates[access]:
+            raise err(
+                f"no candidate server is reachable from station cell '{access}' (node "
+                f"'{node}') of cell '{cell.name}'",
+                f"{gkey}.selection.servers" if selection.servers else f"{gkey}.cell",
+                group.cell,
+                "a topology (network.links) joining every station's node to a candidate server",
+            )
     return selection, candidates
+
+
+def _access_nodes(cell: CellConfig) -> dict[str, str]:
+    """The cell's own name -> its node, and each station that is a cell of its own."""
+    from sim.channel.intercell import station_nodes  # here: it imports the SimPy cell models
+
+    nodes = {cell.name: cell.node}
+    nodes.update(station_nodes(cell))
+    return nodes
 
 
 def _add_service(
