@@ -21,7 +21,7 @@ grouped as in a scenario file, so a maintainer finds the whole schema here.
 - HARQ and retries: :class:`BlerErrors`, :class:`GilbertElliottErrors` (error models),
   :class:`RetryConfig`.
 - Servers: :class:`ServerConfig`, with :class:`Batching`, :class:`ServiceVariability`,
-  :class:`BackgroundLoad`; the backhaul: :class:`Network`, :class:`NetworkLink`.
+  :class:`BackgroundLoad`; a device group's server selection: :class:`Selection`; the backhaul: :class:`Network`, :class:`NetworkLink`.
 - Strategies (``strategies``, by ``kind``): :class:`LocalStrategy`, :class:`OffloadStrategy`,
   :class:`SplitStrategy`, :class:`StaticOptimumStrategy`, :class:`AdaptiveStrategy`,
   :class:`DeadlineAwareStrategy`, :class:`SpinnStrategy`.
@@ -84,6 +84,7 @@ from sim.scenario.schema import (
     NetworkLink,
     Outputs,
     ScenarioSpec,
+    Selection,
     ServerConfig,
     ServiceVariability,
 )
@@ -134,6 +135,7 @@ __all__ = [
     "ReplayExitSource",
     "RetryConfig",
     "ScenarioSpec",
+    "Selection",
     "SeriesUplink",
     "ServerConfig",
     "ServiceVariability",
