@@ -78,6 +78,19 @@ class Track:
             self.lo.extend(lower.tolist())
             self.hi.extend(upper.tolist())
 
+    def state(self, i: int) -> tuple[int, float, float, float, float, float, float]:
+        """Segment ``i`` (local index) as a transfer sees it: (capacity segment index,
+        rate [bit/s], atom lower, upper, end [s], and the atom again if the rate is > 0,
+        else -1, below every atom). Past the end of a finite process: rate 0, atom 0."""
+        edges = self.edges
+        end = edges[i + 1] if i + 1 < len(edges) else math.inf
+        if i >= len(self.rates):
+            return self.base + i, 0.0, 0.0, 0.0, end, -1.0, -1.0
+        rate, low, high = self.rates[i], self.lo[i], self.hi[i]
+        if rate > 0.0:
+            return self.base + i, rate, low, high, end, low, high
+        return self.base + i, rate, low, high, end, -1.0, -1.0
+
 
 def generate_until(capacity: Capacity, t_s: float) -> None:
     """Generate a piecewise capacity contiguously past ``t_s``, exactly as
@@ -131,6 +144,7 @@ class Walk:
 
 def walk_pieces(
     tracks: list[Track],
+    states: list[tuple],
     remaining: list[float],
     now: float,
     end: float,
@@ -138,25 +152,19 @@ def walk_pieces(
 ) -> Walk:
     """Walk the merged pieces of the tracks on [now, end] until the first piece where a
     transfer reaches its ``remaining`` bits [bit]; each piece's shares as
-    :func:`piece_shares` gives them (two contenders: :func:`two_shares`)."""
+    :func:`piece_shares` gives them (two contenders: :func:`two_shares`). ``states``:
+    each track's :meth:`Track.state` at ``now``."""
     n = len(tracks)
     out = Walk()
     cache = SharesCache() if cache is None else cache
     cache.next_walk()
-    cursor = [bisect_right(track.edges, now) - 1 for track in tracks]
-    # Past the end of a finite process the rate is 0 (and so is its atom).
-    rates = [
-        tr.rates[i] if i < len(tr.rates) else 0.0 for tr, i in zip(tracks, cursor, strict=True)
-    ]
-    lower = [tr.lo[i] if i < len(tr.lo) else 0.0 for tr, i in zip(tracks, cursor, strict=True)]
-    upper = [tr.hi[i] if i < len(tr.hi) else 0.0 for tr, i in zip(tracks, cursor, strict=True)]
-    next_edge = [
-        tr.edges[i + 1] if i + 1 < len(tr.edges) else math.inf
-        for tr, i in zip(tracks, cursor, strict=True)
-    ]
-    # The atoms of those who can send; -1 (below every atom) for those who cannot.
-    low_sending = [low if rate > 0.0 else -1.0 for rate, low in zip(rates, lower, strict=True)]
-    high_sending = [h if rate > 0.0 else -1.0 for rate, h in zip(rates, upper, strict=True)]
+    cursor = [state[0] for state in states]
+    rates = [state[1] for state in states]
+    lower = [state[2] for state in states]
+    upper = [state[3] for state in states]
+    next_edge = [state[4] for state in states]
+    low_sending = [state[5] for state in states]
+    high_sending = [state[6] for state in states]
     finish = out.finish_s = [math.inf] * n
     grid = out.grid_s = [now]
     progress = [0.0] * n
@@ -204,15 +212,9 @@ def walk_pieces(
         for k in [k for k, e in enumerate(next_edge) if e <= t]:
             track = tracks[k]
             while next_edge[k] <= t:  # this track enters its next segment
-                i = cursor[k] = cursor[k] + 1
-                if i < len(track.rates):
-                    rates[k], lower[k], upper[k] = track.rates[i], track.lo[i], track.hi[i]
-                else:
-                    rates[k] = lower[k] = upper[k] = 0.0
-                next_edge[k] = track.edges[i + 1] if i + 1 < len(track.edges) else math.inf
-            sending = rates[k] > 0.0
-            low_sending[k] = lower[k] if sending else -1.0
-            high_sending[k] = upper[k] if sending else -1.0
+                state = track.state(cursor[k] + 1 - track.base)
+                cursor[k], rates[k], lower[k], upper[k], next_edge[k] = state[:5]
+                low_sending[k], high_sending[k] = state[5], state[6]
     return out
 
 
@@ -249,6 +251,16 @@ class FastWalker:
             tracks.append(track)
         return tracks
 
+    @staticmethod
+    def states(items: list, tracks: list[Track], now: float) -> list[tuple]:
+        """Each item's :meth:`Track.state` at ``now``: the one kept from its last walk while
+        that segment still holds ``now`` (time only moves forward), else looked up."""
+        states = [item.state for item in items]
+        for k in [k for k, state in enumerate(states) if state is None or state[4] <= now]:
+            track = tracks[k]
+            states[k] = items[k].state = track.state(bisect_right(track.edges, now) - 1)
+        return states
+
     def _track(self, item) -> Track:
         """The track of the item's capacity (one per capacity and law)."""
         track = self.tracks.get(id(item.capacity))
@@ -263,15 +275,17 @@ class FastWalker:
         """(plan, time of the cell's next timer; inf: none) of a PF walk from ``now``: the
         window logic of ``SharedCell._walk`` with :func:`walk_pieces` for its numpy part."""
         remaining = [max(item.remaining_bits, 0.0) for item in items]
-        deadline = min(item.deadline_s for item in items)
+        deadline = min([item.deadline_s for item in items])
         bound = min(
-            bits * item.inverse_max_rate for bits, item in zip(remaining, items, strict=True)
+            [bits * item.inverse_max_rate for bits, item in zip(remaining, items, strict=True)]
         )
         window = min(max(first_s, 1.25 * bound), lookahead_s)
         while True:
             end = min(now + window, deadline)
             tracks = self.prepare(items, now, end, lookahead_s)
-            found = walk_pieces(tracks, remaining, now, end, self.cache)
+            found = walk_pieces(
+                tracks, self.states(items, tracks, now), remaining, now, end, self.cache
+            )
             end = found.grid_s[-1]
             if found.ended or end >= deadline or found.moving or window >= max_window_s:
                 plan = FastPlan(

@@ -129,6 +129,7 @@ class _Active:
         "on_done",
         "remaining_bits",
         "serial",
+        "state",
         "total_bits",
         "track",
     )
@@ -155,6 +156,7 @@ class _Active:
         self.serial = serial  # row of this transfer in the cell's look-ahead (PF)
         self.track: _kernels.Track | None = None  # its capacity's segments (fast PF walk)
         self.epoch = -1  # the fast walk's look-ahead it was last generated for
+        self.state: tuple | None = None  # its segment at its last fast walk (Track.state)
 
     def pieces(
         self, t0_s: float, t1_s: float
