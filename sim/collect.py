@@ -173,9 +173,7 @@ class FrameBuilder:
                 ),
                 "group": _categorical(group, self.group_names),
                 "device": values("device"),
-                "variant": _categorical(
-                    self.variant_code[plan] if n else plan, self.variant_names
-                ),
+                "variant": _categorical(self.variant_code[plan] if n else plan, self.variant_names),
                 "kind": _categorical(self.kind_code[plan] if n else plan, KINDS),
                 "outcome": _categorical(outcome, OUTCOMES),
                 "reason": _categorical(reason, REASONS),

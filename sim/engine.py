@@ -28,6 +28,7 @@ from typing import cast
 import numpy as np
 import simpy
 
+from sim import record_stream as stream
 from sim.channel.capacity import DEFAULT_SKIP_AFTER_S, Capacity
 from sim.channel.config import build_capacity, transmit_power_fn
 from sim.channel.intercell import build_cells, cell_names
@@ -47,7 +48,7 @@ from sim.collect import (
     collect,
 )
 from sim.device import Device
-from sim.exits.draws import decide_exit, exit_draws
+from sim.exits.draws import decide_exit
 from sim.plans import Plan
 from sim.policies.base import DeviceView, Feedback
 from sim.records import Table
@@ -202,21 +203,19 @@ class Run:
         self._merge_arrivals(arrivals)
 
     def _merge_arrivals(self, arrivals: list[np.ndarray]) -> None:
-        """All devices' arrivals in time order (ties: device order); one table row each."""
-        counts = [a.size for a in arrivals]
-        times = np.concatenate(arrivals) if arrivals else np.zeros(0)
-        owners = np.repeat(np.arange(len(arrivals)), counts)
-        order = np.argsort(times, kind="stable")
-        self._arrival_times = times[order]
-        self._arrival_devices = owners[order]
-        self.requests = Table(dict(REQUEST_COLUMNS), capacity=max(times.size, 1))
-        self.requests.n = times.size
+        """All devices' arrivals in time order (ties: device order), merged a block at a time
+        (sim/record_stream.py); one table row each, on files if ``outputs.stream_records``."""
+        blocks = stream.ArrivalBlocks(arrivals, stream.exit_streams(self))
+        spec, rows = dict(REQUEST_COLUMNS), blocks.total
+        on_disk = getattr(self.scenario.spec.outputs, "stream_records", False)
+        self.requests = (
+            stream.spill_table(spec, rows) if on_disk else Table(spec, capacity=max(rows, 1))
+        )
+        self.requests.n = rows
         self._admitted = 0  # arrivals admitted so far (rows [0, _admitted) were simulated)
-        self.requests.columns["t_arrival"][: times.size] = self._arrival_times
-        self.requests.columns["device"][: times.size] = self._arrival_devices
-        self._exit_draws = exit_draws(self, counts, order)  # progressive plans only
+        self._exit_draws: tuple | None = None  # progressive plans: the block's exit draws
         self._exit_work: dict[int, float] = {}  # row -> share of the server tail it needs
-        self.env.process(self._arrivals())
+        self.env.process(self._arrivals(blocks))
 
     # ------------------------------------------------------------------ processes
     def _charge_tail(self, row: int, joules: float) -> None:
@@ -224,19 +223,23 @@ class Run:
         column[row] = joules if math.isnan(column[row]) else column[row] + joules
 
     # ------------------------------------------------------------------ a request's life
-    def _arrivals(self):
-        """Wake at each arrival, in time order, and admit it."""
+    def _arrivals(self, blocks: stream.ArrivalBlocks):
+        """Wake at each arrival, in time order, and admit it (rows laid out a block at a time)."""
         env = self.env
         devices = self.devices
         groups = [self.scenario.groups[d.group] for d in devices]
         admit = self._admit
-        for row, (t, d) in enumerate(
-            zip(self._arrival_times.tolist(), self._arrival_devices.tolist(), strict=True)
-        ):
-            if t > env.now:
-                yield env.timeout(t - env.now)
-            self._admitted = row + 1  # before admitting: an interrupt inside keeps the row
-            admit(row, devices[d], groups[d])
+        for block in blocks:
+            stream.lay_out_block(self.requests, block)
+            if block.exit_uniform is not None:
+                self._exit_draws = block.exit_draws()
+            row = block.start
+            for t, d in zip(block.times.tolist(), block.devices.tolist(), strict=True):
+                if t > env.now:
+                    yield env.timeout(t - env.now)
+                self._admitted = row + 1  # before admitting: an interrupt inside keeps the row
+                admit(row, devices[d], groups[d])
+                row += 1
 
     def _plan_code(self, plan: Plan) -> int:
         code = self._plan_index.get(id(plan))
@@ -448,6 +451,10 @@ class Run:
             # Rows were laid out for every arrival up front; those never admitted were not
             # simulated, so they are not recorded (not even as failed / unfinished).
             self.requests.n = min(self.requests.n, self._admitted)
+        except BaseException:
+            if isinstance(self.requests, stream.SpillTable):
+                self.requests.close()  # a failed run's spilled records go at once
+            raise
         now = self.env.now
         for device in self.devices:
             device.radio.close()

@@ -153,7 +153,13 @@ def write_results(
         ) from None
     try:
         files: list[str] = []
-        files += _write_frame(results.requests, tmp, "requests", csv)
+        streamed = any(r.streamed for r in results.runs.values())
+        if streamed:  # records on disk: read back and written a row group at a time
+            from sim.record_summary import write_streamed_records
+
+            files += write_streamed_records(results, tmp, csv)
+        else:
+            files += _write_frame(results.requests, tmp, "requests", csv)
         files += _write_frame(results.devices, tmp, "devices", csv)
         files += _write_frame(results.servers, tmp, "servers", csv)
         if outputs.per_batch:
@@ -170,7 +176,9 @@ def write_results(
         notes = []
         if measured == 0:
             notes.append("no request arrived inside the measurement window")
-        if plots and measured:
+        if plots and streamed:
+            notes.append("plots skipped: records streamed to disk (outputs.stream_records)")
+        elif plots and measured:
             from sim.report.plots import write_plots
 
             files += [f"plots/{name}" for name in write_plots(results, tmp / "plots")]
@@ -189,7 +197,7 @@ def write_results(
             **identity,
             "simulated_time_s": sim_time,
             "wall_s": results.wall_s,
-            "requests_simulated": len(results.requests),
+            "requests_simulated": sum(r.n_requests for r in results.runs.values()),
             "requests_in_window": measured,
             "notes": notes,
             "host": platform.node(),

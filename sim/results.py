@@ -68,6 +68,10 @@ class Results:
     @cached_property
     def summary(self) -> pd.DataFrame:
         """One row per strategy (see :func:`sim.metrics.summarize`)."""
+        if any(r.streamed for r in self.runs.values()):  # records on disk: a few columns at a time
+            from sim.record_summary import streamed_summary
+
+            return streamed_summary(self)
         return summarize(
             self.requests, self.devices, self.servers, self.batches, windows=self.windows
         )
@@ -90,6 +94,10 @@ class Results:
     @cached_property
     def stages(self) -> pd.DataFrame:
         """Mean latency per stage [s], per strategy."""
+        if any(r.streamed for r in self.runs.values()):
+            from sim.record_summary import streamed_stages
+
+            return streamed_stages(self)
         return stage_breakdown(self.in_window())
 
     def write(self, out_dir, *, csv: bool | None = None, plots: bool | None = None):

@@ -292,6 +292,12 @@ class Outputs(Strict):
         default=False, description="also write every table as CSV next to its Parquet file"
     )
     plots: bool = Field(default=True, description="write plots/*.png")
+    stream_records: bool = Field(
+        default=False,
+        description="keep the request records on disk as the run goes (files in TMPDIR), not in "
+        "RAM: memory stays flat in the run's length; summary and requests.parquet are read "
+        "back a chunk at a time, plots are skipped (docs/records.md)",
+    )
     channel_plot: ChannelPlotOptions = Field(
         default=ChannelPlotOptions(), description="device and time window of channel_capacity.png"
     )
