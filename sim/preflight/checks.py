@@ -226,16 +226,19 @@ def _server_loads(scenario: Scenario, label: str) -> dict[str, tuple[float, floa
         plan = _single_plan(scenario, group.spec.name, label)
         if plan is None or plan.server is None:
             continue
-        server = group.server or (group.server_order[0] if group.server_order else None)
-        if server is None:
-            continue
-        batch = configs[server].batching.max_batch
-        model = service_model(scenario.servers[server], plan.server, group.model)
-        per_job = model.service_s(batch) / batch / configs[server].workers
-        rate = group.spec.count * _arrival_rate_hz(scenario, group)
-        loads[server][0] += rate * per_job
-        loads[server][1] += rate * per_job * configs[server].workers
-        loads[server][2] += rate
+        # fixed and nearest send everything to one server; the other selection policies
+        # spread the group over its candidates (counted as an even split)
+        targets = list(group.server_order)
+        if group.server is not None or group.selection.policy == "nearest":
+            targets = [group.server or targets[0]] if targets else []
+        for server in targets:
+            batch = configs[server].batching.max_batch
+            model = service_model(scenario.servers[server], plan.server, group.model)
+            per_job = model.service_s(batch) / batch / configs[server].workers
+            rate = group.spec.count * _arrival_rate_hz(scenario, group) / len(targets)
+            loads[server][0] += rate * per_job
+            loads[server][1] += rate * per_job * configs[server].workers
+            loads[server][2] += rate
     for name, config in configs.items():
         batch = config.batching.max_batch
         for tenant in config.background:

@@ -183,3 +183,27 @@ def test_sampling_without_replacement_is_uniform():
     off = pairs[~np.eye(5, dtype=bool)]
     # each unordered pair 1/10 of draws: 2000 +- 3 sigma (sigma = sqrt(20000 * 0.1 * 0.9) = 42)
     assert np.all(np.abs(off - 2000) < 130)
+
+
+def test_preflight_spreads_a_balanced_group_over_its_candidates():
+    """validate's server-load check: the nearest policy puts the whole group on one server
+    (which the server_selection scenario overloads); a balancing policy spreads it."""
+    from sim.preflight import check
+
+    path = Path(__file__).parents[2] / "scenarios" / "server_selection.yaml"
+
+    def overloaded(*overrides):
+        findings = check(sim.load(path, list(overrides)))[0]
+        return [f for f in findings if f.check == "server_overload"]
+
+    assert overloaded(
+        "devices.cams.selection.policy=nearest",
+        "devices.cams.selection.d=null",
+        "devices.cams.selection.report_interval_s=0",
+    )
+    assert not overloaded()
+    assert not overloaded(
+        "devices.cams.selection.policy=random",
+        "devices.cams.selection.d=null",
+        "devices.cams.selection.report_interval_s=0",
+    )
