@@ -20,6 +20,8 @@ EXTRA_EXAMPLES: dict[str, Any] = {
     "strategies.preferred": "bottlefit_c12",
     "strategies.fallbacks": ["bottlefit_c3", "local"],
     "devices.workload.rate_hz|poisson": 2.0,
+    "devices.selection.server": "edge1",
+    "devices.selection.servers": ["edge1", "edge2", "cloud"],
     "devices.workload.on_rate_hz|on_off": 10.0,
     "devices.workload.off_rate_hz|on_off": 0.5,
     "devices.workload.mean_on_s|on_off": 2.0,
