@@ -32,6 +32,7 @@ print(json.dumps({{'requests': n, 'cpu_s': time.process_time() - c,
 def overrides_for(requests: int) -> list[str]:
     return [
         f"duration_s={requests / RATE_HZ}",
+        "compare=[bottlefit_c12]",  # the size check counts every compared strategy
         "warmup_s=1",
         "servers.0.background=[]",
         "outputs.per_batch=false",
