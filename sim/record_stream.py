@@ -176,9 +176,9 @@ class SpillTable(Table):
         self.block_start = 0  # first row of the block being admitted
         self._released: dict[str, int] = {}  # bytes of each column handed back so far
         for name, kind in spec.items():
+            dtype: np.dtype = np.dtype(np.int16)  # category codes
             if isinstance(kind, list | tuple):
                 self.categories[name] = list(kind)
-                dtype = np.dtype(np.int16)
             else:
                 dtype = np.dtype(kind)  # type: ignore[arg-type]  # a dtype or a scalar type here
             self.columns[name] = np.memmap(

@@ -296,7 +296,7 @@ class Outputs(Strict):
         default=False,
         description="keep the request records on disk as the run goes (files in TMPDIR), not in "
         "RAM: memory stays flat in the run's length; summary and requests.parquet are read "
-        "back a chunk at a time, plots are skipped (docs/records.md)",
+        "back a chunk at a time, plots are skipped (docs/howto/long_runs.md)",
     )
     channel_plot: ChannelPlotOptions = Field(
         default=ChannelPlotOptions(), description="device and time window of channel_capacity.png"
