@@ -112,7 +112,7 @@ def test_random_is_mm1(profile):
 
 def test_power_of_two_is_the_supermarket_limit(profile):
     load = 0.9
-    runs = [farm(profile, "power_of_d", load, seed, d=2) for seed in SEEDS]
+    runs = [farm(profile, "power_of_d", load, seed, d=2, units=600.0) for seed in SEEDS]
     mean, low, high = _interval([r["T"] for r in runs])
     limit = supermarket_t(load, 2)
     assert low - 0.01 * limit <= limit * (1 + FINITE_N_T) and high + 0.01 * limit >= limit, (
