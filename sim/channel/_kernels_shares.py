@@ -128,29 +128,30 @@ def _few_ramping(
 def _many_shares(lo: list[float], hi: list[float], top: float) -> list[float]:
     """:func:`contender_shares` for many contenders, vectorised: on each interval between
     upper ends the integrand is a polynomial of degree <= K - 1, so ceil(K / 2)
-    Gauss-Legendre nodes integrate it exactly; the product of the others' CDFs comes
-    from prefix and suffix products (no division), every term non-negative."""
-    low, high = np.array(lo), np.array(hi)
+    Gauss-Legendre nodes integrate it exactly. Every factor is computed as
+    ((left_k - lo_j) + (u - left_k)) / w_j, a sum of two non-negative terms, and is > 0
+    inside an interval, so the others' product is the product over all divided by the
+    user's own (no cancellation anywhere)."""
+    low, high = np.array((lo, hi))
     k_users = low.size
     nodes = (k_users + 1) // 2
-    if nodes not in _GAUSS:
-        _GAUSS[nodes] = np.polynomial.legendre.leggauss(nodes)
-    x, w = _GAUSS[nodes]
+    rule = _GAUSS.get(nodes)
+    if rule is None:
+        x, w = np.polynomial.legendre.leggauss(nodes)
+        rule = _GAUSS[nodes] = (0.5 * (x + 1.0), 0.5 * w)  # on [0, 1]
+    at, weight = rule
     inverse_width = 1.0 / (high - low)
     ends = np.sort(high)
     left = np.concatenate(([top], ends[:-1]))
     length = ends - left  # (K,) intervals above top, some of length 0
-    # u - lo_j = (left_k - lo_j) + (u - left_k): both terms >= 0, each to full precision
-    into = 0.5 * length[:, None] * (x + 1.0)  # (K intervals, nodes) u - left_k
-    offsets = left[:, None] - low  # (K, K users)
-    cdf = np.minimum((offsets[:, None, :] + into[:, :, None]) * inverse_width, 1.0)
-    ones = np.ones((k_users, nodes, 1))
-    before = np.cumprod(np.concatenate((ones, cdf[:, :, :-1]), axis=2), axis=2)
-    after = np.cumprod(np.concatenate((ones, cdf[:, :, :0:-1]), axis=2), axis=2)[:, :, ::-1]
+    into = np.multiply.outer(length, at)  # (K intervals, nodes): u - left_k
+    cdf = (np.subtract.outer(left, low)[:, None, :] + into[:, :, None]) * inverse_width
+    np.minimum(cdf, 1.0, out=cdf)  # (K intervals, nodes, K users)
+    cdf[length == 0.0] = 1.0  # intervals of length 0 weigh nothing: keep the division finite
+    others = cdf.prod(axis=2)[:, :, None] / cdf
     ramping = high >= ends[:, None]  # (K, K): user i's density is there on interval k
-    weight = 0.5 * length[:, None] * w  # (K, nodes)
-    won = np.einsum("kn,kni->i", weight, before * after * ramping[:, None, :]) * inverse_width
-    return won.tolist()
+    won = np.einsum("kn,kni,ki->i", np.multiply.outer(length, weight), others, ramping)
+    return (won * inverse_width).tolist()
 
 
 def piece_shares(rates: list[float], lower: list[float], upper: list[float]) -> list[float]:
