@@ -78,6 +78,8 @@ class RunResult:
     background: pd.DataFrame
     devices: pd.DataFrame
     servers: pd.DataFrame
+    links: pd.DataFrame
+    """One row per backhaul link direction used (sim/backhaul.py); empty without a network."""
     capacity: dict[int, Capacity] = field(default_factory=dict, repr=False)
     interrupted: bool = False
     records: RecordStore | None = field(default=None, repr=False)
@@ -303,6 +305,9 @@ def collect(run, interrupted: bool) -> RunResult:
         {"strategy": strategy, **server.result_row(), "max_concurrent_uplinks": max_concurrent}
         for server in run.servers.values()
     ]
+    legs = getattr(run.router, "legs", None)
+    link_rows = [] if legs is None else legs.backhaul.result_rows()
+    links = pd.DataFrame([{"strategy": strategy, **row} for row in link_rows])
     return RunResult(
         strategy=strategy,
         seed=run.seed,
@@ -313,6 +318,7 @@ def collect(run, interrupted: bool) -> RunResult:
         background=background,
         devices=pd.DataFrame(device_rows),
         servers=pd.DataFrame(server_rows),
+        links=links,
         capacity=run.capacity,
         interrupted=interrupted,
         records=store,

@@ -49,6 +49,7 @@ from sim.collect import (
 )
 from sim.device import Device
 from sim.exits.draws import decide_exit
+from sim.legs import Legs
 from sim.plans import Plan
 from sim.policies.base import DeviceView, Feedback
 from sim.records import Table
@@ -101,6 +102,7 @@ class Run:
         self.selectors = build_selectors(self.env, scenario.groups, self.servers)
         self._cell_code = {name: i for i, name in enumerate(self.router.cell_names)}
         self._build_devices()
+        self.router.legs = Legs.for_run(self)  # backhaul queues and downlinks (sim/legs.py)
         start_background(self.env, scenario, self.servers, self.streams, self.background)
 
     # ------------------------------------------------------------------ building
@@ -473,6 +475,8 @@ class Run:
             device.radio.window = window
         for server in self.servers.values():
             server.window = (window.start_s, window.end_s)
+        if self.router.legs is not None:
+            self.router.legs.backhaul.window = (window.start_s, window.end_s)
 
     def _ticker(self, progress):
         step = max(self.end_s / 200.0, 1e-6)

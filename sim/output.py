@@ -162,6 +162,8 @@ def write_results(
             files += _write_frame(results.requests, tmp, "requests", csv)
         files += _write_frame(results.devices, tmp, "devices", csv)
         files += _write_frame(results.servers, tmp, "servers", csv)
+        if len(results.links):
+            files += _write_frame(results.links, tmp, "links", csv)
         if outputs.per_batch:
             files += _write_frame(results.batches, tmp, "batches", csv)
         if outputs.background and len(results.background):

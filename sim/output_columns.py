@@ -270,7 +270,41 @@ SUMMARY = TableDoc(
     },
 )
 
-TABLES: tuple[TableDoc, ...] = (REQUESTS, DEVICES, SERVERS, BATCHES, BACKGROUND, STAGES, SUMMARY)
+LINKS = TableDoc(
+    "links.parquet",
+    "one per backhaul link direction used and strategy (written when the network has links)",
+    "the measurement window of clock time; a transmission straddling an edge counted pro rata "
+    "(docs/concepts/backhaul_downlink.md)",
+    {
+        "strategy": C("", "compared strategy"),
+        "link_from": C("", "node the direction leaves from"),
+        "link_to": C("", "node it goes to"),
+        "capacity_bps": C("bit/s", "the link's rate (network.links[].capacity_bps)"),
+        "latency_s": C("s", "the link's one-way latency"),
+        "queueing": C("", "whether the direction is a FIFO queue of bits"),
+        "payloads": C("", "payloads whose transmission started inside the window"),
+        "bits": C("bit", "bits on the wire inside the window"),
+        "busy_s": C("s", "transmission time inside the window (summed over payloads)"),
+        "utilisation": C(
+            "1",
+            "busy_s / window: the busy fraction (<= 1) of a queueing link; for a link that does "
+            "not queue the offered load, which may exceed 1 (then its delays are too low)",
+        ),
+        "mean_wait_s": C("s", "mean FIFO wait of those payloads (NaN: none)"),
+        "max_wait_s": C("s", "longest FIFO wait of those payloads (NaN: none)"),
+    },
+)
+
+TABLES: tuple[TableDoc, ...] = (
+    REQUESTS,
+    DEVICES,
+    SERVERS,
+    LINKS,
+    BATCHES,
+    BACKGROUND,
+    STAGES,
+    SUMMARY,
+)
 
 SUMMARY_JSON: dict[str, Column] = {
     "scenario": C("", "scenario name"),

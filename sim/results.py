@@ -66,6 +66,11 @@ class Results:
         return _concat([r.servers for r in self.runs.values()])
 
     @cached_property
+    def links(self) -> pd.DataFrame:
+        """One row per backhaul link direction and strategy (links.parquet)."""
+        return _concat([r.links for r in self.runs.values()])
+
+    @cached_property
     def summary(self) -> pd.DataFrame:
         """One row per strategy (see :func:`sim.metrics.summarize`)."""
         if any(r.streamed for r in self.runs.values()):  # records on disk: a few columns at a time

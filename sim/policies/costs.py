@@ -8,12 +8,16 @@ request's life with the same arithmetic the engine applies to it
             + radio wait + promotion (if the radio has gone idle) + bits / rate
             + propagation + wired path(payload) [+ JPEG decode, offload]
             + server wait + S(1)
-            + wired path(result) + propagation + result / downlink
+            + wired path(result) + propagation
+            [+ promotion, if the radio went idle while the server worked] + result / downlink
 
     energy  = (device_w - idle_w) x device_s            (compute above the board's idle)
             + promotion_w x promotion_s                  (if the radio has gone idle)
             + beta x bits / rate + alpha_u x bits / 1e6  (transfer; Huang et al. MobiSys'12)
-            + tail energy until the next transfer or the end of the tail
+            + tail energy from the upload's end to the result (or the end of the tail)
+            [+ promotion_w x promotion_s, if the radio went idle while the server worked]
+            + beta x result / downlink + alpha_d x result / 1e6  (reception)
+            + tail energy after the reception, until the next transfer or the end of the tail
 
 Energy is on the *above idle* basis (docs/energy.md): what a request adds to the
 board's idle draw. Over a window of fixed length the idle draw is the same for
@@ -40,8 +44,8 @@ import numpy as np
 from sim.channel.radio import RADIO_PRESETS, RadioPowerModel
 from sim.errors import SimInputError, did_you_mean, list_choices
 from sim.plans import FitCache, Plan, build_plan, service_model, variant_names
+from sim.policies.channel_means import mean_downlink_bps, mean_uplink_bps
 from sim.policies.config import CANDIDATE_FAMILIES
-from sim.policies.context import memo_on_settings
 from sim.theory import pollaczek_khinchine_wait_s
 
 if TYPE_CHECKING:
@@ -60,6 +64,8 @@ class PlanCost:
     to_server_s: float  # propagation + wired path with the payload (+ JPEG decode for offload)
     service_s: float  # S(1) of the plan's server part on the group's server
     back_s: float  # wired path with the result + propagation + downlink
+    result_bits: float = 0.0  # the result sent back [bit]
+    rx_s: float = 0.0  # its time on the downlink at the cell's mean downlink rate [s]
 
     @property
     def remote(self) -> bool:
@@ -129,55 +135,6 @@ def candidate_plans(
 
 
 # ---------------------------------------------------------------- channel and workload figures
-
-
-def mean_uplink_bps(ctx: GroupContext) -> float | None:
-    """The cell's long-run mean uplink capacity per device [bit/s], or None if unknown.
-
-    Constant: its rate; series and traces: the time average over one period;
-    Markov and Gilbert-Elliott: the stationary mean. Other kinds: the source's
-    closed-form mean if it has one, else the average of one realisation over 600 s
-    drawn from a private stream (never one of the run's streams).
-    """
-    runtime = ctx.runtime
-    if runtime is None:
-        return None
-    from sim.channel import config as channel_config
-    from sim.channel.capacity import ConstantCapacity
-    from sim.channel.sources import MarkovSource
-    from sim.rng import stream
-
-    uplink = runtime.cell.uplink
-    if isinstance(uplink, channel_config.ConstantUplink):
-        return float(uplink.rate_bps)
-    if ctx.trace is not None:
-        return float(ctx.trace.mean_bps)
-    if isinstance(uplink, channel_config.GilbertElliottUplink):
-        uplink = uplink.as_markov()
-    if isinstance(uplink, channel_config.MarkovUplink):
-        source = MarkovSource(
-            np.asarray(uplink.rates_bps),
-            np.asarray(uplink.mean_sojourn_s),
-            uplink.jump_matrix(),
-            stream(0, "policies/mean_uplink"),
-            initial=0,
-        )
-        return source.long_run_mean_bps()
-
-    def realised_mean_bps() -> float | None:
-        try:
-            capacity = channel_config.build_capacity(
-                uplink, None, stream(0, "policies/mean_uplink"), horizon_s=600.0
-            )
-        except Exception:  # a channel kind this module does not know how to build alone
-            return None
-        if isinstance(capacity, ConstantCapacity):
-            return capacity.rate_bps
-        segments = getattr(capacity, "source", None)
-        mean = segments.long_run_mean_bps() if segments is not None else None
-        return float(mean) if mean is not None else capacity.mean_rate_bps(600.0)
-
-    return memo_on_settings("mean_uplink_bps", uplink, realised_mean_bps)  # ~25 ms a draw
 
 
 def gap_samples_s(ctx: GroupContext) -> tuple[np.ndarray, bool]:
@@ -291,9 +248,10 @@ class CostModel:
         if plan.kind == "offload":
             to_server += profile.jpeg_decode_s.value
         service = service_model(profile, plan.server, self.ctx.model, self._fits).service_s(1)
-        result = runtime.spec.result_bytes
-        back = path.delay_s(result) + cell.propagation_s + 8.0 * result / cell.downlink_bps
-        return PlanCost(plan, 8.0 * plan.payload_bytes, to_server, service, back)
+        result_bits = 8.0 * runtime.spec.result_bytes
+        rx_s = result_bits / mean_downlink_bps(self.ctx)
+        back = path.delay_s(result_bits / 8.0) + cell.propagation_s + rx_s
+        return PlanCost(plan, 8.0 * plan.payload_bytes, to_server, service, back, result_bits, rx_s)
 
     def _background_wait_s(self) -> float:
         """Pollaczek-Khinchine mean wait of M/G/1 with the background tenants' batch-1 jobs [s].
@@ -365,6 +323,7 @@ class CostModel:
             + server_wait_s
             + cost.service_s
             + cost.back_s
+            + self.way_back_radio(cost, server_wait_s)[1]
         )
 
     def energy_j(self, cost: PlanCost, rate_bps: float, *, promoted: float, tail_j: float) -> float:
@@ -384,19 +343,43 @@ class CostModel:
             + tail_j
         )
 
-    def radio_expectations(self, cost: PlanCost, rate_bps: float) -> tuple[float, float]:
-        """(probability of a promotion, expected tail energy [J]) when every request uses ``cost``.
+    def way_back_radio(
+        self, cost: PlanCost, server_wait_s: float | None = None
+    ) -> tuple[float, float, float]:
+        """The radio from the upload's end to the result's last bit (sim/channel/downlink.py):
+        (that span [s], promotion before the reception [s], energy [J]: the tail while the
+        server works (cut at its end), a promotion if the radio went idle, beta d + alpha_d B).
+        ``server_wait_s``: default the idle server's batching window plus the background wait.
+        """
+        if not cost.remote or not math.isfinite(cost.back_s):
+            return 0.0, 0.0, 0.0
+        if server_wait_s is None:
+            server_wait_s = self.idle_server_wait_s + self.background_wait_s
+        radio, tail = self.radio, self.tail_total_s
+        quiet = cost.to_server_s + server_wait_s + cost.service_s + (cost.back_s - cost.rx_s)
+        promo_s = radio.promotion_s if quiet > tail else 0.0
+        energy = float(tail_energy_j(radio, min(quiet, tail))) + radio.promotion_w * promo_s
+        energy += radio.receive_energy_j(cost.rx_s, cost.result_bits)
+        return quiet + promo_s + cost.rx_s, promo_s, energy
 
-        The radio idles between the end of one transfer and the start of the next:
-        the inter-arrival gap minus the time on air and any promotion. A request is
-        promoted when the idle time before it exceeds the tail; it pays the tail up to
-        the next transfer.
+    def radio_expectations(
+        self, cost: PlanCost, rate_bps: float, server_wait_s: float | None = None
+    ) -> tuple[float, float]:
+        """(probability of a promotion, expected tail and reception energy [J]) when every
+        request uses ``cost``.
+
+        The radio is busy from the start of the upload to the end of the result's reception
+        (:meth:`way_back_radio`), then idles until the next upload: the inter-arrival gap
+        minus that span and any promotion. A request is promoted when the idle time before
+        it exceeds the tail; it pays the tail up to the next transfer.
         """
         if not cost.remote:
             return 0.0, 0.0
         air = self.transfer_s(cost, rate_bps)
         if math.isinf(air):
             return 1.0, float(tail_energy_j(self.radio, self.tail_total_s))
+        back_span_s, _, back_j = self.way_back_radio(cost, server_wait_s)
+        air += back_span_s  # the radio's busy span: upload, the server's time, reception
         tail = self.tail_total_s
         promo_s = self.radio.promotion_s
         gaps = self.gaps_s
@@ -405,7 +388,8 @@ class CostModel:
             idle = gaps - air - promo_s
             promoted = float(np.mean(idle > tail))
             idle = gaps - air - promoted * promo_s
-            return promoted, float(np.mean(tail_energy_j(self.radio, np.clip(idle, 0.0, tail))))
+            tails_j = np.mean(tail_energy_j(self.radio, np.clip(idle, 0.0, tail)))
+            return promoted, float(tails_j) + back_j
         # Timestamps: walk the sequence (gaps[0] = inf before the first request).
         promoted_each = []
         tails = []
@@ -416,7 +400,7 @@ class CostModel:
             promoted_each.append(was_promoted)
             after = gaps[i + 1] - air - (promo_s if was_promoted else 0.0)
             tails.append(float(tail_energy_j(self.radio, min(max(after, 0.0), tail))))
-        return float(np.mean(promoted_each)), float(np.mean(tails))
+        return float(np.mean(promoted_each)), float(np.mean(tails)) + back_j
 
     def queue_wait_s(self, busy_s: float) -> float:
         """Mean wait behind the device's own earlier requests for a resource held ``busy_s`` each.
@@ -440,7 +424,7 @@ class CostModel:
         min_accuracy: float | None,
     ) -> Estimate:
         """A plan's expected latency and energy when every request of the device follows it."""
-        promoted, tail_j = self.radio_expectations(cost, rate_bps)
+        promoted, tail_j = self.radio_expectations(cost, rate_bps, server_wait_s)
         processor_wait = self.queue_wait_s(cost.plan.device_s)
         radio_wait = 0.0
         if cost.remote:

@@ -172,9 +172,17 @@ def test_a_run_above_the_range_is_capped_and_warned():
     req = results.requests.sort_values("t_arrival")
     lte = RADIO_PRESETS["lte"]
     air = (req["t_uplink_end"] - req["t_tx_start"]).to_numpy()
+    # The result comes back on the downlink (constant downlink_bps): the tail while the server
+    # works, the reception (beta d + alpha_d B, capped too), then the whole tail.
+    cell = scenario.groups[0].cell
+    rx_bits = 8.0 * scenario.groups[0].spec.result_bytes
+    rx_s = rx_bits / cell.downlink_bps
+    quiet = (req["t_done"] - rx_s - req["t_uplink_end"]).to_numpy()
     expected = (
         lte.promotion_w * lte.promotion_s
         + air * lte.transfer_power_w(100e6)
+        + lte.tail_w * quiet
+        + lte.receive_energy_j(rx_s, rx_bits)
         + lte.tail_w * lte.tail_s
     )
     assert req["e_radio_j"].to_numpy() == pytest.approx(expected, rel=1e-9)
