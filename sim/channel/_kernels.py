@@ -32,7 +32,7 @@ from sim.channel.capacity import Capacity, ConstantCapacity, PiecewiseCapacity
 if TYPE_CHECKING:
     from sim.channel.ratelaw import RateLaw
 
-TRIM_SEGMENTS = 512  # drop a track's consumed segments once this many lie behind it
+TRIM_SEGMENTS = 64  # drop a track's consumed segments once this many lie behind it (memory)
 
 
 class Track:
