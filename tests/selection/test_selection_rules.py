@@ -81,7 +81,9 @@ def test_unreachable_candidate_is_refused(tmp_path):
 @pytest.mark.parametrize("policy", ["random", "round_robin", "jsq", "power_of_d", "least_latency"])
 def test_candidates_bound_the_choice_and_arrivals_are_common(policy):
     """Every request is served by a server of its group's candidate set; the selection
-    stream leaves arrivals and uplinks alone (common random numbers across policies)."""
+    stream leaves the arrivals alone (common random numbers across policies). Upload
+    times may differ: a result received on the downlink shares the device's radio
+    timeline with its uploads, and results come back from different servers."""
     base = sim.run(_load(), strategies=["offload"]).requests
     scenario = _load(
         f"devices.nano.selection.policy={policy}", "devices.nano.selection.servers=[gpu1]"
@@ -89,7 +91,7 @@ def test_candidates_bound_the_choice_and_arrivals_are_common(policy):
     req = sim.run(scenario, strategies=["offload"]).requests
     served = req[req["t_server_arrival"].notna()]
     assert set(served["server"].astype(str)) == {"gpu1"}
-    for column in ("t_arrival", "device", "t_uplink_start", "t_uplink_end", "bytes_sent"):
+    for column in ("t_arrival", "device"):
         np.testing.assert_array_equal(req[column].to_numpy(), base[column].to_numpy())
     spread = sim.run(_load(f"devices.nano.selection.policy={policy}"), strategies=["offload"])
     nano = spread.requests[spread.requests["group"] == "nano"]
