@@ -162,6 +162,8 @@ def _build_scenario(
     traces: dict[str, Trace | None] = {}
     for i, cell in enumerate(spec.cells):
         traces[cell.name] = resolve_trace(cell.uplink, base_dir, file=file, key=f"cells.{i}.uplink")
+        # Checked (and memoised) now; each run's downlinks read it back (sim/legs.py).
+        resolve_trace(cell.downlink_config(), base_dir, file=file, key=f"cells.{i}.downlink")
 
     # Every cell's lowest-latency path to every server it reaches (a request may leave from
     # another cell than its group's after an inter-cell handover).

@@ -343,3 +343,38 @@ def test_reception_in_the_gap_before_a_booked_upload_is_fitted_in_by_hand() -> N
     assert radio.energy_j["radio_tail"] == pytest.approx(LTE_TAIL_W * 1.4)
     radio.close()  # the booked upload's own tail is untouched
     assert charged[1] == pytest.approx(LTE_TAIL_W * LTE_TAIL_S)
+
+
+def toy_with_downlink(downlink: dict, **changes):
+    """The toy scenario with ``downlink`` instead of its downlink_bps."""
+    from sim.scenario.load import build_scenario
+    from tests.conftest import REPO, toy_spec
+
+    spec = toy_spec(**changes)
+    del spec["cells"][0]["downlink_bps"]
+    spec["cells"][0]["downlink"] = downlink
+    return build_scenario(spec, REPO / "tests" / "toy.yaml")
+
+
+def test_a_missing_downlink_trace_is_refused_when_loading() -> None:
+    from sim.errors import SimInputError
+
+    with pytest.raises(SimInputError) as caught:
+        toy_with_downlink({"kind": "trace", "path": "no_such.down", "format": "mahimahi"})
+    assert "cells.0.downlink.path" in str(caught.value)
+
+
+def test_a_trace_downlink_in_a_run(shared_traces) -> None:
+    """A mahimahi downlink trace (1500 B per delivery opportunity, 0.1 s bins): each result
+    of 1.6 Mbit takes at least 1.6 Mbit / the trace's peak rate on the downlink."""
+    trace = shared_traces / "mahimahi_cellular" / "ATT-LTE-driving.down"
+    scenario = toy_with_downlink(
+        {"kind": "trace", "path": str(trace), "format": "mahimahi"},
+        devices__0__result_bytes=200_000,
+    )
+    result, run = run_with_legs(scenario, legs=True)
+    requests = result.requests
+    assert (requests["outcome"] != "failed").all()
+    back = requests["t_done"] - requests["t_service_end"]
+    peak = max(link.capacity.max_rate_bps() for link in run.router.legs.downlinks.values())
+    assert (back >= 1.6e6 / peak).all()
