@@ -1,12 +1,13 @@
 """Summary and stage tables of streamed runs, read back from disk a few columns at a time.
 
 The figures are :func:`sim.metrics.summarize`'s and :func:`sim.metrics.stage_breakdown`'s,
-computed with the same pandas and numpy operations on the same arrays (the
-records of the measurement window, in row order), so they equal the in-memory
-ones bit for bit (tests/performance/test_stream_records.py). What is held at
-once is a few columns of the window's rows, never the whole table: each pass
-over the records keeps ~8-24 bytes per request (exact percentiles and the
-batch-means interval need every latency).
+computed with the same numpy and pandas operations on the same values in the same
+order (the records of the measurement window, in row order; outcomes and exits as
+their category codes), so they equal the in-memory ones bit for bit
+(tests/performance/test_stream_records.py, which also catches a figure added to
+``summarize`` and not here). Each pass over the records keeps one to three
+columns of the window's requests, never the whole table: exact percentiles and
+the batch-means interval need every latency.
 """
 
 from __future__ import annotations
@@ -17,43 +18,73 @@ from collections.abc import Callable, Iterable
 import numpy as np
 import pandas as pd
 
-from sim.exits.summary import exit_figures
-from sim.metrics import (
-    STAGES,
-    _energy_figures,
-    _miss_interval,
-    batch_means_ci,
-    finished,
-    latency_s,
-)
+from sim.collect import OUTCOMES
+from sim.metrics import STAGES, _energy_figures, batch_means_ci
+from sim.stats import batch_proportion_interval
 
 FINISHED = ("completed", "completed_late")
 
 
-def _gather(store, columns: Iterable[str], window: tuple[float, float], keep=None) -> pd.DataFrame:
-    """The in-window rows of ``columns`` (categories kept), one pass over the records;
-    ``keep(chunk)``: a further row mask."""
+def _arrays(
+    store, columns: Iterable[str], window: tuple[float, float], keep=None
+) -> list[np.ndarray]:
+    """The in-window rows of ``columns`` (categoricals as their codes), one pass over the
+    records; ``keep(chunk)``: a further row mask. One column is concatenated at a time."""
     columns = list(columns)
-    parts: list[pd.DataFrame] = []
+    parts: list[list[np.ndarray]] = [[] for _ in columns]
     start_s, end_s = window
     for chunk in store.frames():
         arrival = chunk["t_arrival"].to_numpy()
         mask = (arrival >= start_s) & (arrival < end_s)
         if keep is not None:
             mask &= keep(chunk)
-        parts.append(chunk.loc[mask, columns].reset_index(drop=True))
+        for name, into in zip(columns, parts, strict=True):
+            column = chunk[name]
+            if isinstance(column.dtype, pd.CategoricalDtype):
+                values = column.cat.codes.to_numpy()
+            else:
+                values = column.to_numpy()
+            into.append(values[mask])
         del chunk
-    if not parts:
-        return pd.DataFrame({name: [] for name in columns})
-    frame = pd.concat(parts, ignore_index=True)
-    for name in columns:  # concat keeps equal categoricals; make sure of it
-        if isinstance(parts[0][name].dtype, pd.CategoricalDtype):
-            frame[name] = frame[name].astype(parts[0][name].dtype)
-    return frame
+    out = []
+    for into in parts:
+        out.append(np.concatenate(into) if into else np.zeros(0))
+        into.clear()
+    return out
 
 
-def _done(chunk: pd.DataFrame):
+def _done(chunk: pd.DataFrame) -> np.ndarray:
     return chunk["outcome"].isin(FINISHED).to_numpy()
+
+
+def _completed(chunk: pd.DataFrame) -> np.ndarray:
+    return (chunk["outcome"] == "completed").to_numpy()
+
+
+def _exit_figures(store, span: tuple[float, float], n: int) -> dict[str, float]:
+    """:func:`sim.exits.summary.exit_figures` from the exit columns' codes."""
+    empty = {
+        "accuracy_expected": math.nan,
+        "exit_share_device": math.nan,
+        "exit_share_server_early": math.nan,
+    }
+    if not n:
+        return empty
+    (plan_accuracy,) = _arrays(store, ["plan_accuracy"], span, keep=_done)
+    expected = float(pd.Series(plan_accuracy).mean()) if plan_accuracy.size else math.nan
+    del plan_accuracy
+    exit_code, on_device = _arrays(store, ["exit", "exit_on_device"], span)
+    labels = store.builder.exit_labels  # "" (no exit) first
+    progressive = exit_code != labels.index("")
+    if not progressive.any():
+        return {**empty, "accuracy_expected": expected}
+    final = labels.index("final") if "final" in labels else -2
+    server_early = int((progressive & ~on_device & (exit_code != final)).sum())
+    return {
+        "accuracy_expected": expected,
+        "exit_share_device": int(on_device.sum()) / n,
+        "exit_share_server_early": server_early / n,
+    }
 
 
 def _strategy_row(run, devices: pd.DataFrame, servers: pd.DataFrame, batches: pd.DataFrame) -> dict:
@@ -63,22 +94,28 @@ def _strategy_row(run, devices: pd.DataFrame, servers: pd.DataFrame, batches: pd
     warmup_s, duration_s = run.window.start_s, run.window.end_s
     window = max(duration_s - warmup_s, 1e-12)
     span = (warmup_s, duration_s)
-    req = _gather(store, ["t_arrival", "t_done", "outcome"], span)
-    done = finished(req)
-    lat = latency_s(done).to_numpy()
-    order = np.argsort(done["t_arrival"].to_numpy())
+    arrival, done_s, outcome = _arrays(store, ["t_arrival", "t_done", "outcome"], span)
+    n = arrival.size
+    counts = np.bincount(outcome, minlength=len(OUTCOMES)) if n else np.zeros(4, dtype=int)
+    done = outcome <= OUTCOMES.index("completed_late")  # completed or completed_late
+    arrival_done = arrival[done]
+    lat = done_s[done] - arrival_done
+    del done_s, done
+    order = np.argsort(arrival_done)
     mean_lat, half = batch_means_ci(lat[order])
-    del order
-    n = len(req)
-    outcome_counts = req["outcome"].value_counts()
-    on_time = int(outcome_counts.get("completed", 0))
-    miss = _miss_interval(req)
-    inferences = len(done)
+    del order, arrival_done
     percentiles = {
         f"latency_p{q}_s": float(np.percentile(lat, q)) if lat.size else math.nan
         for q in (50, 95, 99)
     }
-    del req, done, lat
+    inferences = int(lat.size)
+    del lat
+    # _miss_interval: misses (not completed on time) in arrival order
+    order = np.argsort(arrival, kind="stable")
+    missed = (outcome != OUTCOMES.index("completed"))[order].astype(float)
+    low, high = batch_proportion_interval(missed)
+    del order, missed, arrival, outcome
+    on_time = int(counts[OUTCOMES.index("completed")])
     dev = devices[devices["strategy"] == strategy]
     srv = servers[servers["strategy"] == strategy]
     bat = (
@@ -90,36 +127,36 @@ def _strategy_row(run, devices: pd.DataFrame, servers: pd.DataFrame, batches: pd
         if len(batches)
         else batches
     )
-    energy_columns = _gather(store, ["e_compute_j", "e_radio_j"], span)
-    energy = _energy_figures(energy_columns, dev, window, inferences)
-    del energy_columns
-    sent = _gather(store, ["bytes_sent"], span)["bytes_sent"]
-    uplink_bytes = float(sent.mean()) if n else math.nan
+    compute_j, radio_j = _arrays(store, ["e_compute_j", "e_radio_j"], span)
+    energy_columns = {"e_compute_j": pd.Series(compute_j), "e_radio_j": pd.Series(radio_j)}
+    energy = _energy_figures(energy_columns, dev, window, inferences)  # type: ignore[arg-type]
+    del energy_columns, compute_j, radio_j
+    (sent,) = _arrays(store, ["bytes_sent"], span)
+    uplink_bytes = float(pd.Series(sent).mean()) if n else math.nan
     del sent
-    exits = _gather(store, ["outcome", "accuracy", "plan_accuracy", "exit", "exit_on_device"], span)
-    done_accuracy = finished(exits)["accuracy"]
-    accuracy = float(done_accuracy.mean()) if len(done_accuracy) else math.nan
-    exit_columns = exit_figures(exits)
-    on_time_accuracy = (
-        float(exits.loc[exits["outcome"] == "completed", "accuracy"].sum() / n) if n else math.nan
-    )
-    del exits, done_accuracy
+    (accuracy_done,) = _arrays(store, ["accuracy"], span, keep=_done)
+    accuracy = float(pd.Series(accuracy_done).mean()) if accuracy_done.size else math.nan
+    del accuracy_done
+    (accuracy_on_time,) = _arrays(store, ["accuracy"], span, keep=_completed)
+    on_time_accuracy = float(pd.Series(accuracy_on_time).sum() / n) if n else math.nan
+    del accuracy_on_time
     return {
         "strategy": strategy,
         "requests": n,
         "completed": on_time,
-        "completed_late": int(outcome_counts.get("completed_late", 0)),
-        "dropped": int(outcome_counts.get("dropped", 0)),
-        "failed": int(outcome_counts.get("failed", 0)),
+        "completed_late": int(counts[OUTCOMES.index("completed_late")]),
+        "dropped": int(counts[OUTCOMES.index("dropped")]),
+        "failed": int(counts[OUTCOMES.index("failed")]),
         "throughput_rps": inferences / window,
         "latency_mean_s": mean_lat,
         "latency_mean_ci95_s": half,
         **percentiles,
         "deadline_miss_rate": 1.0 - on_time / n if n else math.nan,
-        **miss,
+        "deadline_miss_rate_ci95_low": low,
+        "deadline_miss_rate_ci95_high": high,
         **energy,
         "accuracy": accuracy,
-        **exit_columns,
+        **_exit_figures(store, span, n),
         "on_time_accuracy": on_time_accuracy,
         "server_utilisation": float(
             (srv["utilisation"] * srv["workers"]).sum() / max(srv["workers"].sum(), 1)
@@ -147,10 +184,12 @@ def streamed_stages(results) -> pd.DataFrame:
         span = (run.window.start_s, run.window.end_s)
         row: dict = {"strategy": run.strategy}
         for stage, a, b in STAGES:
-            part = _gather(run.records, [a, b], span, keep=_done)
-            if not len(part):
+            first, second = _arrays(run.records, [a, b], span, keep=_done)
+            if not first.size:
                 break  # no finished request: no row (stage_breakdown groups finished ones)
-            row[stage] = float((part[b] - part[a]).fillna(0.0).clip(lower=0).mean())
+            row[stage] = float(
+                (pd.Series(second) - pd.Series(first)).fillna(0.0).clip(lower=0).mean()
+            )
         else:
             rows.append(row)
     return pd.DataFrame(rows)

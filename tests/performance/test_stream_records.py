@@ -213,3 +213,19 @@ def test_a_failing_streamed_run_leaves_no_spill(small_blocks, monkeypatch):
     del engine
     gc.collect()
     assert spill_folders() - before == set()
+
+
+def test_streamed_summary_of_an_empty_window_equals_in_memory(tmp_path):
+    from tests.conftest import toy_scenario
+
+    plain = quiet(sim.run, toy_scenario(warmup_s=5.0))
+    streamed = quiet(sim.run, toy_scenario(warmup_s=5.0, outputs={"stream_records": True}))
+    assert streamed.runs["bottlefit_c2"].streamed and streamed.runs["bottlefit_c2"].n_requests == 3
+    pd.testing.assert_frame_equal(streamed.summary, plain.summary, check_exact=True)
+    pd.testing.assert_frame_equal(streamed.stages, plain.stages, check_exact=True)
+    assert int(streamed.summary["requests"].iloc[0]) == 0
+    quiet(streamed.write, tmp_path / "out", plots=True)
+    assert not (tmp_path / "out" / "plots").exists()
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(tmp_path / "out" / "requests.parquet"), plain.requests, check_exact=True
+    )
