@@ -16,7 +16,13 @@ for FIFO: no explicit queue is kept. A hop that does not queue (``queueing:
 false``: today's infinite-capacity model, as PureEdgeSim's default links and
 EdgeCloudSim's fixed delays) is pure arithmetic, A_{k+1} = A_k + B / C_k + L_k.
 Events: one per *queueing* hop, at the payload's arrival there (the order of
-arrivals is only known then); a path without queueing hops costs none.
+arrivals is only known then); a path without queueing hops costs none. A
+queueing hop whose only feeder is the queueing hop before it (a transit node
+no other link or path enters that direction from) needs no event: payloads leave
+the feeder first in first out and take the same latency, so they reach it in the
+order the feeder served them, and it is served right after the feeder. The
+feeders come from every path the run may use, given when the backhaul is made
+(``paths``); a path it was not told of turns chaining off from then on.
 
 This is EdgeCloudSim's MAN/WAN model (an M/M/1 delay 1/(mu - lambda), its
 ``MM1Queue``; ../shared/reference/edge_orchestration.md §a) played out payload
@@ -27,7 +33,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import simpy
@@ -131,11 +137,42 @@ class Backhaul:
     """
 
     def __init__(
-        self, env: simpy.Environment, window_s: tuple[float, float] = (0.0, math.inf)
+        self,
+        env: simpy.Environment,
+        window_s: tuple[float, float] = (0.0, math.inf),
+        paths: Iterable[Path] | None = None,
     ) -> None:
         self.env = env
         self.window = window_s
         self.links: dict[tuple[str, str], LinkDirection] = {}
+        # Each direction's feeders: the directions payloads reach it from (None: a path
+        # starts there), from every path the run may use.
+        self._feeders: dict[tuple[str, str], set[tuple[str, str] | None]] = {}
+        self._paths: set[tuple[str, ...]] = set()
+        for path in paths or ():
+            self._add_path(path)
+        self.chaining = paths is not None  # off without the full set of paths, or once a
+        # path outside it is sent (a hop served ahead of time might have had another feeder)
+
+    def _add_path(self, path: Path) -> None:
+        """Register a path payloads may take: its hops' feeders."""
+        self._paths.add(path.nodes)
+        feeder: tuple[str, str] | None = None
+        for hop in range(len(path.nodes) - 1):
+            direction = (path.nodes[hop], path.nodes[hop + 1])
+            self._feeders.setdefault(direction, set()).add(feeder)
+            feeder = direction
+
+    def _chained(self, path: Path, hop: int) -> bool:
+        """Whether hop ``hop`` (> 0) of ``path`` is fed only by the queueing hop before it."""
+        feeders = self._feeders.get((path.nodes[hop], path.nodes[hop + 1]))
+        return (
+            self.chaining
+            and feeders is not None
+            and len(feeders) == 1
+            and (path.nodes[hop - 1], path.nodes[hop]) in feeders
+            and path.queues[hop - 1]
+        )
 
     def link(self, path: Path, hop: int) -> LinkDirection:
         """The direction ``path.nodes[hop] -> path.nodes[hop + 1]`` (made on first use)."""
@@ -169,6 +206,9 @@ class Backhaul:
         batch ended) reaches a queueing hop it should have reached already now, with its
         true arrival time: it queues only behind what the hop took since.
         """
+        if path.nodes not in self._paths:
+            self._add_path(path)
+            self.chaining = False
         self._walk(path, bits, 0, self.env.now if t_s is None else float(t_s), on_arrival)
 
     def _walk(
@@ -179,12 +219,18 @@ class Backhaul:
         t_s: float,
         on_arrival: Callable[[float], None],
     ) -> None:
-        """From hop ``hop``, reached at ``t_s``: arithmetic up to the next queueing hop,
-        which is entered at the payload's arrival there (one event)."""
+        """From hop ``hop``, reached at ``t_s``: arithmetic up to the next queueing hop that
+        is not chained to the one before it, entered at the payload's arrival there (one
+        event)."""
         hops = len(path.capacities_bps)
         queues = path.queues
         while hop < hops:
-            if queues and queues[hop] and t_s > self.env.now:
+            if (
+                queues
+                and queues[hop]
+                and t_s > self.env.now
+                and not (hop > 0 and self._chained(path, hop))
+            ):
                 event = self.env.timeout(t_s - self.env.now)
                 event.callbacks.append(_Resume(self, path, bits, hop, t_s, on_arrival))
                 return

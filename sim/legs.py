@@ -58,14 +58,19 @@ class Legs:
         *,
         horizon_s: float,
         downlink_traces: Mapping[str, Trace | None] | None = None,
+        paths: Mapping[tuple[str, str], Path] | None = None,
     ) -> None:
         self.env = env
-        self.backhaul = Backhaul(env, window_s)
+        self._reversed: dict[int, tuple[Path, Path]] = {}
+        # Every (cell, server) route both ways, so the backhaul may chain transit hops.
+        routes = None
+        if paths is not None:
+            routes = [*paths.values(), *(self.way_back_path(p) for p in paths.values())]
+        self.backhaul = Backhaul(env, window_s, routes)
         self.downlink_builder = DownlinkBuilder(
             env, streams, downlink_traces or {}, horizon_s=horizon_s
         )
         self.downlinks: dict[tuple[int, str], DeviceDownlink] = {}
-        self._reversed: dict[int, tuple[Path, Path]] = {}
 
     @classmethod
     def for_run(cls, run: Any) -> Legs:
@@ -86,6 +91,7 @@ class Legs:
             (run.window.start_s, run.window.end_s),
             horizon_s=spec.duration_s,
             downlink_traces=traces,
+            paths=getattr(scenario, "paths", None),
         )
         for device in run.devices:
             group = scenario.groups[device.group]

@@ -245,3 +245,46 @@ def test_in_a_run_a_thin_backhaul_queues_and_the_option_turns_it_off() -> None:
     assert up["queueing"] and up["payloads"] == 2
     assert up["max_wait_s"] == pytest.approx(hop_s, rel=1e-9)
     assert up["bits"] == pytest.approx(2 * payload_bits)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_chained_hops_give_the_same_arrivals_as_one_event_per_hop(seed: int) -> None:
+    """The fast path (a hop fed only by the queueing hop before it is served with it) equals
+    the plain one (an event at every hop, as without the paths known in advance): random
+    sizes and times over a three-hop tandem and its way back."""
+    rng = np.random.default_rng(seed)
+    forward = Path(
+        ("a", "m", "n", "s"), 0.0, (2e6, 1e6, 3e6), (0.004, 0.001, 0.002), (True, True, True)
+    )
+    times = np.sort(rng.uniform(0.0, 5.0, 300)).tolist()
+    sizes = rng.exponential(2e4, 300).tolist()
+
+    def play(plain: bool) -> tuple[list[float], int]:
+        env = simpy.Environment()
+        backhaul = Backhaul(env, paths=None if plain else [forward, forward.reversed()])
+        assert backhaul.chaining is not plain
+        arrivals = [math.nan] * (2 * len(times))
+        for i, (t, b) in enumerate(zip(times, sizes, strict=True)):
+            backhaul.send(forward, b, lambda a, i=i: arrivals.__setitem__(i, a), t_s=t)
+            back = len(times) + i
+            backhaul.send(
+                forward.reversed(), b / 3, lambda a, k=back: arrivals.__setitem__(k, a), t_s=t
+            )
+        env.run()
+        return arrivals, len(backhaul.links)
+
+    fast, _ = play(plain=False)
+    plain, _ = play(plain=True)
+    assert fast == plain  # bit for bit
+
+
+def test_chaining_needs_a_single_feeder_and_stops_for_an_unknown_path() -> None:
+    env = simpy.Environment()
+    slow = Path(("x", "m", "s"), 0.0, (1e5, 1e6), (0.0, 0.0), (True, True))
+    fast = Path(("y", "m", "s"), 0.0, (1e7, 1e6), (0.0, 0.0), (True, True))
+    both = Backhaul(env, paths=[slow, fast])
+    assert both.chaining and not both._chained(slow, 1)  # m -> s has two feeders
+    alone = Backhaul(env, paths=[slow])
+    assert alone._chained(slow, 1)
+    alone.send(fast, 1.0, lambda a: None, t_s=1.0)  # a path it was not told of
+    assert not alone.chaining
