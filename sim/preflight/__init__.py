@@ -17,6 +17,8 @@ The checks (the closing note and docs/preflight.md list the same):
   one device).
 * ``server_overload``: a server's offered load (device requests and background
   tenants at full batches) is >= 1.
+* ``backhaul_overload``: a wired link direction is offered at least its capacity
+  (payloads to the servers, results back): :mod:`sim.preflight.backhaul`.
 * ``coverage``: devices of a physical uplink get farther from every station
   than the distance where the median rate (NLOS, no shadowing or fading) is 0.
 * ``fallback``: numbers a run uses that come from a fallback: device times from
@@ -32,6 +34,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
+from sim.preflight.backhaul import backhaul
 from sim.preflight.checks import (
     device_and_deadline,
     servers,
@@ -69,6 +72,7 @@ def check(scenario: Scenario) -> tuple[list[Finding], list[Prediction]]:
     findings += uplink(scenario)
     server_findings, relaxation = servers(scenario)
     findings += server_findings
+    findings += backhaul(scenario)
     findings += coverage(scenario)
     findings += fallbacks(scenario)
     findings += warmup(scenario, relaxation)

@@ -288,3 +288,31 @@ def test_chaining_needs_a_single_feeder_and_stops_for_an_unknown_path() -> None:
     assert alone._chained(slow, 1)
     alone.send(fast, 1.0, lambda a: None, t_s=1.0)  # a path it was not told of
     assert not alone.chaining
+
+
+def test_preflight_warns_of_an_overloaded_backhaul_link() -> None:
+    """10 devices x 20 requests/s x the payload against a link of 0.8 x that: 1.25 x."""
+    from sim.preflight import check
+    from sim.scenario.load import build_scenario
+    from tests.conftest import REPO, toy_spec
+
+    probe = build_scenario(toy_spec(), REPO / "tests" / "toy.yaml")
+    payload_bits = 8.0 * probe.factory("dev", "bottlefit_c2").plans[0].payload_bytes
+    capacity_bps = 0.8 * 10 * 20.0 * payload_bits
+
+    def findings(queueing: bool, capacity: float):
+        spec = toy_spec(devices__0__count=10)
+        spec["devices"][0]["workload"] = {"kind": "poisson", "rate_hz": 20.0}
+        spec["network"] = {
+            "queueing": queueing,
+            "links": [{"a": "ap", "b": "edge", "latency_s": 0.002, "capacity_bps": capacity}],
+        }
+        found, _ = check(build_scenario(spec, REPO / "tests" / "toy.yaml"))
+        return [f for f in found if f.check == "backhaul_overload"]
+
+    (found,) = findings(True, capacity_bps)
+    assert found.subject == "network.links.0" and "ap -> edge" in found.text
+    assert "1.25 x" in found.text and "without bound" in found.text
+    (loose,) = findings(False, capacity_bps)
+    assert "too low" in loose.text
+    assert not findings(True, 2.0 * capacity_bps)
