@@ -44,10 +44,11 @@ __all__ = ["Legs"]
 
 
 class Legs:
-    """Per run: the :class:`Backhaul` and the devices' downlinks (made on a device's first
-    result). ``streams(name)`` is the run's named random streams; ``window_s`` the
+    """Per run: the :class:`Backhaul` and the devices' downlinks (one per device and cell,
+    made on first use). ``streams(name)`` is the run's named random streams; ``window_s`` the
     measurement window of the link totals; ``downlink_traces`` each cell's downlink trace by
-    cell name (:func:`sim.channel.downlink.resolve_downlink_traces`; {} when no cell has one).
+    cell name (:func:`sim.channel.downlink.resolve_downlink_traces`; {} when no cell has one);
+    ``paths`` every (cell, server) route, so the backhaul may chain transit hops.
     """
 
     def __init__(
@@ -75,23 +76,20 @@ class Legs:
     @classmethod
     def for_run(cls, run: Any) -> Legs:
         """The legs of a :class:`sim.engine.Run` whose devices are built: its env, streams,
-        window and horizon; each device's downlink in its group's cell made now (so every
-        device meters ``radio_rx``). Downlink traces: the scenario's ``downlink_traces`` when
-        the loader resolved them, else read here (only cells with a trace or series downlink)."""
+        window, horizon and routes; each device's downlink in its group's cell made now (so
+        every device meters ``radio_rx``). Downlink traces are read back from the memo the
+        loader filled when it checked them (sim/scenario/load.py)."""
         scenario = run.scenario
         spec = scenario.spec
-        traces = getattr(scenario, "downlink_traces", None)
-        if traces is None:
-            base_dir = scenario.path.parent if scenario.path is not None else PathLib(".")
-            file = str(scenario.path) if scenario.path is not None else None
-            traces = resolve_downlink_traces(spec.cells, base_dir, file=file)
+        base_dir = scenario.path.parent if scenario.path is not None else PathLib(".")
+        file = str(scenario.path) if scenario.path is not None else None
         legs = cls(
             run.env,
             run.streams,
             (run.window.start_s, run.window.end_s),
             horizon_s=spec.duration_s,
-            downlink_traces=traces,
-            paths=getattr(scenario, "paths", None),
+            downlink_traces=resolve_downlink_traces(spec.cells, base_dir, file=file),
+            paths=scenario.paths,
         )
         for device in run.devices:
             group = scenario.groups[device.group]
