@@ -415,13 +415,19 @@ def _toy_physical(tmp_workload: dict, **uplink_changes) -> dict:
     from tests.conftest import toy_spec
 
     uplink = _uplink(100.0) | uplink_changes
-    return toy_spec(
+    spec = toy_spec(
         duration_s=30.0,
         cells__0__uplink=uplink,
         cells__0__sharing="shared",
         devices__0__workload=tmp_workload,
         devices__0__count=2,
     )
+    # Each station's own node reaches the edge server (the cell's node 'ap' already does).
+    spec["network"]["links"] += [
+        {"a": site, "b": "edge", "latency_s": 0.002, "capacity_bps": 1.0e9}
+        for site in ("site_a", "site_b")
+    ]
+    return spec
 
 
 def test_engine_counts_handovers_per_device_and_delivers_every_payload():
@@ -431,11 +437,6 @@ def test_engine_counts_handovers_per_device_and_delivers_every_payload():
 
     spec = _toy_physical({"kind": "periodic", "fps": 5.0})
     scenario = sim.loads(__import__("json").dumps(spec))
-    if "ap/a" not in getattr(scenario.groups[0], "candidates", {}):
-        pytest.xfail(
-            "the loader has no server candidates for station cells yet (sim/scenario/load.py: "
-            "paths and candidates per sim.channel.intercell.station_nodes; H1)"
-        )
     results = sim.run(scenario)
     run = next(iter(results.runs.values()))
     assert run.devices["handovers"].tolist() == [1, 1]
@@ -444,6 +445,8 @@ def test_engine_counts_handovers_per_device_and_delivers_every_payload():
     assert len(done) > 100
     plan_bytes = requests["bytes_sent"].dropna()
     assert (plan_bytes > 0).all()
+    # Both station cells carried uploads: before the border 'ap/a', after it 'ap/b'.
+    assert set(done["cell"].astype(str)) == {"ap/a", "ap/b"}
 
 
 def test_station_node_without_stations_as_cells_is_one_clear_error():
