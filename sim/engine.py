@@ -384,13 +384,14 @@ class Run:
         cols["server_queue_len"][row] = job.queue_len_at_start
         self.router.way_back(route, job.end_s, request, job)
 
-    def _home(self, done_s: float, request: _Request, job: Job) -> None:
-        """Router callback: the result is back on the device at ``done_s``."""
+    def _home(self, done_s: float, request: _Request, job: Job, ok: bool = True) -> None:
+        """Router callback: the result is back on the device at ``done_s`` (or, not ``ok``,
+        its downlink ended first: a non-looping downlink trace ran out)."""
         self._finish(
             request,
             done_s,
-            None,
-            "",
+            None if ok else FAILED,
+            "" if ok else "transfer_failed",
             queue_len=job.queue_len_at_start,
             server_wait_s=job.start_s - job.arrival_s,
         )

@@ -163,7 +163,7 @@ class Router:
 
         def received(result: DownlinkResult) -> None:
             device.radio.charge_tail(row, result.energy_j)
-            self._home(result.end_s, request, job)
+            self._home(result.end_s, request, job, result.ok)
 
         def at_cell(t_s: float) -> None:
             legs.receive(downlink, row, bits, t_s + cell.propagation_s, received)

@@ -207,9 +207,15 @@ class DeviceDownlink:
         promo_s, promo_j, gap = self._begin(start)
         rx_start = start + promo_s
         end = self.capacity.time_to_send(rx_start, bits)
-        self.free_at_s = end
         if math.isinf(end):
-            return DownlinkResult(start, rx_start, end, False, 0.0, promo_j)
+            # A finite process (a non-looping trace) ended first: the reception fails at its
+            # end with what it received, as an upload does (sim/channel/link.py).
+            end = max(rx_start, self.capacity.end_s)
+            received = self.capacity.bits_between(rx_start, end) if end > rx_start else 0.0
+            self.free_at_s = end
+            energy = promo_j + self._end(row, start, rx_start, end, received, gap)
+            return DownlinkResult(start, rx_start, end, False, received, energy)
+        self.free_at_s = end
         energy = promo_j + self._end(row, start, rx_start, end, bits, gap)
         return DownlinkResult(start, rx_start, end, True, bits, energy)
 
@@ -232,7 +238,9 @@ class DeviceDownlink:
 
         def launch(_event: object = None) -> None:
             assert self.cell is not None
-            self.cell.start(self.key, self.capacity, bits, math.inf, done)
+            # deadline: a finite process's end (capacity 0 after it), else never
+            deadline = max(env.now, self.capacity.end_s)
+            self.cell.start(self.key, self.capacity, bits, deadline, done)
 
         if promo_s > 0:
             env.timeout(promo_s).callbacks.append(launch)

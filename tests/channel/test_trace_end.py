@@ -183,3 +183,36 @@ def test_the_end_moves_with_the_offset(offset_s, loop, end_s):
         )
         assert capacity.bits_until(end_s + 10.0) == pytest.approx(expected_bits)
         assert capacity.rate_at(end_s + 1e-9) == 0.0
+
+
+@pytest.mark.parametrize("sharing", ["dedicated", "shared"])
+def test_a_downlink_trace_that_ends_fails_the_results_after_it(tmp_path, sharing):
+    """The downlink ends like the uplink: a result still being received when a non-looping
+    downlink trace ends fails there (transfer_failed), later ones fail at once; no t = inf.
+    Uplink: a fast constant link; downlink: the tiny trace (1 Mbit/s to 1 s, 0.5 to 2 s);
+    results of 5000 B (40 000 bit: 40 ms at 1 Mbit/s)."""
+    downlink = {
+        "kind": "trace",
+        "path": str(tiny_trace(tmp_path)),
+        "format": "time_mbps",
+        "loop": False,
+        "random_offset": False,
+    }
+    spec = toy_spec(compare=["offload"])
+    spec["devices"][0]["workload"] = {"kind": "timestamps", "times_s": [0.0, 3.0, 4.0]}
+    spec["devices"][0]["result_bytes"] = 5000
+    spec["cells"][0]["uplink"] = {"kind": "constant", "rate_bps": 1e9}
+    spec["cells"][0]["downlink"] = downlink
+    spec["cells"][0].pop("downlink_bps", None)
+    spec["cells"][0]["sharing"] = sharing
+    requests = sim.run(build_scenario(spec, tmp_path / "scenario.yaml")).requests
+    requests = requests.sort_values("t_arrival").reset_index(drop=True)
+    assert not np.isinf(requests[TIME_COLUMNS].to_numpy(float)).any()
+    first, *later = requests.itertuples()
+    assert first.outcome in ("completed", "completed_late")
+    # Its result took 40 ms at 1 Mbit/s after the service ended (plus the wired path).
+    assert first.t_done - first.t_service_end >= 0.04 - 1e-9
+    for row in later:  # results ready after the trace's end at 2 s
+        assert row.t_service_end > 2.0
+        assert row.outcome == "failed" and row.reason == "transfer_failed"
+        assert row.t_done == pytest.approx(row.t_service_end, abs=0.01)  # at once (+ path)
