@@ -26,10 +26,11 @@ FINISHED = ("completed", "completed_late")
 
 
 def _arrays(
-    store, columns: Iterable[str], window: tuple[float, float], keep=None
+    store, columns: Iterable[str | Callable], window: tuple[float, float], keep=None
 ) -> list[np.ndarray]:
-    """The in-window rows of ``columns`` (categoricals as their codes), one pass over the
-    records; ``keep(chunk)``: a further row mask. One column is concatenated at a time."""
+    """The in-window rows of ``columns`` (categoricals as their codes; a callable: an array
+    computed from each chunk), one pass over the records; ``keep(chunk)``: a further row
+    mask. One column is concatenated at a time."""
     columns = list(columns)
     parts: list[list[np.ndarray]] = [[] for _ in columns]
     start_s, end_s = window
@@ -39,6 +40,9 @@ def _arrays(
         if keep is not None:
             mask &= keep(chunk)
         for name, into in zip(columns, parts, strict=True):
+            if callable(name):
+                into.append(name(chunk)[mask])
+                continue
             column = chunk[name]
             if isinstance(column.dtype, pd.CategoricalDtype):
                 values = column.cat.codes.to_numpy()
@@ -51,6 +55,22 @@ def _arrays(
         out.append(np.concatenate(into) if into else np.zeros(0))
         into.clear()
     return out
+
+
+def _latency(chunk: pd.DataFrame) -> np.ndarray:
+    return chunk["t_done"].to_numpy() - chunk["t_arrival"].to_numpy()
+
+
+def _difference(later: str, earlier: str) -> Callable[[pd.DataFrame], np.ndarray]:
+    return lambda chunk: chunk[later].to_numpy() - chunk[earlier].to_numpy()
+
+
+def _nondecreasing(values: np.ndarray) -> bool:
+    return bool(np.all(values[1:] >= values[:-1]))
+
+
+def _increasing(values: np.ndarray) -> bool:
+    return bool(np.all(values[1:] > values[:-1]))
 
 
 def _done(chunk: pd.DataFrame) -> np.ndarray:
@@ -94,27 +114,32 @@ def _strategy_row(run, devices: pd.DataFrame, servers: pd.DataFrame, batches: pd
     warmup_s, duration_s = run.window.start_s, run.window.end_s
     window = max(duration_s - warmup_s, 1e-12)
     span = (warmup_s, duration_s)
-    arrival, done_s, outcome = _arrays(store, ["t_arrival", "t_done", "outcome"], span)
+    arrival, outcome = _arrays(store, ["t_arrival", "outcome"], span)
     n = arrival.size
     counts = np.bincount(outcome, minlength=len(OUTCOMES)) if n else np.zeros(4, dtype=int)
-    done = outcome <= OUTCOMES.index("completed_late")  # completed or completed_late
-    arrival_done = arrival[done]
-    lat = done_s[done] - arrival_done
-    del done_s, done
-    order = np.argsort(arrival_done)
-    mean_lat, half = batch_means_ci(lat[order])
-    del order, arrival_done
+    # _miss_interval: misses (not completed on time) in arrival order; rows are laid out in
+    # arrival order, so its stable argsort is the identity (checked, else done)
+    missed = (outcome != OUTCOMES.index("completed")).astype(float)
+    if not _nondecreasing(arrival):
+        missed = missed[np.argsort(arrival, kind="stable")]
+    low, high = batch_proportion_interval(missed)
+    del missed, arrival, outcome
+    arrival_done, lat = _arrays(store, ["t_arrival", _latency], span, keep=_done)
+    # summarize's argsort (not stable): the identity when arrivals are strictly increasing
+    if not _increasing(arrival_done):
+        order = np.argsort(arrival_done)
+        del arrival_done
+        mean_lat, half = batch_means_ci(lat[order])
+        del order
+    else:
+        del arrival_done
+        mean_lat, half = batch_means_ci(lat)
     percentiles = {
         f"latency_p{q}_s": float(np.percentile(lat, q)) if lat.size else math.nan
         for q in (50, 95, 99)
     }
     inferences = int(lat.size)
     del lat
-    # _miss_interval: misses (not completed on time) in arrival order
-    order = np.argsort(arrival, kind="stable")
-    missed = (outcome != OUTCOMES.index("completed"))[order].astype(float)
-    low, high = batch_proportion_interval(missed)
-    del order, missed, arrival, outcome
     on_time = int(counts[OUTCOMES.index("completed")])
     dev = devices[devices["strategy"] == strategy]
     srv = servers[servers["strategy"] == strategy]
@@ -127,10 +152,14 @@ def _strategy_row(run, devices: pd.DataFrame, servers: pd.DataFrame, batches: pd
         if len(batches)
         else batches
     )
-    compute_j, radio_j = _arrays(store, ["e_compute_j", "e_radio_j"], span)
-    energy_columns = {"e_compute_j": pd.Series(compute_j), "e_radio_j": pd.Series(radio_j)}
-    energy = _energy_figures(energy_columns, dev, window, inferences)  # type: ignore[arg-type]
-    del energy_columns, compute_j, radio_j
+    # _energy_figures sums each column: summed here one column per pass (the same sum), and
+    # handed over as one-value columns (a sum of one value is that value)
+    sums = {}
+    for name in ("e_compute_j", "e_radio_j"):
+        (values,) = _arrays(store, [name], span)
+        sums[name] = pd.Series([pd.Series(values).sum()])
+        del values
+    energy = _energy_figures(sums, dev, window, inferences)  # type: ignore[arg-type]
     (sent,) = _arrays(store, ["bytes_sent"], span)
     uplink_bytes = float(pd.Series(sent).mean()) if n else math.nan
     del sent
@@ -184,12 +213,11 @@ def streamed_stages(results) -> pd.DataFrame:
         span = (run.window.start_s, run.window.end_s)
         row: dict = {"strategy": run.strategy}
         for stage, a, b in STAGES:
-            first, second = _arrays(run.records, [a, b], span, keep=_done)
-            if not first.size:
+            (spent,) = _arrays(run.records, [_difference(b, a)], span, keep=_done)
+            if not spent.size:
                 break  # no finished request: no row (stage_breakdown groups finished ones)
-            row[stage] = float(
-                (pd.Series(second) - pd.Series(first)).fillna(0.0).clip(lower=0).mean()
-            )
+            row[stage] = float(pd.Series(spent, copy=False).fillna(0.0).clip(lower=0).mean())
+            del spent
         else:
             rows.append(row)
     return pd.DataFrame(rows)
