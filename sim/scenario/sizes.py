@@ -22,6 +22,10 @@ from sim.workload import mean_rate_hz
 # ~130 B of growable table row (29 columns) plus the DataFrame copies collect.py makes and
 # the per-request objects in flight: the measured order of magnitude.
 BYTES_PER_REQUEST_ESTIMATE = 400
+# With outputs.stream_records the records are on disk; what stays in RAM per request is each
+# device's arrival time (8 B) and the summary's pass over the window's latencies (~33 B at its
+# peak), measured in docs/howto/long_runs.md.
+STREAMED_BYTES_PER_REQUEST_ESTIMATE = 48
 # Refuse (before allocating) a run whose records alone would not fit a 16 GiB workstation.
 MEMORY_LIMIT_BYTES = 16 * 2**30
 MAX_WORKERS = 100_000
@@ -47,14 +51,16 @@ def _requests(spec: ScenarioSpec, strategies: int, err: Err) -> None:
     ]
     background = sum(b.rate_hz for s in spec.servers for b in s.background) * horizon * strategies
     expected = sum(per_group) + background
-    gib = expected * BYTES_PER_REQUEST_ESTIMATE / 2**30
-    if (
-        expected <= spec.max_requests
-        and expected * BYTES_PER_REQUEST_ESTIMATE <= MEMORY_LIMIT_BYTES
-    ):
+    streamed = spec.outputs.stream_records
+    per_request = STREAMED_BYTES_PER_REQUEST_ESTIMATE if streamed else BYTES_PER_REQUEST_ESTIMATE
+    # streamed: strategies run one after another, each one's arrivals and summary pass alone
+    in_ram = expected * per_request / (strategies if streamed else 1)
+    gib = in_ram / 2**30
+    if expected <= spec.max_requests and in_ram <= MEMORY_LIMIT_BYTES:
         return
     problem = (
-        f"scenario too large: about {expected:,.0f} requests (~{gib:.1f} GiB of records; "
+        f"scenario too large: about {expected:,.0f} requests (~{gib:.1f} GiB of "
+        f"{'memory with records on disk' if streamed else 'records'}; "
         f"{strategies} strategies x {horizon:g} s)"
     )
     allowed = (

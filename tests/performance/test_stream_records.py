@@ -245,3 +245,18 @@ def test_streamed_summary_with_tied_arrivals_equals_in_memory(small_blocks):
         pd.testing.assert_frame_equal(streamed.runs[name].requests, run.requests, check_exact=True)
     pd.testing.assert_frame_equal(streamed.summary, plain.summary, check_exact=True)
     pd.testing.assert_frame_equal(streamed.stages, plain.stages, check_exact=True)
+
+
+def test_the_size_guard_counts_what_a_streamed_run_keeps_in_memory():
+    from sim.errors import SimInputError
+
+    # 60 M requests (devices and background tenant): ~22 GiB of records, ~2.7 GiB streamed
+    big = ["duration_s=200000", "compare=[offload]", "max_requests=100000000"]
+    with pytest.raises(SimInputError, match="GiB of records"):
+        sim.load(CONGESTED, big)
+    assert sim.load(CONGESTED, [*big, "outputs.stream_records=true"]).spec.outputs.stream_records
+    with pytest.raises(SimInputError, match="memory with records on disk"):
+        sim.load(
+            CONGESTED,
+            [*big, "duration_s=4000000", "outputs.stream_records=true", "max_requests=1000000000"],
+        )
