@@ -134,7 +134,7 @@ def _run(args: argparse.Namespace) -> int:
     else:
         extent = f"{spec.duration_s:g} s x {len(results.strategies)} strategies"
     print(
-        f"{scenario.name}: {len(results.requests):,} requests simulated "
+        f"{scenario.name}: {sum(r.n_requests for r in results.runs.values()):,} requests simulated "
         f"({extent}, seed {results.seed}) "
         f"in {results.wall_s:.1f} s (+{write_s:.1f} s writing the outputs)"
     )
