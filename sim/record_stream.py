@@ -93,6 +93,9 @@ class ArrivalBlocks:
         block_rows: int | None = None,
     ) -> None:
         self.arrivals = [np.asarray(a, dtype=np.float64) for a in arrivals]
+        for d, times in enumerate(self.arrivals):  # sim.workload.arrival_times sorts them
+            if times.size > 1 and bool(np.any(times[1:] < times[:-1])):
+                raise ValueError(f"arrival times of device {d} are not in time order")
         self.total = int(sum(a.size for a in self.arrivals))
         self.exit_streams = exit_streams
         # Cut times from a sample of every device's arrivals: ~block_rows rows per block.
