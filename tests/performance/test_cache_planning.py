@@ -21,8 +21,8 @@ import pytest
 import sim.channel.config
 import sim.exits.table as exit_table
 import sim.plans
+import sim.policies.channel_means
 import sim.policies.context as context
-import sim.policies.costs
 import sim.profiles.registry as registry
 import sim.profiles.service as service
 from sim.channel.trace_memo import TRACES, read_trace_memo
@@ -190,7 +190,9 @@ def test_a_sweep_planned_with_memos_equals_one_planned_without(monkeypatch, path
     clear_settings_memo()
     EXIT_TABLES.clear()
     exit_table._curve_at.cache_clear()
-    monkeypatch.setattr(sim.policies.costs, "memo_on_settings", lambda _w, _s, compute: compute())
+    monkeypatch.setattr(
+        sim.policies.channel_means, "memo_on_settings", lambda _w, _s, compute: compute()
+    )
     monkeypatch.setattr(exit_table, "_load", exit_table._read_table)
     monkeypatch.setattr(exit_table, "_curve_at", exit_table._curve_at.__wrapped__)
     monkeypatch.setattr(registry, "load_profile_file", load_profile_file_uncached)
