@@ -38,8 +38,9 @@ if TYPE_CHECKING:
 
 Arrived = Callable[[float, Any, "Route"], None]
 """``arrived(t_s, request, route)``: the payload is at the server at ``t_s`` [s]."""
-Home = Callable[[float, Any, Any], None]
-"""``home(t_s, request, job)``: the result is back on the device at ``t_s`` [s]."""
+Home = Callable[[float, Any, Any, bool], None]
+"""``home(t_s, request, job, ok)``: the result is back on the device at ``t_s`` [s] (not
+``ok``: its downlink ended before it was received)."""
 
 
 class Route:
@@ -147,7 +148,7 @@ class Router:
         """The result is ready at the server at ``ready_s`` [s]; report it back on the device."""
         legs = self.legs
         if legs is None:
-            self._home(ready_s + route.back_s, request, job)
+            self._home(ready_s + route.back_s, request, job, True)
             return
         # Wired path back, air propagation, then the device's downlink (its energy is charged
         # to the request like the uplink's: the radio meter's charge callback).
