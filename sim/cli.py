@@ -21,7 +21,7 @@ EXIT_INTERRUPTED = 130
 
 
 def _version_line() -> str:
-    """``splitsim 0.2.0.dev0 (results revision 2, commit 1a2b3c4d5e6f, dirty)``."""
+    """``splitsim 0.2.0.dev0 (results revision 3, commit 1a2b3c4d5e6f, dirty)``."""
     from sim.provenance import provenance
 
     info = provenance()

@@ -14,8 +14,10 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-RESULTS_REVISION = 2
-"""Revision of the numbers the simulator produces (1: up to 2026-12-06's first round)."""
+RESULTS_REVISION = 3
+"""Revision of the numbers the simulator produces (1: up to 2026-12-06's first round; 2: the
+trustworthy-answers round; 3: queueing backhaul, shared downlink with receive power, the
+exact closed-form PF shares, step-counted time-to-trigger, the end of non-looping traces)."""
 
 _DISTRIBUTION = "splitsim"
 _FALLBACK_VERSION = "0.2.0.dev0"
