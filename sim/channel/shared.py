@@ -265,6 +265,7 @@ class SharedCell:
         self._last_s = 0.0
         self._version = 0
         self._plan: _Plan | _kernels.FastPlan | None = None
+        self._due: dict[int, float] = {}  # id of a transfer -> its finish by its integral [s]
         self._cum_stale = False
         self._serial = 0
         self._lookahead: _Lookahead | None = None
@@ -341,6 +342,7 @@ class SharedCell:
     def _reschedule(self) -> None:
         self._version += 1
         self._plan = None
+        self._due = {}
         if not self.active:
             return
         now = self.env.now
@@ -367,12 +369,14 @@ class SharedCell:
             (max(item.remaining_bits, 0.0) * item.inverse_max_rate / share, i, item)
             for i, item in enumerate(self.active.values())
         )
+        due = self._due
         for bound, _, item in bounds:
             if now + bound > soonest:
                 break  # this transfer and all after it end later than one already found
             # item.cum_bits is the integral at now (_advance just ran): reach it plus the rest.
             target = item.cum_bits + max(item.remaining_bits, 0.0) / share
-            soonest = min(soonest, item.capacity.time_to_reach(target, now))
+            due[id(item)] = finish = item.capacity.time_to_reach(target, now)
+            soonest = min(soonest, finish)
         return soonest
 
     def _walk(self, now: float) -> float:
@@ -455,7 +459,10 @@ class SharedCell:
         self._advance()
         now = self.env.now
         finished = []
-        planned = {}
+        # Each transfer's finish as last computed: a transfer whose finish has come ends even
+        # if rounding left it a few bits (a time step below the clock's resolution: late
+        # in a run, c x ulp(now) can exceed the tolerance, and it would never end).
+        planned = self._due
         if plan is not None:
             planned = {id(item): f for item, f in zip(plan.items, plan.finish_s, strict=True)}
         for key, item in self.active.items():

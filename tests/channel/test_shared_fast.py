@@ -248,3 +248,25 @@ def test_a_scenario_run_is_the_same_with_either_walk(monkeypatch):
             np.testing.assert_allclose(fast[column], plain[column], rtol=1e-9, atol=1e-12)
         else:
             pd.testing.assert_series_equal(fast[column], plain[column])
+
+
+@pytest.mark.parametrize("scheduler", ["round_robin", "proportional_fair"])
+def test_a_small_transfer_late_in_a_run_ends(scheduler):
+    """Late in a run a few bits take less than the clock's resolution: 128 bits at
+    30 Mbit/s after ~250 s left 1.4e-6 bits (> the 1e-6 tolerance) that no time step
+    could send, and the cell re-armed its timer at the same instant for ever (found
+    with a downlink cell at 256.6 s). It ends at its computed finish instead."""
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        env = simpy.Environment()
+        cell = SharedCell(env, "cell", scheduler)
+        start = float(rng.uniform(50.0, 5000.0))
+        env.run(until=start)
+        ended = []
+        cell.start(1, ConstantCapacity(30e6), 128.0, math.inf, lambda *r, e=ended: e.append(r))
+        events = 0
+        while env.peek() < math.inf and events < 100:
+            env.step()
+            events += 1
+        assert ended and ended[0][1] and events <= 2
+        assert ended[0][0] == pytest.approx(start + 128.0 / 30e6, rel=0.0, abs=1e-12)
