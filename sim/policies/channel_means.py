@@ -32,42 +32,7 @@ def mean_uplink_bps(ctx: GroupContext) -> float | None:
     runtime = ctx.runtime
     if runtime is None:
         return None
-    from sim.channel import config as channel_config
-    from sim.channel.capacity import ConstantCapacity
-    from sim.channel.sources import MarkovSource
-    from sim.rng import stream
-
-    uplink = runtime.cell.uplink
-    if isinstance(uplink, channel_config.ConstantUplink):
-        return float(uplink.rate_bps)
-    if ctx.trace is not None:
-        return float(ctx.trace.mean_bps)
-    if isinstance(uplink, channel_config.GilbertElliottUplink):
-        uplink = uplink.as_markov()
-    if isinstance(uplink, channel_config.MarkovUplink):
-        source = MarkovSource(
-            np.asarray(uplink.rates_bps),
-            np.asarray(uplink.mean_sojourn_s),
-            uplink.jump_matrix(),
-            stream(0, "policies/mean_uplink"),
-            initial=0,
-        )
-        return source.long_run_mean_bps()
-
-    def realised_mean_bps() -> float | None:
-        try:
-            capacity = channel_config.build_capacity(
-                uplink, None, stream(0, "policies/mean_uplink"), horizon_s=600.0
-            )
-        except Exception:  # a channel kind this module does not know how to build alone
-            return None
-        if isinstance(capacity, ConstantCapacity):
-            return capacity.rate_bps
-        segments = getattr(capacity, "source", None)
-        mean = segments.long_run_mean_bps() if segments is not None else None
-        return float(mean) if mean is not None else capacity.mean_rate_bps(600.0)
-
-    return memo_on_settings("mean_uplink_bps", uplink, realised_mean_bps)  # ~25 ms a draw
+    return _mean_capacity_bps(runtime.cell.uplink, ctx.trace, "policies/mean_uplink")
 
 
 def mean_downlink_bps(ctx: GroupContext) -> float:
