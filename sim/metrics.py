@@ -50,6 +50,16 @@ def batch_means_ci(
     return batch_means_interval(values, batches, level)
 
 
+def batches_in_window(
+    batches: pd.DataFrame, strategy: str, warmup_s: float, duration_s: float
+) -> pd.DataFrame:
+    """One strategy's GPU batches that started inside the measurement window."""
+    if not len(batches):
+        return batches
+    start = batches["t_start"]
+    return batches[(batches["strategy"] == strategy) & (start >= warmup_s) & (start < duration_s)]
+
+
 def _miss_interval(req: pd.DataFrame) -> dict[str, float]:
     """95 % interval of one run's deadline-miss rate, in [0, 1]: misses in arrival order,
     ten consecutive batches as clusters (:func:`sim.stats.batch_proportion_interval`), so
@@ -145,15 +155,7 @@ def summarize(
         on_time = int(outcome_counts.get("completed", 0))
         dev = devices[devices["strategy"] == strategy]
         srv = servers[servers["strategy"] == strategy]
-        bat = (
-            batches[
-                (batches["strategy"] == strategy)
-                & (batches["t_start"] >= warmup_s)
-                & (batches["t_start"] < duration_s)
-            ]
-            if len(batches)
-            else batches
-        )
+        bat = batches_in_window(batches, strategy, warmup_s, duration_s)
         inferences = len(done)
         energy = _energy_figures(req, dev, window, inferences)
         rows.append(

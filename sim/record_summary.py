@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from sim.collect import OUTCOMES
-from sim.metrics import STAGES, _energy_figures, batch_means_ci
+from sim.metrics import STAGES, _energy_figures, batch_means_ci, batches_in_window
 from sim.stats import batch_proportion_interval
 
 FINISHED = ("completed", "completed_late")
@@ -143,15 +143,7 @@ def _strategy_row(run, devices: pd.DataFrame, servers: pd.DataFrame, batches: pd
     on_time = int(counts[OUTCOMES.index("completed")])
     dev = devices[devices["strategy"] == strategy]
     srv = servers[servers["strategy"] == strategy]
-    bat = (
-        batches[
-            (batches["strategy"] == strategy)
-            & (batches["t_start"] >= warmup_s)
-            & (batches["t_start"] < duration_s)
-        ]
-        if len(batches)
-        else batches
-    )
+    bat = batches_in_window(batches, strategy, warmup_s, duration_s)
     # _energy_figures sums each column: summed here one column per pass (the same sum), and
     # handed over as one-value columns (a sum of one value is that value)
     sums = {}
