@@ -19,19 +19,11 @@ import pytest
 import sim
 from sim.channel.capacity import PiecewiseCapacity
 from sim.channel.sources import SeriesSource
+from sim.collect import TIME_COLUMNS as COLLECTED_TIME_COLUMNS
 from sim.scenario.load import build_scenario
 from tests.conftest import toy_spec
 
-TIME_COLUMNS = [
-    "t_arrival",
-    "t_uplink_start",
-    "t_tx_start",
-    "t_uplink_end",
-    "t_server_arrival",
-    "t_service_start",
-    "t_service_end",
-    "t_done",
-]
+TIME_COLUMNS = list(COLLECTED_TIME_COLUMNS)  # every time column a request records
 
 
 def tiny_trace(tmp_path: Path) -> Path:
