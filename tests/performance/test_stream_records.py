@@ -50,6 +50,18 @@ def quiet(fn, *args, **kwargs):
         return fn(*args, **kwargs)
 
 
+def written_files_equal(plain, streamed, tmp_path, names) -> None:
+    """Both results written (no plots): each named Parquet file reads back equal."""
+    quiet(plain.write, tmp_path / "plain", plots=False)
+    quiet(streamed.write, tmp_path / "streamed", plots=False)
+    for name in names:
+        pd.testing.assert_frame_equal(
+            pd.read_parquet(tmp_path / "streamed" / f"{name}.parquet"),
+            pd.read_parquet(tmp_path / "plain" / f"{name}.parquet"),
+            check_exact=True,
+        )
+
+
 def both(scenario_path, overrides, strategies=None):
     plain = quiet(sim.run, sim.load(scenario_path, overrides), strategies)
     streamed = quiet(
@@ -113,18 +125,7 @@ def test_streamed_records_equal_in_memory_records(small_blocks, tmp_path):
     assert {"device_queue_full", "server_queue_full", "transfer_failed", "unfinished"} <= reasons
     pd.testing.assert_frame_equal(streamed.summary, plain.summary, check_exact=True)
     pd.testing.assert_frame_equal(streamed.stages, plain.stages, check_exact=True)
-    quiet(plain.write, tmp_path / "plain", plots=False)
-    quiet(streamed.write, tmp_path / "streamed", plots=False)
-    pd.testing.assert_frame_equal(
-        pd.read_parquet(tmp_path / "streamed" / "requests.parquet"),
-        pd.read_parquet(tmp_path / "plain" / "requests.parquet"),
-        check_exact=True,
-    )
-    pd.testing.assert_frame_equal(
-        pd.read_parquet(tmp_path / "streamed" / "summary.parquet"),
-        pd.read_parquet(tmp_path / "plain" / "summary.parquet"),
-        check_exact=True,
-    )
+    written_files_equal(plain, streamed, tmp_path, ("requests", "summary"))
 
 
 def test_streamed_progressive_plans_equal_in_memory(small_blocks, tmp_path):
@@ -138,13 +139,7 @@ def test_streamed_progressive_plans_equal_in_memory(small_blocks, tmp_path):
         progressive += int((run.requests["exit"].astype(str) != "").sum())
     assert progressive > 100
     pd.testing.assert_frame_equal(streamed.summary, plain.summary, check_exact=True)
-    quiet(plain.write, tmp_path / "plain", plots=False)
-    quiet(streamed.write, tmp_path / "streamed", plots=False)
-    pd.testing.assert_frame_equal(
-        pd.read_parquet(tmp_path / "streamed" / "requests.parquet"),
-        pd.read_parquet(tmp_path / "plain" / "requests.parquet"),
-        check_exact=True,
-    )
+    written_files_equal(plain, streamed, tmp_path, ("requests",))
 
 
 # ---------------------------------------------------------------- interruption and cleanup
