@@ -164,6 +164,16 @@ def _send(env, uplink, at_s, bits, results, name):
     env.timeout(at_s).callbacks.append(go)
 
 
+def _one_transfer(env, uplink, sharing, at_s, bits) -> TransferResult:
+    """One transfer from ``at_s``: through the cell's events (shared) or by arithmetic."""
+    if sharing != "shared":
+        return uplink.dedicated(0, at_s, bits)
+    results: dict[str, TransferResult] = {}
+    _send(env, uplink, at_s, bits, results, "m")
+    env.run(until=30.0)
+    return results["m"]
+
+
 @pytest.mark.parametrize("x0", STARTS_M[:4])
 @pytest.mark.parametrize("sharing", ["shared", "dedicated"])
 def test_transfer_in_flight_resumes_in_the_new_cell(x0, sharing):
@@ -174,13 +184,7 @@ def test_transfer_in_flight_resumes_in_the_new_cell(x0, sharing):
     cell = _cell(sharing=sharing, x0=x0)
     cells: dict = {}
     uplink = _device(env, 1, cell, cells, x0)
-    results: dict[str, TransferResult] = {}
-    if sharing == "shared":
-        _send(env, uplink, t_h - 0.1, 6e6, results, "m")
-        env.run(until=30.0)
-        result = results["m"]
-    else:
-        result = uplink.dedicated(0, t_h - 0.1, 6e6)
+    result = _one_transfer(env, uplink, sharing, t_h - 0.1, 6e6)
     assert result.ok and result.bits_sent == 6e6
     assert result.end_s == pytest.approx(t_h + 0.05 + 0.2, abs=1e-6)
     assert result.cell == "c/b"
@@ -529,13 +533,7 @@ def test_deadline_inside_the_interruption_fails_with_the_bits_sent(sharing):
         cell_names=cell_names(cell),
         timeout_s=0.12,
     )
-    results: dict[str, TransferResult] = {}
-    if sharing == "shared":
-        _send(env, uplink, t_h - 0.1, 6e6, results, "m")
-        env.run(until=30.0)
-        result = results["m"]
-    else:
-        result = uplink.dedicated(0, t_h - 0.1, 6e6)
+    result = _one_transfer(env, uplink, sharing, t_h - 0.1, 6e6)
     assert not result.ok
     assert result.end_s == pytest.approx(t_h + 0.02, abs=1e-9)
     assert result.bits_sent == pytest.approx(2e6, abs=1e-3)
