@@ -209,7 +209,7 @@ class Run:
         (sim/record_stream.py); one table row each, on files if ``outputs.stream_records``."""
         blocks = stream.ArrivalBlocks(arrivals, stream.exit_streams(self))
         spec, rows = dict(REQUEST_COLUMNS), blocks.total
-        on_disk = getattr(self.scenario.spec.outputs, "stream_records", False)
+        on_disk = self.scenario.spec.outputs.stream_records
         self.requests = (
             stream.spill_table(spec, rows) if on_disk else Table(spec, capacity=max(rows, 1))
         )
@@ -374,7 +374,7 @@ class Run:
             self._finish(request, now, DROPPED, "server_queue_full")
 
     def _served(self, job: Job) -> None:
-        """Its batch ended: service stamps, then the way back is arithmetic."""
+        """Its batch ended: service stamps, then the way back (wired path and downlink)."""
         row = job.row
         request, route = cast(tuple[_Request, Route], job.ctx)
         cols = self.requests.columns
