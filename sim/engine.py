@@ -320,7 +320,7 @@ class Run:
             return
         depart = result.end_s
         selector = self.selectors[group.index]
-        if (not selector.static or self.router.at_departure) and depart > self.env.now:
+        if not selector.static and depart > self.env.now:
             # A dedicated upload ends later: the server is chosen when the payload leaves.
             if depart < self.end_s:
                 self._at(depart, self._depart, request, group, code, depart, cell)

@@ -14,8 +14,8 @@ fixed delays:
 
 The engine calls :meth:`Router.to_server` when the payload leaves the device
 (the end of its upload: at that simulated time for a shared cell or a dynamic
-server selection, earlier for a dedicated link with a fixed server unless
-``at_departure`` is set) and :meth:`Router.way_back` when the request's batch
+server selection, earlier for a dedicated link with a fixed server: the backhaul then
+enters the payload into its first queue at the departure time itself) and :meth:`Router.way_back` when the request's batch
 ends (always at that simulated time). Each hands its result time to the
 engine's callback, now or later.
 """
@@ -88,9 +88,6 @@ class Router:
             self._cells.update(dict.fromkeys(cell_names(config), config))
         self.cell_names = list(self._cells)  # the requests' cell column's labels
         self._routes: dict[tuple[int, str, int, str], Route] = {}
-        # True: to_server must run at the departure time itself (a link whose delay depends on
-        # what else crosses it); the engine then waits for the end of a dedicated upload.
-        self.at_departure = False
         # The run's backhaul and downlinks (sim/legs.py), attached by the engine; None: both
         # legs are today's arithmetic on fixed delays.
         self.legs: Legs | None = None
