@@ -28,7 +28,7 @@ from typing import cast
 import numpy as np
 import simpy
 
-from sim import record_stream as stream
+import sim.record_stream as stream
 from sim.channel.capacity import DEFAULT_SKIP_AFTER_S, Capacity
 from sim.channel.config import build_capacity, transmit_power_fn
 from sim.channel.intercell import build_cells, cell_names

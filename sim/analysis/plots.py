@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim import figures
+import sim.figures as figures
 from sim.figures import new_figure
 
 
